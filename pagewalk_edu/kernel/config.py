@@ -1,0 +1,152 @@
+"""Kernel configurations and release profiles: mm/Kconfig, mm/mmu_gather.c, arch/x86/Kconfig.
+
+A verdict depends on the kernel: whether page tables are freed through RCU
+(CONFIG_MMU_GATHER_RCU_TABLE_FREE), whether MADV_DONTNEED reclaims empty PTE
+tables (CONFIG_PT_RECLAIM), how TLBs are flushed (IPIs to the mm's CPUs, or a
+broadcast instruction such as AMD INVLPGB that sends no IPI), and what
+tlb_remove_table_one() does when mmu_gather cannot allocate its batch page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+#: The releases the model knows, newest last.
+PROFILES: dict[str, dict[str, object]] = {
+    # v6.18 (LTS): native x86 frees tables by RCU since commit 718b13861d22
+    # (with PT_RECLAIM); the batch-allocation fallback without PT_RECLAIM is
+    # tlb_remove_table_sync_one(), an IPI to every other CPU, then an immediate free.
+    "6.18": {
+        "MMU_GATHER_RCU_TABLE_FREE": True,
+        "PT_RECLAIM": True,
+        "TLB_FLUSH": "ipi",
+        "TABLE_FREE_FALLBACK": "ipi",
+        "PGTABLE_LEVELS": 4,
+    },
+    # v7.1: commit 1fb3d8c20bfa replaced that IPI with tlb_remove_table_sync_rcu(),
+    # i.e. synchronize_rcu(), then the free.
+    "7.1": {
+        "MMU_GATHER_RCU_TABLE_FREE": True,
+        "PT_RECLAIM": True,
+        "TLB_FLUSH": "ipi",
+        "TABLE_FREE_FALLBACK": "synchronize_rcu",
+        "PGTABLE_LEVELS": 4,
+    },
+}
+DEFAULT_KERNEL = "6.18"
+
+_BOOL_KEYS = ("MMU_GATHER_RCU_TABLE_FREE", "PT_RECLAIM")
+_CHOICES: dict[str, tuple[object, ...]] = {
+    "TLB_FLUSH": ("ipi", "broadcast"),
+    "TABLE_FREE_FALLBACK": ("ipi", "synchronize_rcu"),
+    "PGTABLE_LEVELS": (4, 5),
+}
+CONFIG_KEYS = _BOOL_KEYS + tuple(_CHOICES)
+
+
+@dataclass(frozen=True, slots=True)
+class KernelConfig:
+    """One kernel's configuration as the simulator uses it."""
+
+    kernel: str = DEFAULT_KERNEL
+    MMU_GATHER_RCU_TABLE_FREE: bool = True
+    PT_RECLAIM: bool = True
+    TLB_FLUSH: str = "ipi"
+    TABLE_FREE_FALLBACK: str = "ipi"
+    PGTABLE_LEVELS: int = 4
+
+    def __post_init__(self) -> None:
+        if self.kernel not in PROFILES:
+            raise ValueError(
+                f"unknown kernel profile {self.kernel!r}; accepted: {', '.join(PROFILES)}"
+            )
+        for key in _BOOL_KEYS:
+            if not isinstance(getattr(self, key), bool):
+                raise TypeError(f"{key} must be a bool, got {getattr(self, key)!r}")
+        for key, allowed in _CHOICES.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(
+                    f"{key} must be one of {', '.join(map(str, allowed))}, got {getattr(self, key)!r}"
+                )
+        # mm/Kconfig: PT_RECLAIM depends on MMU_GATHER_RCU_TABLE_FREE (it selected
+        # it when introduced); PT_RECLAIM=y implies RCU table free, never the reverse.
+        if self.PT_RECLAIM and not self.MMU_GATHER_RCU_TABLE_FREE:
+            raise ValueError(
+                "PT_RECLAIM=y needs MMU_GATHER_RCU_TABLE_FREE=y (mm/Kconfig: PT_RECLAIM "
+                "depends on it); set PT_RECLAIM=n too"
+            )
+
+    @classmethod
+    def for_kernel(cls, kernel: str = DEFAULT_KERNEL, **overrides: object) -> "KernelConfig":
+        """The profile of `kernel`, with explicit keys overriding it.
+
+        Turning MMU_GATHER_RCU_TABLE_FREE off without naming PT_RECLAIM also turns
+        PT_RECLAIM off, as Kconfig's `depends on` would.
+        """
+        if kernel not in PROFILES:
+            raise ValueError(
+                f"unknown kernel profile {kernel!r}; accepted: {', '.join(PROFILES)}"
+            )
+        unknown = [k for k in overrides if k not in CONFIG_KEYS]
+        if unknown:
+            raise ValueError(
+                f"unknown config key {unknown[0]!r}; accepted: {', '.join(CONFIG_KEYS)}"
+            )
+        values = dict(PROFILES[kernel])
+        values.update(overrides)
+        if overrides.get("MMU_GATHER_RCU_TABLE_FREE") is False and "PT_RECLAIM" not in overrides:
+            values["PT_RECLAIM"] = False
+        return cls(kernel=kernel, **values)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def describe(self) -> str:
+        """One line naming the profile and every key, as verdicts print it."""
+        parts = []
+        for key in CONFIG_KEYS:
+            value = getattr(self, key)
+            if isinstance(value, bool):
+                value = "y" if value else "n"
+            parts.append(f"{key}={value}")
+        return f"kernel {self.kernel}: " + ", ".join(parts)
+
+    def with_(self, **changes: object) -> "KernelConfig":
+        return replace(self, **changes)
+
+
+def parse_config_value(key: str, text: str) -> object:
+    """Parse the VAL of one KEY=VAL pair (y/n for booleans)."""
+    if key not in CONFIG_KEYS:
+        raise ValueError(f"unknown config key {key!r}; accepted: {', '.join(CONFIG_KEYS)}")
+    if key in _BOOL_KEYS:
+        low = text.strip().lower()
+        if low in ("y", "yes", "1", "true", "on"):
+            return True
+        if low in ("n", "no", "0", "false", "off"):
+            return False
+        raise ValueError(f"{key} takes y or n, got {text!r}")
+    allowed = _CHOICES[key]
+    for choice in allowed:
+        if str(choice) == text.strip():
+            return choice
+    raise ValueError(f"{key} takes {' or '.join(map(str, allowed))}, got {text!r}")
+
+
+def parse_config_list(text: str | None) -> dict[str, object]:
+    """Parse `KEY=VAL,KEY=VAL` (the CLI's --config); empty or None gives {}."""
+    if text is None or not text.strip():
+        return {}
+    result: dict[str, object] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise ValueError(f"empty item in --config {text!r}; expected KEY=VAL,KEY=VAL")
+        if "=" not in item:
+            raise ValueError(f"malformed config item {item!r}; expected KEY=VAL")
+        key, _, value = item.partition("=")
+        key = key.strip().upper().removeprefix("CONFIG_")
+        if key in result:
+            raise ValueError(f"config key {key} given twice")
+        result[key] = parse_config_value(key, value)
+    return result

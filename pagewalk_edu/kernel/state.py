@@ -1,0 +1,174 @@
+"""The simulator's state: one mm (its page tables, VMAs and locks), the CPUs,
+RCU, IPIs in flight, and the actors' program counters.
+
+A State is a frozen value (tuples and frozensets inside) so that stepping back
+is keeping the previous state and the explorer can hash visited states.  What
+each field stands for in the kernel is said beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+from .pgtable import Tables
+from .vma import Vmas
+
+
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    irqs_off: bool = False  # local_irq_disable()/local_irq_save()
+    rcu: int = 0  # rcu_read_lock() nesting (pte_offset_map() takes one too)
+    preempt: int = 0  # spinlocks held or being spun on (spin_lock() disables preemption)
+
+    @property
+    def quiescent(self) -> bool:
+        """May this CPU report an RCU quiescent state?  Since the v4.20 flavour
+        consolidation a grace period also waits for IRQ- and preempt-disabled
+        regions (Documentation/RCU/whatisRCU.rst)."""
+        return not self.irqs_off and self.rcu == 0 and self.preempt == 0
+
+
+class Ipi(NamedTuple):
+    """A synchronous cross-CPU call in flight (smp_call_function_many() with
+    wait=1): the sender waits until every target has run `handler`."""
+
+    sender: str
+    handler: str  # flush_tlb_func or tlb_remove_table_smp_sync
+    waiter: str  # the function the sender waits in
+    pending: frozenset[int]  # CPUs that have not yet taken it
+
+
+class Callback(NamedTuple):
+    """A call_rcu() callback (or a synchronize_rcu() waiter) and the number of
+    grace periods that must have completed before it may run."""
+
+    needed: int
+    function: str  # tlb_remove_table_rcu, pte_free_now, __tlb_remove_table_one_rcu, wakeme_after_rcu
+    tids: tuple[int, ...]
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rcu:
+    gp_seq: int = 0  # grace periods completed
+    active: bool = False  # a grace period is in progress
+    holdouts: frozenset[int] = frozenset()  # CPUs yet to pass a quiescent state
+    callbacks: tuple[Callback, ...] = ()
+
+    def needed_for_new_callback(self) -> int:
+        """A callback queued now needs a grace period that starts after now."""
+        return self.gp_seq + (2 if self.active else 1)
+
+
+class Uaf(NamedTuple):
+    """A dereference of a freed page table: the violation."""
+
+    actor: str
+    function: str
+    tid: int
+    level: str
+    freed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+    cpu: int
+    pc: str  # the next step's label ("done" when finished)
+    regs: tuple[tuple[str, Any], ...] = ()  # local variables, sorted by name
+
+    def get(self, key: str, default: Any = None) -> Any:
+        for k, v in self.regs:
+            if k == key:
+                return v
+        return default
+
+    def set(self, pc: str | None = None, **changes: Any) -> "Actor":
+        regs = dict(self.regs)
+        regs.update(changes)
+        return replace(
+            self,
+            pc=self.pc if pc is None else pc,
+            regs=tuple(sorted(regs.items())),
+        )
+
+    @property
+    def done(self) -> bool:
+        return self.pc == "done"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    tables: Tables
+    vmas: Vmas
+    mmap_readers: frozenset[str] = frozenset()  # mmap_read_lock() holders
+    mmap_writer: str = ""  # mmap_write_lock() holder
+    spin: tuple[tuple[str, str], ...] = ()  # (spinlock, holder), sorted
+    cpus: tuple[Cpu, ...] = ()
+    ipis: tuple[Ipi, ...] = ()
+    rcu: Rcu = Rcu()
+    actors: tuple[Actor, ...] = ()
+    uaf: tuple[Uaf, ...] = ()  # use-after-free reads seen so far
+    stale: frozenset[int] = frozenset()  # detached/pending tables the walker read
+    bugs: tuple[str, ...] = ()  # "sleeping function called from invalid context"
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if not h:
+            h = hash(
+                (
+                    self.tables,
+                    self.vmas,
+                    self.mmap_readers,
+                    self.mmap_writer,
+                    self.spin,
+                    self.cpus,
+                    self.ipis,
+                    self.rcu,
+                    self.actors,
+                    self.uaf,
+                    self.stale,
+                    self.bugs,
+                )
+            ) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    # --- accessors --------------------------------------------------------
+    def actor(self, name: str) -> Actor:
+        for a in self.actors:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def lock_holder(self, lock: str) -> str:
+        for name, holder in self.spin:
+            if name == lock:
+                return holder
+        return ""
+
+    def locks_held_by(self, actor: str) -> list[str]:
+        return [name for name, holder in self.spin if holder == actor]
+
+    def ipi_pending_for(self, cpu: int) -> list[Ipi]:
+        return [i for i in self.ipis if cpu in i.pending]
+
+    # --- functional updates ----------------------------------------------
+    def with_actor(self, actor: Actor) -> "State":
+        return replace(
+            self, actors=tuple(actor if a.name == actor.name else a for a in self.actors)
+        )
+
+    def with_cpu(self, index: int, cpu: Cpu) -> "State":
+        return replace(self, cpus=self.cpus[:index] + (cpu,) + self.cpus[index + 1 :])
+
+    def take_spin(self, lock: str, holder: str) -> "State":
+        return replace(self, spin=tuple(sorted(self.spin + ((lock, holder),))))
+
+    def drop_spin(self, lock: str) -> "State":
+        return replace(self, spin=tuple(x for x in self.spin if x[0] != lock))
+
+    def but(self, **changes: Any) -> "State":
+        return replace(self, **changes)

@@ -1,0 +1,235 @@
+"""What every actor's step shares: the event it reports, the outcome type, the
+monitor that checks each dereference of a page table, and the locking and
+mmu_gather primitives (include/linux/spinlock.h, include/linux/mmap_lock.h,
+mm/mmu_gather.c, arch/x86/mm/tlb.c, kernel/rcu/tree.c) used by more than one
+kernel path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple, Union
+
+from .pgtable import Life, set_life, set_table
+from .state import Actor, Callback, Cpu, Ipi, State, Uaf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sim import Ctx
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One atomic step, as the trace and the event log show it."""
+
+    actor: str
+    cpu: int | None  # None for the RCU machinery
+    function: str  # the kernel function the step stands for
+    text: str  # one plain-English sentence
+    source: str  # "file: function"
+    changes: tuple[str, ...] = ()  # machine-readable effects: "freed:5", "detached:5", "ipi:cpu0"
+
+
+class Blocked(NamedTuple):
+    """The step cannot run now; `reason` says what it waits for."""
+
+    reason: str
+    mechanism: str  # a key the explorer groups by: vma_lock, mmap_lock, spin, ipi, gp
+    function: str = ""
+
+
+class Moved(NamedTuple):
+    state: State
+    event: Event
+
+
+Outcome = Union[Blocked, Moved]
+
+
+def who(state: State, actor_name: str) -> str:
+    """'CPU0's walker' style name of an actor for sentences."""
+    for a in state.actors:
+        if a.name == actor_name:
+            return f"CPU{a.cpu} ({a.name})"
+    return actor_name
+
+
+# --- the monitor ------------------------------------------------------------
+
+
+def deref(ctx: "Ctx", state: State, actor: str, tid: int, function: str) -> tuple[State, str]:
+    """Record a read of table `tid` (an entry, or its split ptlock).
+
+    A freed (or reused) table is a use-after-free; a detached or pending one is
+    a stale read that revalidation (pmd_same()) must catch.  Returns the new
+    state and a phrase for the event text ('' when the table is live)."""
+    table = state.tables[tid]
+    if table.life.gone:
+        uaf = Uaf(actor, function, tid, table.level.name, table.freed_by)
+        note = (
+            f" USE-AFTER-FREE: {table.level.name} table #{tid} was freed by {table.freed_by}"
+        )
+        if uaf not in state.uaf:
+            state = state.but(uaf=state.uaf + (uaf,))
+        return state, note
+    if table.life.stale or table.deposited:
+        if actor == ctx.walker_name and tid not in state.stale:
+            state = state.but(stale=state.stale | {tid})
+        return state, f" (stale: {table.level.name} table #{tid} is {table.life.value})"
+    return state, ""
+
+
+def might_sleep(state: State, actor: Actor, function: str) -> State:
+    """__might_sleep(): a sleeping call with IRQs off, in an RCU read-side
+    section or holding a spinlock is the kernel's 'BUG: sleeping function
+    called from invalid context' (CONFIG_DEBUG_ATOMIC_SLEEP)."""
+    cpu = state.cpus[actor.cpu]
+    why = []
+    if cpu.irqs_off:
+        why.append("IRQs disabled")
+    if cpu.rcu:
+        why.append("inside rcu_read_lock()")
+    if cpu.preempt:
+        why.append("holding a spinlock")
+    if not why:
+        return state
+    bug = (
+        f"BUG: sleeping function called from invalid context: {function}() on CPU{actor.cpu} "
+        f"({actor.name}) with {' and '.join(why)}"
+    )
+    if bug in state.bugs:
+        return state
+    return state.but(bugs=state.bugs + (bug,))
+
+
+# --- CPU state ----------------------------------------------------------------
+
+
+def cpu_add(state: State, cpu: int, *, rcu: int = 0, preempt: int = 0, irqs_off: bool | None = None) -> State:
+    c = state.cpus[cpu]
+    c = Cpu(
+        irqs_off=c.irqs_off if irqs_off is None else irqs_off,
+        rcu=c.rcu + rcu,
+        preempt=c.preempt + preempt,
+    )
+    if c.rcu < 0 or c.preempt < 0:
+        raise AssertionError("negative RCU or preempt count")  # a bug in an actor
+    return state.with_cpu(cpu, c)
+
+
+# --- spinlocks ----------------------------------------------------------------
+
+
+def spin_lock(state: State, actor: Actor, lock: str, function: str, describe: str) -> Outcome | None:
+    """spin_lock(): preempt_disable(), then spin until the lock is free.
+
+    Returns Blocked while spinning, a Moved for the first attempt on a held lock
+    (the CPU is now spinning with preemption off), or None when the lock is
+    free and the caller may take it (with take_spin())."""
+    holder = state.lock_holder(lock)
+    if not holder:
+        return None
+    if actor.get("spinning") == lock:
+        return Blocked(
+            f"{actor.name} spins in {function}() on {describe}, held by {who(state, holder)}",
+            "spin",
+            function,
+        )
+    state = cpu_add(state, actor.cpu, preempt=1).with_actor(actor.set(spinning=lock))
+    return Moved(
+        state,
+        Event(
+            actor.name,
+            actor.cpu,
+            function,
+            f"{function}() finds {describe} held by {who(state, holder)}: CPU{actor.cpu} "
+            f"spins with preemption disabled",
+            "include/linux/spinlock.h: spin_lock",
+            (f"spinning:{lock}",),
+        ),
+    )
+
+
+def take_spin(state: State, actor: Actor, lock: str) -> tuple[State, Actor]:
+    """Take a free spinlock (after spin_lock() returned None)."""
+    if actor.get("spinning") == lock:
+        actor = actor.set(spinning="")  # preempt count already raised when spinning began
+    else:
+        state = cpu_add(state, actor.cpu, preempt=1)
+    state = state.take_spin(lock, actor.name).with_actor(actor)
+    return state, actor
+
+
+def release_spin(state: State, actor: Actor, lock: str) -> State:
+    return cpu_add(state.drop_spin(lock), actor.cpu, preempt=-1)
+
+
+def ptl_name(pte_tid: int) -> str:
+    """The split PTE ptlock lives in the PTE table's struct ptdesc."""
+    return f"ptl:{pte_tid}"
+
+
+def pmd_lock_name(pmd_tid: int) -> str:
+    """The split PMD lock (pmd_lockptr()) lives in the PMD table's struct ptdesc."""
+    return f"pmd:{pmd_tid}"
+
+
+PAGE_TABLE_LOCK = "page_table_lock"  # mm->page_table_lock: pud_lockptr() on x86
+
+
+# --- IPIs ---------------------------------------------------------------------
+
+
+def send_ipi(state: State, actor: Actor, handler: str, waiter: str, targets: frozenset[int]) -> State:
+    """smp_call_function_many(..., wait=1): queue `handler` on each target."""
+    if not targets:
+        return state
+    return state.but(ipis=state.ipis + (Ipi(actor.name, handler, waiter, frozenset(targets)),))
+
+
+def own_ipi(state: State, actor: str) -> Ipi | None:
+    for ipi in state.ipis:
+        if ipi.sender == actor:
+            return ipi
+    return None
+
+
+def flush_targets(ctx: "Ctx", actor: Actor) -> frozenset[int]:
+    """x86 flush_tlb_mm_range() → native_flush_tlb_multi(): IPIs to the other
+    CPUs in mm_cpumask(mm) (with freed tables, lazy-TLB CPUs too).  A broadcast
+    flush (AMD INVLPGB, arm64 TLBI) sends none."""
+    if ctx.config.TLB_FLUSH == "broadcast":
+        return frozenset()
+    return frozenset(c for c in ctx.cpumask if c != actor.cpu)
+
+
+def all_other_cpus(ctx: "Ctx", actor: Actor) -> frozenset[int]:
+    """smp_call_function(): every online CPU but this one."""
+    return frozenset(c for c in range(ctx.ncpus) if c != actor.cpu)
+
+
+def cpu_list(cpus: frozenset[int]) -> str:
+    return ", ".join(f"CPU{c}" for c in sorted(cpus))
+
+
+# --- RCU ----------------------------------------------------------------------
+
+
+def call_rcu(state: State, owner: str, function: str, tids: tuple[int, ...]) -> State:
+    """call_rcu(): the callback runs after a grace period that starts after now."""
+    cb = Callback(state.rcu.needed_for_new_callback(), function, tids, owner)
+    tables = state.tables
+    for tid in tids:
+        tables = set_life(tables, tid, Life.RCU_PENDING)
+    return state.but(tables=tables, rcu=replace(state.rcu, callbacks=state.rcu.callbacks + (cb,)))
+
+
+def free_tables(state: State, tids: tuple[int, ...], freed_by: str) -> State:
+    tables = state.tables
+    for tid in tids:
+        t = tables[tid]
+        tables = set_table(tables, replace(t, life=Life.FREED, freed_by=freed_by, counted=False))
+    return state.but(tables=tables)
+
+
+def table_list(state: State, tids: tuple[int, ...]) -> str:
+    return ", ".join(f"{state.tables[t].level.name} table #{t}" for t in tids)

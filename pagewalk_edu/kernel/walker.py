@@ -1,0 +1,394 @@
+"""The walker: folio_walk_start()/folio_walk_end() (mm/pagewalk.c) and the PTE
+level as __pte_offset_map_lock() does it (mm/pgtable-generic.c), run under
+whatever its caller holds.
+
+The caller takes its protections in the order the scenario lists them (the
+canonical order is mmap_lock, vma_lock, rcu, irqs_off: sleeping locks first),
+walks, and drops them in reverse.  `vma_lock` is taken as lock_vma_under_rcu()
+callers do: on failure they fall back to mmap_read_lock() and look the VMA up
+again.  Without mmap_lock or vma_lock the caller walks with a VMA pointer it
+looked up earlier: nothing keeps the tables alive but what it holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .geometry import Level
+from .pgtable import Entry
+from .state import Actor, State
+from .steps import (
+    PAGE_TABLE_LOCK,
+    Blocked,
+    Event,
+    Moved,
+    Outcome,
+    cpu_add,
+    deref,
+    might_sleep,
+    pmd_lock_name,
+    ptl_name,
+    release_spin,
+    spin_lock,
+    take_spin,
+    who,
+)
+from .vma import find_vma, replace_vma
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sim import Ctx
+
+HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
+
+_ACQUIRE = {
+    "mmap_lock": "mmap_read_lock",
+    "vma_lock": "lock_vma_under_rcu",
+    "rcu": "rcu_read_lock",
+    "irqs_off": "local_irq_disable",
+}
+_RELEASE = {
+    "mmap_lock": "mmap_read_unlock",
+    "vma_lock": "vma_end_read",
+    "rcu": "rcu_read_unlock",
+    "irqs_off": "local_irq_enable",
+}
+
+SRC_WALK = "mm/pagewalk.c: folio_walk_start"
+SRC_PTE_MAP = "mm/pgtable-generic.c: __pte_offset_map_lock"
+
+#: The walk's step labels in order, for schedules that pause the walker.
+WALK_LABELS = (
+    "pgd_offset",
+    "p4d_offset",
+    "pudp_get",
+    "pud_lock",
+    "pmdp_get_lockless",
+    "pmd_lock",
+    "__pte_offset_map",
+    "spin_lock",
+    "pmd_same",
+    "ptep_get",
+    "folio_walk_end",
+)
+
+
+def initial_walker(ctx: "Ctx") -> Actor:
+    return Actor(
+        name=ctx.walker_name,
+        cpu=0,
+        pc="acquire" if ctx.holds else "pgd_offset",
+        regs=(("held", ()), ("todo", tuple(_ACQUIRE[h] for h in ctx.holds))),
+    ).set()
+
+
+def _ev(a: Actor, function: str, text: str, source: str, *changes: str) -> Event:
+    return Event(a.name, a.cpu, function, text, source, tuple(changes))
+
+
+def _not_found(state: State, a: Actor, function: str, text: str, source: str, *changes: str) -> Moved:
+    """`goto not_found`: folio_walk_start() returns NULL; the caller then drops what it holds."""
+    todo = _release_ops(a)
+    a = a.set(pc="release" if todo else "done", result="NULL", todo=todo)
+    return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
+
+
+def _release_ops(a: Actor) -> tuple[str, ...]:
+    return tuple(_RELEASE[h] for h in reversed(a.get("held")))
+
+
+def walker_step(ctx: "Ctx", state: State, a: Actor) -> Outcome:
+    pc = a.pc
+    if pc == "acquire":
+        return _acquire(ctx, state, a)
+    if pc == "release":
+        return _release(ctx, state, a)
+    return _WALK[pc](ctx, state, a)
+
+
+# --- taking and dropping the caller's protections -----------------------------
+
+
+def _acquire(ctx: "Ctx", state: State, a: Actor) -> Outcome:
+    todo = a.get("todo")
+    op, rest = todo[0], todo[1:]
+    held = a.get("held")
+    nxt = "acquire" if rest else "pgd_offset"
+    addr = ctx.walk_addr
+
+    if op == "mmap_read_lock":
+        if state.mmap_writer:
+            return Blocked(
+                f"walker waits in mmap_read_lock(): {who(state, state.mmap_writer)} holds mmap_lock for write",
+                "mmap_lock",
+                op,
+            )
+        state = might_sleep(state, a, op)
+        state = state.but(mmap_readers=state.mmap_readers | {a.name})
+        held = held + ("mmap_lock",)
+        vma = find_vma(state.vmas, addr)
+        if vma is None:
+            a = a.set(pc="release", held=held, todo=(), result="-EFAULT")
+            a = a.set(todo=_release_ops(a))
+            return Moved(
+                state.with_actor(a),
+                _ev(a, op, f"mmap_read_lock() taken; vma_lookup({addr:#x}) finds no VMA: the walk is not done (-EFAULT)",
+                    "include/linux/mmap_lock.h: mmap_read_lock", "mmap_lock:read"),
+            )
+        a = a.set(pc=nxt, held=held, todo=rest, vma=vma.name)
+        return Moved(
+            state.with_actor(a),
+            _ev(a, op, f"mmap_read_lock() taken; vma_lookup({addr:#x}) finds VMA {vma.name}",
+                "include/linux/mmap_lock.h: mmap_read_lock", "mmap_lock:read"),
+        )
+
+    if op == "lock_vma_under_rcu":
+        vma = find_vma(state.vmas, addr)
+        if vma is not None and not vma.writer:
+            state = state.but(vmas=replace_vma(state.vmas, vma.name, readers=vma.readers | {a.name}))
+            a = a.set(pc=nxt, held=held + ("vma_lock",), todo=rest, vma=vma.name)
+            return Moved(
+                state.with_actor(a),
+                _ev(a, op, f"lock_vma_under_rcu({addr:#x}) read-locks VMA {vma.name} (vma_start_read())",
+                    "mm/mmap_lock.c: lock_vma_under_rcu", f"vma_lock:{vma.name}:read"),
+            )
+        if vma is None:
+            why = f"finds no VMA at {addr:#x}"
+        else:
+            why = f"fails: VMA {vma.name} is write-locked by {who(state, vma.writer)} (vma_start_write())"
+        if "mmap_lock" in held or "mmap_read_lock" in rest:
+            a = a.set(pc="release", todo=_release_ops(a), result="-EFAULT")
+            return Moved(state.with_actor(a), _ev(a, op, f"lock_vma_under_rcu() {why}; the walk is not done",
+                                                  "mm/mmap_lock.c: lock_vma_under_rcu"))
+        a = a.set(pc="acquire", todo=("mmap_read_lock",) + rest)
+        return Moved(
+            state.with_actor(a),
+            _ev(a, op, f"lock_vma_under_rcu() {why}; the caller falls back to mmap_read_lock()",
+                "mm/mmap_lock.c: lock_vma_under_rcu"),
+        )
+
+    if op == "rcu_read_lock":
+        state = cpu_add(state, a.cpu, rcu=1)
+        a = a.set(pc=nxt, held=held + ("rcu",), todo=rest)
+        return Moved(state.with_actor(a), _ev(a, op, f"rcu_read_lock() on CPU{a.cpu}: grace periods now wait for this CPU",
+                                              "include/linux/rcupdate.h: rcu_read_lock", "rcu:enter"))
+
+    if op == "local_irq_disable":
+        state = cpu_add(state, a.cpu, irqs_off=True)
+        a = a.set(pc=nxt, held=held + ("irqs_off",), todo=rest)
+        return Moved(state.with_actor(a), _ev(a, op, f"local_irq_disable() on CPU{a.cpu}: IPIs to it now wait, and so do grace periods",
+                                              "include/linux/irqflags.h: local_irq_disable", "irqs:off"))
+    raise AssertionError(op)
+
+
+def _release(ctx: "Ctx", state: State, a: Actor) -> Outcome:
+    todo = a.get("todo")
+    if not todo:
+        a = a.set(pc="done")
+        return Moved(state.with_actor(a), _ev(a, "return", "the walker is done", SRC_WALK))
+    op, rest = todo[0], todo[1:]
+    pc = "release" if rest else "done"
+    if op == "local_irq_enable":
+        state = cpu_add(state, a.cpu, irqs_off=False)
+        text, src, ch = f"local_irq_enable() on CPU{a.cpu}: pending IPIs can be taken now", "include/linux/irqflags.h: local_irq_enable", "irqs:on"
+    elif op == "rcu_read_unlock":
+        state = cpu_add(state, a.cpu, rcu=-1)
+        text, src, ch = "rcu_read_unlock()", "include/linux/rcupdate.h: rcu_read_unlock", "rcu:exit"
+    elif op == "vma_end_read":
+        name = a.get("vma")
+        vma = next(v for v in state.vmas if v.name == name)
+        state = state.but(vmas=replace_vma(state.vmas, name, readers=vma.readers - {a.name}))
+        text, src, ch = f"vma_end_read() drops the read lock of VMA {name}", "include/linux/mmap_lock.h: vma_end_read", f"vma_lock:{name}:unlock"
+    elif op == "mmap_read_unlock":
+        state = state.but(mmap_readers=state.mmap_readers - {a.name})
+        text, src, ch = "mmap_read_unlock()", "include/linux/mmap_lock.h: mmap_read_unlock", "mmap_lock:unlock"
+    else:  # pragma: no cover
+        raise AssertionError(op)
+    a = a.set(pc=pc, todo=rest)
+    return Moved(state.with_actor(a), _ev(a, op, text, src, ch))
+
+
+# --- folio_walk_start() --------------------------------------------------------
+
+
+def _read(ctx: "Ctx", state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
+    state, note = deref(ctx, state, a.name, tid, function)
+    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
+    return state, entry, note
+
+
+def _pgd_offset(ctx, state, a):
+    state, entry, note = _read(ctx, state, a, 0, Level.PGD, "pgd_offset")
+    idx = ctx.geo.pgd_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "pgd_offset", f"pgd_offset(): PGD entry {idx} is none{note}", SRC_WALK)
+    nxt = "p4d_offset" if ctx.geo.levels == 5 else "pudp_get"
+    a = a.set(pc=nxt, table=entry.target)
+    child = state.tables[entry.target]
+    return Moved(state.with_actor(a), _ev(a, "pgd_offset", f"pgd_offset(): PGD entry {idx} points to {child.level.name} table #{child.tid}{note}",
+                                          SRC_WALK, "read:0"))
+
+
+def _p4d_offset(ctx, state, a):
+    tid = a.get("table")
+    state, entry, note = _read(ctx, state, a, tid, Level.P4D, "p4d_offset")
+    idx = ctx.geo.p4d_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "p4d_offset", f"p4d_offset(): entry {idx} of P4D table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="pudp_get", table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "p4d_offset", f"p4d_offset(): entry {idx} of P4D table #{tid} points to PUD table #{entry.target}{note}",
+                                          SRC_WALK, f"read:{tid}"))
+
+
+def _pudp_get(ctx, state, a):
+    tid = a.get("table")
+    state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pudp_get")
+    idx = ctx.geo.pud_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    if entry.is_leaf:
+        a = a.set(pc="pud_lock", pud_table=tid)
+        return Moved(state.with_actor(a), _ev(a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} is a 1 GiB leaf; re-read it under pud_lock(){note}",
+                                              SRC_WALK, f"read:{tid}"))
+    a = a.set(pc="pmdp_get_lockless", pud_table=tid, table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} points to PMD table #{entry.target} (no lock, no RCU){note}",
+                                          SRC_WALK, f"read:{tid}"))
+
+
+def _pud_lock(ctx, state, a):
+    tid = a.get("pud_table")
+    out = spin_lock(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, PAGE_TABLE_LOCK)
+    state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pud_lock")
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PUD leaf)", lock=PAGE_TABLE_LOCK)
+        return Moved(state.with_actor(a), _ev(a, "pud_lock", f"pud_lock() taken; the 1 GiB leaf is still there: folio found{note}", SRC_WALK, f"read:{tid}"))
+    state = release_spin(state, a, PAGE_TABLE_LOCK)
+    if entry is None:
+        return _not_found(state, a, "pud_lock", f"pud_lock(): the PUD entry is now none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="pmdp_get_lockless", table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "pud_lock", f"pud_lock(): the entry is now a PMD table #{entry.target}; unlock and walk on{note}", SRC_WALK, f"read:{tid}"))
+
+
+def _pmdp_get_lockless(ctx, state, a):
+    tid = a.get("table")
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmdp_get_lockless")
+    idx = ctx.geo.pmd_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    if entry.is_leaf:
+        a = a.set(pc="pmd_lock", pmd_table=tid)
+        return Moved(state.with_actor(a), _ev(a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} is a 2 MiB THP leaf; re-read it under pmd_lock(){note}",
+                                              SRC_WALK, f"read:{tid}"))
+    a = a.set(pc="__pte_offset_map", pmd_table=tid)
+    return Moved(state.with_actor(a), _ev(a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} points to PTE table #{entry.target} (no lock, no RCU){note}",
+                                          SRC_WALK, f"read:{tid}"))
+
+
+def _pmd_lock(ctx, state, a):
+    tid = a.get("pmd_table")
+    lock = pmd_lock_name(tid)
+    # pmd_lockptr() finds the split PMD lock in the PMD table's own ptdesc.
+    state, note0 = deref(ctx, state, a.name, tid, "pmd_lock")
+    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{tid}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_lock")
+    note = note or note0
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PMD leaf)", lock=lock)
+        return Moved(state.with_actor(a), _ev(a, "pmd_lock", f"pmd_lock() taken; the THP is still mapped: folio found{note}", SRC_WALK, f"read:{tid}"))
+    state = release_spin(state, a, lock)
+    if entry is None:
+        return _not_found(state, a, "pmd_lock", f"pmd_lock(): the PMD entry is now none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="__pte_offset_map")
+    return Moved(state.with_actor(a), _ev(a, "pmd_lock", f"pmd_lock(): the entry now points to a PTE table; unlock and map it{note}", SRC_WALK, f"read:{tid}"))
+
+
+def _pte_offset_map(ctx, state, a):
+    """__pte_offset_map(): rcu_read_lock(), read the PMD once, give up on none or huge."""
+    tid = a.get("pmd_table")
+    state = cpu_add(state, a.cpu, rcu=1)
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "__pte_offset_map")
+    if entry is None or entry.is_leaf:
+        state = cpu_add(state, a.cpu, rcu=-1)
+        what = "none" if entry is None else "a huge PMD"
+        return _not_found(state, a, "__pte_offset_map",
+                          f"__pte_offset_map(): under rcu_read_lock() the PMD entry is {what}; rcu_read_unlock(), pte_offset_map_lock() returns NULL{note}",
+                          SRC_PTE_MAP, f"read:{tid}")
+    a = a.set(pc="spin_lock", pte_table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "__pte_offset_map",
+                                          f"__pte_offset_map(): rcu_read_lock(), then the PMD entry is read again: PTE table #{entry.target}{note}",
+                                          SRC_PTE_MAP, f"read:{tid}", "rcu:enter"))
+
+
+def _spin_lock_ptl(ctx, state, a):
+    pte = a.get("pte_table")
+    lock = ptl_name(pte)
+    # pte_lockptr() finds the ptlock in the PTE table's ptdesc: touching it reads that page.
+    state, note = deref(ctx, state, a.name, pte, "spin_lock")
+    out = spin_lock(state, a, lock, "spin_lock", f"the ptl of PTE table #{pte}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    a = a.set(pc="pmd_same")
+    return Moved(state.with_actor(a), _ev(a, "spin_lock", f"spin_lock() takes the ptl of PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{pte}", f"lock:{lock}"))
+
+
+def _pmd_same(ctx, state, a):
+    tid = a.get("pmd_table")
+    pte = a.get("pte_table")
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_same")
+    if entry == Entry("table", pte):
+        a = a.set(pc="ptep_get")
+        return Moved(state.with_actor(a), _ev(a, "pmd_same", f"pmd_same(): the PMD entry still points to PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{tid}"))
+    lock = ptl_name(pte)
+    state = release_spin(state, a, lock)
+    state = cpu_add(state, a.cpu, rcu=-1)
+    a = a.set(pc="__pte_offset_map", retries=a.get("retries", 0) + 1)
+    return Moved(state.with_actor(a), _ev(a, "pmd_same",
+                                          f"pmd_same() fails: the PMD entry changed; pte_unmap_unlock() and retry from __pte_offset_map(){note}",
+                                          SRC_PTE_MAP, f"read:{tid}", f"unlock:{lock}", "rcu:exit"))
+
+
+def _ptep_get(ctx, state, a):
+    pte = a.get("pte_table")
+    state, entry, note = _read(ctx, state, a, pte, Level.PTE, "ptep_get")
+    idx = ctx.geo.pte_index(ctx.walk_addr)
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PTE)", lock=ptl_name(pte))
+        return Moved(state.with_actor(a), _ev(a, "ptep_get", f"ptep_get(): PTE {idx} of PTE table #{pte} maps a page: folio found, ptl held{note}", SRC_WALK, f"read:{pte}"))
+    state = release_spin(state, a, ptl_name(pte))
+    state = cpu_add(state, a.cpu, rcu=-1)
+    return _not_found(state, a, "ptep_get", f"ptep_get(): PTE {idx} of PTE table #{pte} is none; pte_unmap_unlock(){note}", SRC_WALK, f"read:{pte}", "rcu:exit")
+
+
+def _folio_walk_end(ctx, state, a):
+    lock = a.get("lock")
+    state = release_spin(state, a, lock)
+    changes = [f"unlock:{lock}"]
+    text = "folio_walk_end(): the caller is done with the folio; spin_unlock()"
+    if lock.startswith("ptl:"):
+        state = cpu_add(state, a.cpu, rcu=-1)  # pte_unmap() ends __pte_offset_map()'s RCU section
+        text += " and pte_unmap() (rcu_read_unlock())"
+        changes.append("rcu:exit")
+    todo = _release_ops(a)
+    a = a.set(pc="release" if todo else "done", todo=todo, lock="")
+    return Moved(state.with_actor(a), _ev(a, "folio_walk_end", text, "mm/pagewalk.c: folio_walk_end", *changes))
+
+
+_WALK = {
+    "pgd_offset": _pgd_offset,
+    "p4d_offset": _p4d_offset,
+    "pudp_get": _pudp_get,
+    "pud_lock": _pud_lock,
+    "pmdp_get_lockless": _pmdp_get_lockless,
+    "pmd_lock": _pmd_lock,
+    "__pte_offset_map": _pte_offset_map,
+    "spin_lock": _spin_lock_ptl,
+    "pmd_same": _pmd_same,
+    "ptep_get": _ptep_get,
+    "folio_walk_end": _folio_walk_end,
+}
