@@ -436,7 +436,7 @@ def _tlb_flush_mmu_free(ctx, state, a, op, rest):
         return _go(state, a, rest, "tlb_table_flush",
                    f"tlb_flush_mmu_free() → tlb_table_flush(): call_rcu(tlb_remove_table_rcu) for {table_list(state, batch)}",
                    "mm/mmu_gather.c: tlb_table_flush", *(f"rcu_pending:{t}" for t in batch), batch=())
-    state = free_tables(state, batch, "tlb_batch_pages_flush (after the TLB flush)")
+    state = free_tables(state, batch, "tlb_batch_pages_flush")
     return _go(state, a, rest, "tlb_batch_pages_flush",
                f"tlb_flush_mmu_free() → tlb_batch_pages_flush(): {table_list(state, batch)} freed now, right after the TLB flush",
                "mm/mmu_gather.c: tlb_batch_pages_flush", *(f"freed:{t}" for t in batch), batch=())

@@ -1,0 +1,75 @@
+"""The verdict matrix: walker protections × concurrent actions, for one config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kernel.config import KernelConfig
+from ..kernel.scenario import ACTIONS, Scenario
+from .verdict import Verdict, verdict
+
+#: The protection sets of the seed debate, in teaching order.
+PROTECTIONS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("mmap_lock",),
+    ("vma_lock",),
+    ("rcu",),
+    ("irqs_off",),
+    ("vma_lock", "rcu"),
+)
+
+#: Short, colour-free labels for the text table.
+LABELS = {"safe": "safe", "safe_but_stale": "stale", "unsafe": "UNSAFE", "deadlock": "DEADLOCK"}
+
+
+def protection_label(holds: tuple[str, ...]) -> str:
+    return "+".join(holds) if holds else "none"
+
+
+@dataclass
+class Matrix:
+    config: KernelConfig
+    walker: str
+    fault: str | None
+    rows: tuple[tuple[str, ...], ...]
+    actions: tuple[str, ...]
+    cells: dict[tuple[tuple[str, ...], str], Verdict]
+
+    def get(self, holds: tuple[str, ...], action: str) -> Verdict:
+        return self.cells[(holds, action)]
+
+    def as_dict(self) -> dict:
+        return {
+            "config": self.config.as_dict(),
+            "walker": self.walker,
+            "fault": self.fault,
+            "assumed": next(iter(self.cells.values())).assumed.split("; ", 2)[-1] if self.cells else "",
+            "actions": list(self.actions),
+            "rows": [protection_label(r) for r in self.rows],
+            "cells": [
+                {"holds": protection_label(h), "action": a, "verdict": v.verdict, "states": v.states, "why": v.why}
+                for (h, a), v in self.cells.items()
+            ],
+        }
+
+    def text(self) -> str:
+        width = max(len(a) for a in self.actions)
+        head = f"{'walker holds':14s} " + " ".join(f"{a:>{width}s}" for a in self.actions)
+        lines = [head, "-" * len(head)]
+        for h in self.rows:
+            lines.append(f"{protection_label(h):14s} " + " ".join(f"{LABELS[self.get(h, a).verdict]:>{width}s}" for a in self.actions))
+        lines.append("")
+        lines.append("stale = safe_but_stale: a detached table can be read and the walk's revalidation catches it;")
+        lines.append("UNSAFE = a use-after-free is reachable; DEADLOCK = some interleaving gets stuck.")
+        return "\n".join(lines)
+
+
+def matrix(config: KernelConfig, walker: str = "local", fault: str | None = None,
+           rows=PROTECTIONS, actions=ACTIONS) -> Matrix:
+    cells = {}
+    for holds in rows:
+        for action in actions:
+            kind = "file" if action == "retract_page_tables" else "anon"
+            s = Scenario(tuple(holds), action, config, walker, fault, None, kind)
+            cells[(tuple(holds), action)] = verdict(s)
+    return Matrix(config, walker, fault, tuple(tuple(r) for r in rows), tuple(actions), cells)

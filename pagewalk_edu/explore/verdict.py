@@ -1,0 +1,231 @@
+"""Verdicts: is there ANY interleaving where the walker touches a freed page
+table?  safe / safe_but_stale / unsafe / deadlock, with the number of states
+explored, a shortest counterexample, and `why`: one sentence per freeing path
+naming the kernel mechanism that kept it away from the walker, or failed to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..kernel.pgtable import walk_path
+from ..kernel.scenario import Scenario
+from ..kernel.sim import Ctx, blocked, finished, initial, make_ctx
+from ..kernel.state import State
+from ..kernel.steps import Event
+from .search import Graph, bfs
+
+VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
+
+#: Freeing paths: the function that frees (Table.freed_by / callback name) and
+#: what it waits for before freeing.
+RCU_FREERS = ("tlb_remove_table_rcu", "pte_free_now", "__tlb_remove_table_one_rcu")
+
+
+@dataclass
+class Step:
+    step: int
+    cpu: int | None
+    actor: str
+    function: str
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"step": self.step, "cpu": self.cpu, "actor": self.actor, "function": self.function, "text": self.text}
+
+
+@dataclass
+class Verdict:
+    scenario: Scenario
+    verdict: str
+    states: int
+    why: list[str]
+    counterexample: list[Step] | None
+    schedule: list[str] | None  # actor names, replayable with kernel.run(..., schedule)
+    bugs: list[str] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)  # other outcomes reachable (e.g. deadlock besides unsafe)
+
+    @property
+    def assumed(self) -> str:
+        return self.scenario.describe()
+
+    def as_dict(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "states": self.states,
+            "why": list(self.why),
+            "counterexample": [s.as_dict() for s in self.counterexample] if self.counterexample else None,
+            "schedule": self.schedule,
+            "bugs": list(self.bugs),
+            "also_reachable": list(self.also),
+            "scenario": self.scenario.as_dict(),
+            "assumed": self.assumed,
+        }
+
+
+def _steps(path: list[tuple[str, Event]]) -> list[Step]:
+    return [Step(i + 1, e.cpu, e.actor, e.function, e.text) for i, (_, e) in enumerate(path)]
+
+
+def verdict(scenario: Scenario) -> Verdict:
+    """Explore every interleaving of `scenario` and judge it."""
+    ctx = make_ctx(scenario)
+    root = initial(ctx)
+    g = bfs(ctx, root, stop=lambda s: bool(s.uaf))
+    uaf_state = next((s for s in g.order if s.uaf), None)
+    deadlocks = [s for s in g.terminal if not finished(ctx, s)]
+    stale = any(s.stale for s in g.order)
+    bugs = sorted({b for s in g.order for b in s.bugs})
+    also: list[str] = []
+    if uaf_state is not None:
+        kind, target = "unsafe", uaf_state
+        if deadlocks:
+            also.append("deadlock")
+    elif deadlocks:
+        kind, target = "deadlock", deadlocks[0]  # BFS order: a shortest one
+    else:
+        kind, target = ("safe_but_stale" if stale else "safe"), None
+    if kind in ("unsafe", "deadlock"):
+        path = g.path_to(target)
+        cex, schedule = _steps(path), [a for a, _ in path]
+    else:
+        cex, schedule = None, None
+    why = explain(ctx, g, kind, uaf_state, deadlocks[0] if deadlocks else None)
+    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also)
+
+
+# --- why ----------------------------------------------------------------------
+
+
+def _walker_tables(ctx: Ctx, root: State) -> list[int]:
+    """The tables the walk descends through in the initial tree."""
+    return [step.table.tid for step in walk_path(root.tables, ctx.geo, ctx.walk_addr)]
+
+
+def _tname(state: State, tid: int) -> str:
+    t = state.tables[tid]
+    return f"{t.level.name} table #{tid}"
+
+
+def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: State | None) -> list[str]:
+    root = g.root
+    walker_tids = _walker_tables(ctx, root)
+    freer = ctx.freer_name
+    holds = ctx.holds
+    cfg = ctx.config
+    lines: list[str] = []
+
+    # What the exploration saw: which walker tables each path freed, what blocked whom.
+    freed_by: dict[int, set[str]] = {}
+    for s in g.order:
+        for t in s.tables:
+            if t.freed_by and t.life.gone:
+                freed_by.setdefault(t.tid, set()).add(t.freed_by)
+    ran = {e.function for _, _, e, _ in g.edges}
+    waits: dict[str, set[str]] = {}
+    for s in g.order:
+        for name, b in blocked(ctx, s).items():
+            waits.setdefault(b.mechanism, set()).add(b.reason)
+
+    # 1. Exclusion by a lock the walker holds.
+    for reason in sorted(waits.get("vma_lock", ())):
+        if reason.startswith(freer) and "walker" in reason:
+            lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
+    for reason in sorted(waits.get("mmap_lock", ())):
+        if reason.startswith(freer) and "walker" in reason:
+            lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
+
+    # 2. Tables the walk uses that no interleaving frees.
+    kept = [t for t in walker_tids[1:] if t not in freed_by]
+    freed_walker = [t for t in walker_tids if t in freed_by]
+    if kept and not freed_walker:
+        names = ", ".join(_tname(root, t) for t in kept)
+        if "free_pgtables" in ran:
+            lines.append(f"free_pgd_range()'s floor and ceiling keep {names}: each also maps part of a VMA that stays, so no interleaving frees a table the walk uses.")
+        elif ctx.scenario.action == "madv_dontneed":
+            lines.append(f"MADV_DONTNEED only zaps PTEs here (PT_RECLAIM={'y' if cfg.PT_RECLAIM else 'n'}): no page table is freed.")
+        elif ctx.scenario.action == "khugepaged_collapse":
+            lines.append("collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()); it is never freed.")
+        elif "move_normal_pmd" in ran:
+            lines.append("move_normal_pmd() moves the PTE table; nothing frees a table the walk uses.")
+        else:
+            lines.append(f"No interleaving frees {names}.")
+
+    # 3. Each freeing path that freed a table the walk uses.
+    uaf = uaf_state.uaf[0] if uaf_state is not None else None
+    gp_waits = {r for r in waits.get("gp", ()) if "CPU0" in r}
+    ipi_waits = {r for r in waits.get("ipi", ()) if "CPU0" in r}
+    functions = sorted({f for t in freed_walker for f in freed_by[t]})
+    stale_all = {t for s in g.order for t in s.stale}
+    for fn in functions:
+        tids = [t for t in freed_walker if fn in freed_by[t]]
+        tables = ", ".join(_tname(root, t) for t in tids)
+        if uaf is not None and uaf.freed_by == fn:
+            lines.append(_failure(ctx, fn, uaf, holds))
+            continue
+        if not any(t in stale_all for t in tids):
+            lines.append(f"{_fn(fn)} freed {tables} only after the walker had finished with them.")
+        elif fn in RCU_FREERS or "sync_rcu" in fn:
+            who = _cpu0_protection(gp_waits, holds)
+            lines.append(f"{_fn(fn)} waited for a grace period that {who} held open: {tables} stayed allocated while the walker could still reach it.")
+        elif ipi_waits:
+            lines.append(f"{_fn(fn)} could free {tables} only after its IPI, which waited for CPU0 to enable IRQs (the walker keeps them off).")
+        else:
+            lines.append(f"{_fn(fn)} freed {tables} only after the walker had finished with them.")
+
+    # 4. Stale reads and revalidation.
+    stale = sorted({t for s in g.order for t in s.stale})
+    if stale and kind != "unsafe":
+        names = ", ".join(_tname(root, t) for t in stale)
+        lines.append(
+            f"CPU0 can read {names} after it was unlinked (stale, not yet freed): pte_offset_map_lock()'s pmd_same() "
+            "recheck, or the none entry it then finds, makes the walk retry or return NULL."
+        )
+
+    # 5. Deadlock.
+    if deadlock is not None:
+        reasons = [b.reason for b in blocked(ctx, deadlock).values()]
+        lines.append("Deadlock: " + "; ".join(reasons) + ".")
+    return lines
+
+
+def _fn(fn: str) -> str:
+    if fn == "tlb_batch_pages_flush":
+        return "tlb_flush_mmu() → tlb_batch_pages_flush()"
+    base = fn.split(" ")[0]
+    if "(after " in fn:
+        after = fn.split("(after ", 1)[1].rstrip(")")
+        return f"{after}() then {base}()"
+    return f"{base}()"
+
+
+def _cpu0_protection(gp_waits: set[str], holds: tuple[str, ...]) -> str:
+    parts = []
+    text = " ".join(gp_waits)
+    if "IRQs disabled" in text:
+        parts.append("CPU0's IRQs-off section")
+    if "rcu_read_lock" in text:
+        parts.append("CPU0's rcu_read_lock() (the walker's own, or pte_offset_map()'s)")
+    if "spinlock" in text:
+        parts.append("CPU0's spinlock")
+    return " and ".join(parts) if parts else "CPU0"
+
+
+def _failure(ctx: Ctx, fn: str, uaf, holds: tuple[str, ...]) -> str:
+    cfg = ctx.config
+    head = f"{_fn(fn)} freed {uaf.level} table #{uaf.tid} while CPU0's walker could still read it ({uaf.function}())"
+    if fn in RCU_FREERS:
+        return head + ": nothing held the grace period open, as the walker had neither rcu_read_lock() nor IRQs off across the walk."
+    if "sync_one" in fn:
+        if "rcu" in holds and "irqs_off" not in holds:
+            return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as rcu_read_lock() does not block IPIs."
+        return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as CPU0 had IRQs enabled."
+    if fn == "tlb_batch_pages_flush":
+        if cfg.TLB_FLUSH == "broadcast":
+            return head + ": without MMU_GATHER_RCU_TABLE_FREE only the TLB flush stands between unlink and free, and a broadcast flush sends no IPI to wait for."
+        if ctx.scenario.walker == "remote":
+            return head + ": without MMU_GATHER_RCU_TABLE_FREE only the TLB-flush IPI protects walkers, and it goes to mm_cpumask() only; the remote walker's CPU gets none."
+        return head + ": without MMU_GATHER_RCU_TABLE_FREE the table is freed right after the TLB-flush IPI, which CPU0 took at once (IRQs on; rcu_read_lock() does not block IPIs)."
+    if "zap_deposited_table" in fn:
+        return head + ": zap_deposited_table() frees the deposited table with pte_free(), with no grace period and no IPI."
+    return head + "."

@@ -1,0 +1,118 @@
+"""Plain-text views: a trace, a verdict, a state (for the CLI, screen readers,
+and alt text in the docs)."""
+
+from __future__ import annotations
+
+from ..kernel.geometry import fmt_size
+from ..kernel.sim import Trace
+from ..kernel.state import State
+
+
+def _who(e) -> str:
+    return f"CPU{e.cpu}" if e.cpu is not None else "RCU "
+
+
+def trace_text(trace: Trace) -> str:
+    ctx = trace.ctx
+    lines = [f"Scenario: {ctx.scenario.describe()}", f"Layout: {ctx.setup.summary}; the walker reads {ctx.walk_addr:#x}", ""]
+    waits = {}
+    for i, actor, reason in trace.waits:
+        waits.setdefault(i, []).append((actor, reason))
+    for i, e in enumerate(trace.events):
+        for actor, reason in waits.get(i, []):
+            lines.append(f"      ...  {actor} is blocked: {reason}")
+        lines.append(f"{i + 1:4d}  {_who(e)} {e.actor:<10s} {e.function:<26s} {e.text}")
+    for actor, reason in waits.get(len(trace.events), []):
+        lines.append(f"      ...  {actor} is blocked: {reason}")
+    lines.append("")
+    lines.extend(outcome_lines(trace))
+    return "\n".join(lines)
+
+
+def outcome_lines(trace: Trace) -> list[str]:
+    from ..kernel.sim import finished, is_deadlock
+
+    ctx, last = trace.ctx, trace.last
+    out = []
+    for u in last.uaf:
+        step = trace.freed_step(u.tid)
+        at = f" at step {step}" if step else ""
+        out.append(f"USE-AFTER-FREE: {u.actor} read {u.level} table #{u.tid} in {u.function}() after {u.freed_by} freed it{at}.")
+    if last.stale and not last.uaf:
+        out.append("Stale read: the walker read " + ", ".join(f"table #{t}" for t in sorted(last.stale)) +
+                   " after it was unlinked; nothing it read had been freed.")
+    for bug in last.bugs:
+        out.append(bug)
+    if is_deadlock(ctx, last):
+        out.append("DEADLOCK: no actor can move and some have not finished.")
+    elif finished(ctx, last) and not last.uaf:
+        result = last.actors[0].get("result") or "folio"
+        out.append(f"Finished: folio_walk_start() returned {result}.")
+    elif not finished(ctx, last):
+        out.append("Stopped before every actor finished.")
+    return out
+
+
+def verdict_text(v) -> str:
+    lines = [f"Verdict: {v.verdict}  ({v.states} states explored)", f"Assumed: {v.assumed}", ""]
+    lines.append("Why:")
+    lines.extend(f"  - {w}" for w in v.why)
+    for b in v.bugs:
+        lines.append(f"  - {b}")
+    if v.also:
+        lines.append(f"Also reachable: {', '.join(v.also)}")
+    if v.counterexample:
+        lines.append("")
+        lines.append(f"Shortest counterexample ({len(v.counterexample)} steps; replay with --schedule {','.join(v.schedule)}):")
+        for s in v.counterexample:
+            who = f"CPU{s.cpu}" if s.cpu is not None else "RCU "
+            lines.append(f"{s.step:4d}  {who} {s.actor:<10s} {s.function:<26s} {s.text}")
+    return "\n".join(lines)
+
+
+def state_text(state: State, ctx) -> str:
+    """The page-table tree, locks and queues of one state, as indented text."""
+    geo = ctx.geo
+    lines = []
+
+    def visit(tid: int, depth: int) -> None:
+        t = state.tables[tid]
+        life = t.life.value + (" deposited" if t.deposited else "")
+        lo, hi = t.span(geo)
+        lines.append(f"{'  ' * depth}{t.level.name} table #{tid} [{lo:#x}, {hi:#x}) {life}")
+        span = geo.entry_span(t.level)
+        for idx, e in t.entries:
+            base = t.base + idx * span
+            if e.is_table:
+                visit(e.target, depth + 1)
+            else:
+                lines.append(f"{'  ' * (depth + 1)}[{idx}] {base:#x}: {fmt_size(e.target)} page")
+
+    visit(0, 0)
+    linked = set()
+    for t in state.tables:
+        for _, e in t.entries:
+            if e.is_table:
+                linked.add(e.target)
+    for t in state.tables[1:]:
+        if t.tid not in linked:
+            lines.append(f"(unlinked) {t.level.name} table #{t.tid} {t.life.value}" + (f", freed by {t.freed_by}" if t.freed_by else ""))
+    for v in state.vmas:
+        locks = []
+        if v.readers:
+            locks.append("read-locked by " + ", ".join(sorted(v.readers)))
+        if v.writer:
+            locks.append(f"write-locked by {v.writer}")
+        lines.append(f"VMA {v.name} [{v.start:#x}, {v.end:#x}) {v.kind}{' detached' if v.detached else ''}{'; ' + '; '.join(locks) if locks else ''}")
+    if state.mmap_writer or state.mmap_readers:
+        lines.append(f"mmap_lock: writer {state.mmap_writer or '-'}, readers {', '.join(sorted(state.mmap_readers)) or '-'}")
+    for lock, holder in state.spin:
+        lines.append(f"spinlock {lock} held by {holder}")
+    for i, c in enumerate(state.cpus):
+        lines.append(f"CPU{i}: IRQs {'off' if c.irqs_off else 'on'}, rcu_read_lock depth {c.rcu}, preempt {c.preempt}")
+    for ipi in state.ipis:
+        lines.append(f"IPI {ipi.handler} from {ipi.sender} pending on {', '.join(f'CPU{c}' for c in sorted(ipi.pending)) or 'none'}")
+    r = state.rcu
+    lines.append(f"RCU: {r.gp_seq} grace periods done; {'one in progress, waiting for ' + ', '.join(f'CPU{c}' for c in sorted(r.holdouts)) if r.active else 'idle'}; "
+                 f"{len(r.callbacks)} callback(s) queued")
+    return "\n".join(lines)
