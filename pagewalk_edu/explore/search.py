@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..kernel.sim import Ctx, successors
+from ..kernel.sim import Ctx, outcomes
+from ..kernel.steps import Blocked
 from ..kernel.state import State
 from ..kernel.steps import Event
 
@@ -35,6 +36,8 @@ class Graph:
     terminal: list[State] = field(default_factory=list)  # no successor
     order: list[State] = field(default_factory=list)  # BFS order
     edges: list[tuple[State, str, Event, State]] = field(default_factory=list)
+    waits: dict[tuple[str, str], Blocked] = field(default_factory=dict)  # (actor, reason) seen blocked
+    blocked_at: dict[State, list[tuple[str, Blocked]]] = field(default_factory=dict)  # for terminal states
 
     def path_to(self, state: State) -> list[tuple[str, Event]]:
         """The shortest schedule from the root to `state`."""
@@ -63,9 +66,15 @@ def bfs(ctx: Ctx, root: State, *, stop: Callable[[State], bool] | None = None,
         g.order.append(state)
         if stop is not None and stop(state):
             continue
-        succ = successors(ctx, state)
+        succ = []
+        for name, o in outcomes(ctx, state):
+            if isinstance(o, Blocked):
+                g.waits.setdefault((name, o.reason), o)
+            else:
+                succ.append((name, o))
         if not succ:
             g.terminal.append(state)
+            g.blocked_at[state] = [(n, o) for n, o in outcomes(ctx, state) if isinstance(o, Blocked)]
             continue
         for action, moved in succ:
             nxt = moved.state

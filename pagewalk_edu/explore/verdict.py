@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..kernel.pgtable import walk_path
 from ..kernel.scenario import Scenario
-from ..kernel.sim import Ctx, blocked, finished, initial, make_ctx
+from ..kernel.sim import Ctx, finished, initial, make_ctx
 from ..kernel.state import State
 from ..kernel.steps import Event
 from .search import Graph, bfs
@@ -67,9 +67,9 @@ def _steps(path: list[tuple[str, Event]]) -> list[Step]:
     return [Step(i + 1, e.cpu, e.actor, e.function, e.text) for i, (_, e) in enumerate(path)]
 
 
-def verdict(scenario: Scenario) -> Verdict:
+def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> Verdict:
     """Explore every interleaving of `scenario` and judge it."""
-    ctx = make_ctx(scenario)
+    ctx = make_ctx(scenario, actor_order)
     root = initial(ctx)
     g = bfs(ctx, root, stop=lambda s: bool(s.uaf))
     uaf_state = next((s for s in g.order if s.uaf), None)
@@ -123,9 +123,8 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
                 freed_by.setdefault(t.tid, set()).add(t.freed_by)
     ran = {e.function for _, _, e, _ in g.edges}
     waits: dict[str, set[str]] = {}
-    for s in g.order:
-        for name, b in blocked(ctx, s).items():
-            waits.setdefault(b.mechanism, set()).add(b.reason)
+    for (name, reason), b in g.waits.items():
+        waits.setdefault(b.mechanism, set()).add(reason)
 
     # 1. Exclusion by a lock the walker holds.
     for reason in sorted(waits.get("vma_lock", ())):
@@ -184,7 +183,7 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
 
     # 5. Deadlock.
     if deadlock is not None:
-        reasons = [b.reason for b in blocked(ctx, deadlock).values()]
+        reasons = [b.reason for _, b in g.blocked_at.get(deadlock, [])]
         lines.append("Deadlock: " + "; ".join(reasons) + ".")
     return lines
 

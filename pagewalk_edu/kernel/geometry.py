@@ -67,13 +67,7 @@ class Geometry:
 
     def entry_shift(self, level: Level) -> int:
         """log2 of the span one entry of a table at `level` maps."""
-        return {
-            Level.PGD: self.pgdir_shift,
-            Level.P4D: P4D_SHIFT,
-            Level.PUD: PUD_SHIFT,
-            Level.PMD: PMD_SHIFT,
-            Level.PTE: PAGE_SHIFT,
-        }[level]
+        return (48 if self.levels == 5 else 39, P4D_SHIFT, PUD_SHIFT, PMD_SHIFT, PAGE_SHIFT)[level]
 
     def entry_span(self, level: Level) -> int:
         return 1 << self.entry_shift(level)

@@ -81,12 +81,11 @@ class Table:
         rest = tuple((i, e) for i, e in self.entries if i != index)
         if entry is not None:
             rest = tuple(sorted(rest + ((index, entry),)))
-        return replace(self, entries=rest)
+        return Table(self.tid, self.level, self.base, rest, self.life, self.deposited, self.freed_by, self.counted)
 
     def with_life(self, life: Life, freed_by: str | None = None) -> "Table":
-        if freed_by is None:
-            return replace(self, life=life)
-        return replace(self, life=life, freed_by=freed_by)
+        return Table(self.tid, self.level, self.base, self.entries, life, self.deposited,
+                     self.freed_by if freed_by is None else freed_by, self.counted)
 
     def name(self) -> str:
         return f"{self.level.name} table #{self.tid}"

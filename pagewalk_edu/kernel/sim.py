@@ -34,6 +34,7 @@ class Ctx:
 
     scenario: Scenario
     setup: Setup
+    actor_order: tuple[str, ...] | None = None  # a permutation of the actors, for tests
 
     @property
     def config(self) -> KernelConfig:
@@ -79,7 +80,12 @@ class Ctx:
 
     @cached_property
     def actor_names(self) -> tuple[str, ...]:
-        return (WALKER, self.freer_name) + tuple(irq_actor(c) for c in range(NCPUS)) + (RCU_GP, RCU_CB)
+        names = (WALKER, self.freer_name) + tuple(irq_actor(c) for c in range(NCPUS)) + (RCU_GP, RCU_CB)
+        if self.actor_order is not None:
+            if sorted(self.actor_order) != sorted(names):
+                raise ValueError(f"actor_order must be a permutation of {', '.join(names)}")
+            return tuple(self.actor_order)
+        return names
 
     @property
     def main_actors(self) -> tuple[str, str]:
@@ -95,8 +101,8 @@ class Ctx:
         return None
 
 
-def make_ctx(scenario: Scenario) -> Ctx:
-    return Ctx(scenario, build_setup(scenario))
+def make_ctx(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> Ctx:
+    return Ctx(scenario, build_setup(scenario), actor_order)
 
 
 def initial(ctx: Ctx) -> State:
@@ -137,13 +143,18 @@ def outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:
     raise ValueError(f"unknown actor {name!r}; accepted: {', '.join(ctx.actor_names)}")
 
 
-def successors(ctx: Ctx, state: State) -> list[tuple[str, Moved]]:
+def outcomes(ctx: Ctx, state: State) -> list[tuple[str, Outcome]]:
+    """Every actor's next step, moved or blocked (idle and finished actors omitted)."""
     out = []
     for name in ctx.actor_names:
         o = outcome(ctx, state, name)
-        if isinstance(o, Moved):
+        if o is not None:
             out.append((name, o))
     return out
+
+
+def successors(ctx: Ctx, state: State) -> list[tuple[str, Moved]]:
+    return [(name, o) for name, o in outcomes(ctx, state) if isinstance(o, Moved)]
 
 
 def enabled(ctx: Ctx, state: State) -> list[str]:

@@ -8,7 +8,7 @@ each field stands for in the kernel is said beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
 from .pgtable import Tables
@@ -87,11 +87,7 @@ class Actor:
     def set(self, pc: str | None = None, **changes: Any) -> "Actor":
         regs = dict(self.regs)
         regs.update(changes)
-        return replace(
-            self,
-            pc=self.pc if pc is None else pc,
-            regs=tuple(sorted(regs.items())),
-        )
+        return Actor(self.name, self.cpu, self.pc if pc is None else pc, tuple(sorted(regs.items())))
 
     @property
     def done(self) -> bool:
@@ -157,18 +153,24 @@ class State:
 
     # --- functional updates ----------------------------------------------
     def with_actor(self, actor: Actor) -> "State":
-        return replace(
-            self, actors=tuple(actor if a.name == actor.name else a for a in self.actors)
-        )
+        return self.but(actors=tuple(actor if a.name == actor.name else a for a in self.actors))
 
     def with_cpu(self, index: int, cpu: Cpu) -> "State":
-        return replace(self, cpus=self.cpus[:index] + (cpu,) + self.cpus[index + 1 :])
+        return self.but(cpus=self.cpus[:index] + (cpu,) + self.cpus[index + 1 :])
 
     def take_spin(self, lock: str, holder: str) -> "State":
-        return replace(self, spin=tuple(sorted(self.spin + ((lock, holder),))))
+        return self.but(spin=tuple(sorted(self.spin + ((lock, holder),))))
 
     def drop_spin(self, lock: str) -> "State":
-        return replace(self, spin=tuple(x for x in self.spin if x[0] != lock))
+        return self.but(spin=tuple(x for x in self.spin if x[0] != lock))
 
     def but(self, **changes: Any) -> "State":
-        return replace(self, **changes)
+        """A copy with `changes` (dataclasses.replace() without its per-call checks)."""
+        new = object.__new__(State)
+        for name in _STATE_FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        object.__setattr__(new, "_hash", 0)
+        return new
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(State) if f.name != "_hash")
