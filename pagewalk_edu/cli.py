@@ -30,6 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = True) -> None:
     if holds_required:
+        p.add_argument("--scenario", default=None, metavar="FILE",
+                       help="load the scenario (and, for trace, its schedule) from a saved scenario or trace file")
         p.add_argument("--holds", required=False, default=None,
                        help=f"none, or a comma-separated subset of {','.join(HOLDS)} (taken in the order given)")
         p.add_argument("--action", default=None, help="one of " + ", ".join(ACTIONS))
@@ -50,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "cpu0/cpu1 also accepted); then the default schedule continues")
     t.add_argument("--no-continue", action="store_true", help="stop when the schedule ends")
     t.add_argument("--json", action="store_true", help="print the trace as JSON")
+    t.add_argument("--save", default=None, metavar="FILE", help="save the trace (schedule and state fingerprints) as JSON")
+    t.add_argument("--force", action="store_true", help="let --save replace an existing file")
     t.add_argument("--svg", default=None, help="write the tree and timeline of the last step as SVG (FILE-tree.svg, FILE-timeline.svg)")
     t.add_argument("--png", default=None, help="write the tree and timeline of the last step as PNG")
 
@@ -71,11 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _scenario(args: argparse.Namespace):
+    return _scenario_and_schedule(args)[0]
+
+
+def _scenario_and_schedule(args: argparse.Namespace):
+    if getattr(args, "scenario", None):
+        given = [f for f in ("holds", "action") if getattr(args, f) is not None]
+        if given:
+            raise UsageError(f"--scenario already names the scenario; drop --{given[0]}")
+        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault:
+            raise UsageError("--scenario already names kernel, walker, config and fault; drop those options")
+        from .saved import load_scenario
+        return load_scenario(args.scenario)
     if args.holds is None:
         raise UsageError("--holds is required: none, or a comma-separated subset of " + ",".join(HOLDS))
     if args.action is None:
         raise UsageError("--action is required: one of " + ", ".join(ACTIONS))
-    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault)
+    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault), None
 
 
 def _config(args: argparse.Namespace) -> KernelConfig:
@@ -86,13 +102,20 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from .kernel.sim import run
     from .viz.text import trace_text
 
-    scenario = _scenario(args)
-    schedule = None
+    scenario, schedule = _scenario_and_schedule(args)
     if args.schedule is not None:
         schedule = [x.strip() for x in args.schedule.split(",") if x.strip()]
         if not schedule:
             raise UsageError("--schedule is empty; give comma-separated actor names")
     trace = run(scenario, schedule, then_default=not args.no_continue)
+    if args.save:
+        from .saved import save_trace
+        try:
+            save_trace(args.save, trace, overwrite=args.force)
+        except FileExistsError:
+            raise UsageError(f"{args.save} exists; add --force to replace it") from None
+        except OSError as err:
+            raise UsageError(f"cannot write {args.save}: {err.strerror}") from None
     if args.json:
         print(json.dumps(trace_json(trace), indent=2))
     else:
