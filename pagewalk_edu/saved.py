@@ -136,8 +136,28 @@ def parse_json(text: str, where: str = "input") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        what = "truncated" if err.pos >= len(text.rstrip()) else "not valid JSON"
+        what = "truncated (it ends before its brackets close)" if _looks_truncated(text) else "not valid JSON"
         raise ValueError(f"{where}: {what} (line {err.lineno}, column {err.colno}: {err.msg})") from None
+
+
+def _looks_truncated(text: str) -> bool:
+    """Does the text end inside a string or with brackets still open?"""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_str or depth > 0
 
 
 def _check_schema(d: Any, where: str, kind: str) -> None:

@@ -125,6 +125,8 @@ def parse_holds(text: str | Iterable[str]) -> tuple[str, ...]:
     """`none` or a comma-separated subset of mmap_lock,vma_lock,rcu,irqs_off.
 
     The order given is the order the caller takes them in."""
+    if not isinstance(text, (str, list, tuple)):
+        raise TypeError(f"holds must be a string such as 'vma_lock,rcu' or a list of names, got {type(text).__name__}")
     if isinstance(text, str):
         raw = text.strip()
         if not raw:

@@ -1,0 +1,125 @@
+"""The catalogue of bad inputs tried, and what each gets.  docs/bad-inputs.md is
+generated from it (`python -m tests.robustness.cases > docs/bad-inputs.md`) and a
+test keeps the two in step; test_bad_inputs.py runs every row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    surface: str  # cli, api, file, widget, tables
+    input: str  # what the user typed or loaded, in words
+    expect: str  # a fragment of the one-line message they get
+    args: tuple = ()  # CLI arguments (cli), or data for the runner
+    files: dict = field(default_factory=dict)  # name -> content written before the run
+
+
+V = ("verdict", "--holds", "rcu", "--action", "munmap")
+BIG = "{" + " " * (1 << 20) + "}"
+
+CASES: tuple[Case, ...] = (
+    Case("cli-holder-unknown", "cli", "--holds bogus", "unknown holder 'bogus'", ("verdict", "--holds", "bogus", "--action", "munmap")),
+    Case("cli-holder-repeated", "cli", "--holds rcu,rcu", "holder 'rcu' given twice", ("verdict", "--holds", "rcu,rcu", "--action", "munmap")),
+    Case("cli-holder-none-mixed", "cli", "--holds none,rcu", "'none' cannot be combined", ("verdict", "--holds", "none,rcu", "--action", "munmap")),
+    Case("cli-holder-empty", "cli", "--holds ''", "empty holder list", ("verdict", "--holds", "", "--action", "munmap")),
+    Case("cli-holder-empty-item", "cli", "--holds rcu,,vma_lock", "empty item in holder list", ("verdict", "--holds", "rcu,,vma_lock", "--action", "munmap")),
+    Case("cli-action-unknown", "cli", "--action fork", "unknown action 'fork'", ("verdict", "--holds", "rcu", "--action", "fork")),
+    Case("cli-config-key-unknown", "cli", "--config FOO=y", "unknown config key 'FOO'", V + ("--config", "FOO=y")),
+    Case("cli-config-no-equals", "cli", "--config PT_RECLAIM", "expected KEY=VAL", V + ("--config", "PT_RECLAIM")),
+    Case("cli-config-bad-bool", "cli", "--config PT_RECLAIM=maybe", "PT_RECLAIM takes y or n", V + ("--config", "PT_RECLAIM=maybe")),
+    Case("cli-config-bad-choice", "cli", "--config TLB_FLUSH=fast", "TLB_FLUSH takes ipi or broadcast", V + ("--config", "TLB_FLUSH=fast")),
+    Case("cli-config-levels", "cli", "--config PGTABLE_LEVELS=3", "PGTABLE_LEVELS takes 4 or 5", V + ("--config", "PGTABLE_LEVELS=3")),
+    Case("cli-config-key-twice", "cli", "--config PT_RECLAIM=y,PT_RECLAIM=n", "given twice", V + ("--config", "PT_RECLAIM=y,PT_RECLAIM=n")),
+    Case("cli-config-empty-item", "cli", "--config PT_RECLAIM=n,,", "empty item in --config", V + ("--config", "PT_RECLAIM=n,,")),
+    Case("cli-config-impossible", "cli", "--config MMU_GATHER_RCU_TABLE_FREE=n,PT_RECLAIM=y", "PT_RECLAIM=y needs MMU_GATHER_RCU_TABLE_FREE=y",
+         V + ("--config", "MMU_GATHER_RCU_TABLE_FREE=n,PT_RECLAIM=y")),
+    Case("cli-kernel-unknown", "cli", "--kernel 5.4", "unknown kernel profile '5.4'", V + ("--kernel", "5.4")),
+    Case("cli-walker-unknown", "cli", "--walker far", "unknown walker 'far'", V + ("--walker", "far")),
+    Case("cli-fault-unknown", "cli", "--fault oom", "unknown fault 'oom'", V + ("--fault", "oom")),
+    Case("cli-schedule-unknown-actor", "cli", "trace --schedule walker,nobody", "unknown actor 'nobody'",
+         ("trace", "--holds", "rcu", "--action", "munmap", "--schedule", "walker,nobody")),
+    Case("cli-schedule-cannot-move", "cli", "trace --holds vma_lock --schedule walker,munmap,munmap", "munmap cannot move now",
+         ("trace", "--holds", "vma_lock", "--action", "munmap", "--schedule", "walker,munmap,munmap")),
+    Case("cli-schedule-empty", "cli", "trace --schedule ','", "--schedule is empty", ("trace", "--holds", "rcu", "--action", "munmap", "--schedule", ",")),
+    Case("cli-holds-missing", "cli", "verdict --action munmap", "--holds is required", ("verdict", "--action", "munmap")),
+    Case("cli-action-missing", "cli", "verdict --holds rcu", "--action is required", ("verdict", "--holds", "rcu")),
+    Case("cli-command-unknown", "cli", "pagewalk-edu frobnicate", "invalid choice", ("frobnicate",)),
+    Case("cli-option-unknown", "cli", "verdict --colour", "unrecognized arguments", V + ("--colour",)),
+    Case("cli-scenario-and-holds", "cli", "--scenario FILE --holds rcu", "--scenario already names the scenario",
+         ("verdict", "--scenario", "{ok}", "--holds", "rcu"), {"ok": json.dumps({"schema": 1, "holds": ["rcu"], "action": "munmap"})}),
+    Case("cli-save-exists", "cli", "trace --save FILE onto an existing file", "exists; add --force",
+         ("trace", "--holds", "rcu", "--action", "munmap", "--save", "{ok}"), {"ok": "keep me"}),
+    Case("cli-save-no-dir", "cli", "trace --save into a missing folder", "cannot write",
+         ("trace", "--holds", "rcu", "--action", "munmap", "--save", "{dir}/missing/t.json")),
+    Case("file-missing", "file", "--scenario of a file that does not exist", "no such file", ("verdict", "--scenario", "{dir}/nope.json")),
+    Case("file-directory", "file", "--scenario of a folder", "is a directory", ("verdict", "--scenario", "{dir}")),
+    Case("file-not-json", "file", "a scenario file that is not JSON", "not valid JSON", ("verdict", "--scenario", "{f}"), {"f": "holds: rcu\n"}),
+    Case("file-truncated", "file", "a scenario file cut short", "truncated", ("verdict", "--scenario", "{f}"), {"f": '{"schema": 1, "holds": ["rcu"], "act'}),
+    Case("file-too-large", "file", "a scenario file over 1 MiB", "larger than the 1048576 bytes accepted", ("verdict", "--scenario", "{f}"), {"f": BIG}),
+    Case("file-not-object", "file", "a JSON array instead of an object", "expected a JSON object", ("verdict", "--scenario", "{f}"), {"f": "[1, 2]"}),
+    Case("file-schema-missing", "file", "no 'schema' field", "missing 'schema'", ("verdict", "--scenario", "{f}"), {"f": json.dumps({"holds": [], "action": "munmap"})}),
+    Case("file-schema-newer", "file", "schema 9 (from a newer release)", "schema 9 is newer than this pagewalk-edu understands",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 9, "holds": [], "action": "munmap"})}),
+    Case("file-schema-type", "file", "schema \"1\" (a string)", "'schema' must be an integer",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": "1", "holds": [], "action": "munmap"})}),
+    Case("file-field-unknown", "file", "an unknown field", "unknown field 'colour'",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "colour": "red"})}),
+    Case("file-holds-type", "file", "holds given as a string", "field 'holds' must be list",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": "rcu", "action": "munmap"})}),
+    Case("file-action-missing", "file", "no action", "missing field 'action'", ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": []})}),
+    Case("file-config-type", "file", "a config value that is a list", "config PT_RECLAIM must be a string or integer",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "config": {"PT_RECLAIM": ["n"]}})}),
+    Case("file-retract-anon", "file", "retract_page_tables on an anonymous VMA", "retract_page_tables needs a file-backed VMA",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "retract_page_tables", "vma_kind": "anon"})}),
+    Case("file-address-above-limit", "file", "an address above 4-level user space", "outside user space for 4-level paging",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "address": 1 << 50})}),
+    Case("file-address-above-5level", "file", "5-level geometry with an address above its limit", "outside user space for 5-level paging",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "config": {"PGTABLE_LEVELS": 5}, "address": 1 << 57})}),
+    Case("file-address-negative", "file", "a negative address", "outside user space",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "address": -4096})}),
+    Case("file-address-outside-vma", "file", "an address outside the walked VMA", "outside the walked VMA",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "address": 0x1000})}),
+    Case("file-schedule-type", "file", "a schedule of numbers", "field 'schedule' must list actor names",
+         ("trace", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": [], "action": "munmap", "schedule": [0, 1]})}),
+    Case("file-schedule-cannot-move", "file", "a saved schedule naming an actor that cannot move", "cannot move now",
+         ("trace", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": ["vma_lock"], "action": "munmap", "schedule": ["walker", "munmap", "munmap"]})}),
+    Case("file-kind-wrong", "file", "a trace file's kind set to something else", "expected a 'scenario' file",
+         ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "kind": "notes", "holds": [], "action": "munmap"})}),
+    Case("api-holds-type", "api", "make_scenario(holds=5)", "holds must be a string", ("make_scenario", {"holds": 5})),
+    Case("api-kernel-type", "api", "make_scenario(kernel=6.18) (a float)", "kernel must be a string", ("make_scenario", {"kernel": 6.18})),
+    Case("api-config-bool-type", "api", "KernelConfig(PT_RECLAIM='yes')", "PT_RECLAIM must be a bool", ("KernelConfig", {"PT_RECLAIM": "yes"})),
+    Case("api-geometry-levels", "api", "Geometry(3)", "PGTABLE_LEVELS must be 4 or 5", ("Geometry", {"levels": 3})),
+    Case("api-scenario-holds-list", "api", "Scenario(holds=['rcu']) (a list)", "holds must be a tuple", ("Scenario", {"holds": ["rcu"]})),
+    Case("api-step-unknown-actor", "api", "step(ctx, state, 'bogus')", "unknown actor 'bogus'", ("step", {"name": "bogus"})),
+    Case("api-step-blocked", "api", "step() an actor that is blocked", "cannot move now", ("step_blocked", {})),
+    Case("api-back-at-start", "api", "Trace.pop() at the first state", "already at the first state", ("pop", {})),
+    Case("api-trace-edited", "api", "load_trace() of a trace whose fingerprints were edited", "does not replay to the saved state", ("load_edited", {})),
+    Case("api-save-overwrite", "api", "save_scenario() onto an existing file", "exists; pass overwrite=True", ("save_exists", {})),
+)
+
+
+def markdown() -> str:
+    lines = [
+        "# Bad inputs, and what each gets",
+        "",
+        "Every row is run by `tests/robustness/test_bad_inputs.py`. The CLI exits 2 and prints one line",
+        "(`pagewalk-edu: error: ...`) with no traceback; the Python API raises `ValueError` or `TypeError` with that",
+        "line; nothing the user saved is touched. This page is generated from `tests/robustness/cases.py`.",
+        "",
+        "| id | where | input | the message says |",
+        "|---|---|---|---|",
+    ]
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    for c in CASES:
+        lines.append(f"| `{c.id}` | {c.surface} | {cell(c.input)} | {cell(c.expect)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

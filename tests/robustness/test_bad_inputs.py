@@ -1,0 +1,100 @@
+"""Run every row of the bad-input catalogue (docs/bad-inputs.md)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pagewalk_edu.kernel import Geometry, KernelConfig, Scenario, make_scenario, run
+from pagewalk_edu.kernel.sim import initial, make_ctx, step
+from pagewalk_edu.saved import load_trace, save_scenario, save_trace
+
+from .cases import CASES, markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(tmp_path, case):
+    names = {}
+    for key, content in case.files.items():
+        p = tmp_path / f"{key}.json"
+        p.write_text(content)
+        names[key] = str(p)
+    args = [a.format(dir=tmp_path, **names) for a in case.args]
+    before = {k: Path(v).read_text() for k, v in names.items()}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    p = subprocess.run([sys.executable, "-m", "pagewalk_edu", *args], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env=env)
+    after = {k: Path(v).read_text() for k, v in names.items()}
+    assert before == after, "a bad input must never change the user's files"
+    return p
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.surface in ("cli", "file")], ids=lambda c: c.id)
+def test_cli_bad_input(tmp_path, case):
+    p = _cli(tmp_path, case)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("pagewalk-edu: error: ")
+    assert case.expect in lines[0]
+    assert "Traceback" not in p.stderr
+
+
+def _api(case, tmp_path):
+    what, kw = case.args
+    if what == "make_scenario":
+        make_scenario(**{"holds": "rcu", "action": "munmap", **kw})
+    elif what == "KernelConfig":
+        KernelConfig(**kw)
+    elif what == "Geometry":
+        Geometry(**kw)
+    elif what == "Scenario":
+        Scenario(**kw)
+    elif what == "step":
+        ctx = make_ctx(make_scenario("rcu", "munmap"))
+        step(ctx, initial(ctx), kw["name"])
+    elif what == "step_blocked":
+        s = make_scenario("vma_lock", "munmap")
+        t = run(s, ["walker", "munmap"], then_default=False)
+        step(t.ctx, t.last, "munmap")
+    elif what == "pop":
+        run(make_scenario("rcu", "munmap"), [], then_default=False).pop()
+    elif what == "load_edited":
+        t = run(make_scenario("none", "munmap"))
+        path = tmp_path / "t.json"
+        save_trace(path, t)
+        d = json.loads(path.read_text())
+        d["fingerprints"][3] = "0" * 16
+        path.write_text(json.dumps(d))
+        load_trace(path)
+    elif what == "save_exists":
+        path = tmp_path / "s.json"
+        path.write_text("mine")
+        try:
+            save_scenario(path, make_scenario("rcu", "munmap"))
+        finally:
+            assert path.read_text() == "mine"
+    else:  # pragma: no cover
+        raise AssertionError(what)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.surface == "api"], ids=lambda c: c.id)
+def test_api_bad_input(tmp_path, case):
+    with pytest.raises((ValueError, TypeError, FileExistsError)) as info:
+        _api(case, tmp_path)
+    msg = str(info.value)
+    assert case.expect in msg
+    assert "\n" not in msg
+
+
+def test_catalogue_has_at_least_40_distinct_cases():
+    assert len({c.id for c in CASES}) == len(CASES) >= 40
+
+
+def test_docs_table_is_the_catalogue():
+    doc = (ROOT / "docs" / "bad-inputs.md").read_text()
+    assert doc == markdown(), "regenerate: python -m tests.robustness.cases > docs/bad-inputs.md"
