@@ -305,6 +305,7 @@ def run(
     ctx = make_ctx(scenario)
     trace = Trace(ctx, [initial(ctx)])
     for i, name in enumerate(schedule or ()):
+        _note_waits(ctx, trace)
         try:
             trace.push(name)
         except ValueError as err:
@@ -316,5 +317,5 @@ def run(
             if name is None:
                 break
             trace.push(name)
-        _note_waits(ctx, trace)
+    _note_waits(ctx, trace)
     return trace
