@@ -81,11 +81,12 @@ class Table:
         rest = tuple((i, e) for i, e in self.entries if i != index)
         if entry is not None:
             rest = tuple(sorted(rest + ((index, entry),)))
-        return Table(self.tid, self.level, self.base, rest, self.life, self.deposited, self.freed_by, self.counted)
+        return Table(self.tid, self.level, self.base, rest, self.life,
+                     deposited=self.deposited, counted=self.counted, freed_by=self.freed_by)
 
     def with_life(self, life: Life, freed_by: str | None = None) -> "Table":
-        return Table(self.tid, self.level, self.base, self.entries, life, self.deposited,
-                     self.freed_by if freed_by is None else freed_by, self.counted)
+        return Table(self.tid, self.level, self.base, self.entries, life, deposited=self.deposited,
+                     counted=self.counted, freed_by=self.freed_by if freed_by is None else freed_by)
 
     def name(self) -> str:
         return f"{self.level.name} table #{self.tid}"
