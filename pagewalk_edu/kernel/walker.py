@@ -392,3 +392,26 @@ _WALK = {
     "ptep_get": _ptep_get,
     "folio_walk_end": _folio_walk_end,
 }
+
+
+def walker_cursor(ctx: "Ctx", state: State) -> tuple[int, int, str] | None:
+    """(table, entry index, next step) the walker reads at its next step, for the
+    views; None before the walk starts or after it ends."""
+    a = state.actors[0]
+    geo, addr = ctx.geo, ctx.walk_addr
+    reg = {
+        "pgd_offset": (0, Level.PGD),
+        "p4d_offset": (a.get("table"), Level.P4D),
+        "pudp_get": (a.get("table"), Level.PUD),
+        "pud_lock": (a.get("pud_table"), Level.PUD),
+        "pmdp_get_lockless": (a.get("table"), Level.PMD),
+        "pmd_lock": (a.get("pmd_table"), Level.PMD),
+        "__pte_offset_map": (a.get("pmd_table"), Level.PMD),
+        "spin_lock": (a.get("pte_table"), Level.PTE),
+        "pmd_same": (a.get("pmd_table"), Level.PMD),
+        "ptep_get": (a.get("pte_table"), Level.PTE),
+    }.get(a.pc)
+    if reg is None or reg[0] is None:
+        return None
+    tid, level = reg
+    return tid, geo.index(level, addr), a.pc
