@@ -4,7 +4,9 @@ arrows; grace periods; each table's detach and free; the use-after-free."""
 
 from __future__ import annotations
 
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
 from ..kernel.sim import Trace
@@ -21,16 +23,32 @@ _SPANS = (
 LANE_H = 1.0
 
 
+def _runs(flags: list[bool]) -> list[tuple[float, float]]:
+    """(x, width) of each run of True, one unit per state centred on its index."""
+    out, i, n = [], 0, len(flags)
+    while i < n:
+        if flags[i]:
+            j = i
+            while j + 1 < n and flags[j + 1]:
+                j += 1
+            out.append((i - 0.5, j - i + 1))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
 def _lanes(trace: Trace) -> list[tuple[str, int | None, str | None]]:
     ctx = trace.ctx
     return [(f"CPU0 {ctx.walker_name}", 0, ctx.walker_name), (f"CPU1 {ctx.freer_name}", 1, ctx.freer_name), ("RCU", None, None)]
 
 
-def timeline(trace: Trace, current: int | None = None) -> Figure:
-    """A Figure of the whole trace; `current` (a state index) is highlighted."""
+def timeline(trace: Trace, current: int | None = None, *, legend: bool = True) -> Figure:
+    """A Figure of the whole trace; `current` (a state index) is highlighted.
+    legend=False leaves the legend out (the widget shows it once, beside)."""
     n = len(trace.states)
     lanes = _lanes(trace)
-    fig = Figure(figsize=(max(7.0, min(0.22 * n + 3, 18)), 3.6))
+    fig = Figure(figsize=(10.0, 3.4))  # fixed size: redraw time must not grow with the trace
     ax = fig.subplots()
     y_of = {}
     for row, (label, cpu, actor) in enumerate(lanes):
@@ -41,53 +59,50 @@ def timeline(trace: Trace, current: int | None = None) -> Figure:
             continue
         sub_h = LANE_H / len(_SPANS)
         for k, (name, colour, hatch, pred) in enumerate(_SPANS):
-            on = [pred(s, cpu, actor) for s in trace.states]
-            i = 0
-            while i < n:
-                if on[i]:
-                    j = i
-                    while j + 1 < n and on[j + 1]:
-                        j += 1
-                    ax.broken_barh([(i - 0.5, j - i + 1)], (y0 + k * sub_h, sub_h * 0.9), facecolors=colour, hatch=hatch,
-                                   edgecolor="black", linewidth=0.3, zorder=2)
-                    i = j + 1
-                else:
-                    i += 1
+            runs = _runs([pred(s, cpu, actor) for s in trace.states])
+            if runs:
+                ax.broken_barh(runs, (y0 + k * sub_h, sub_h * 0.9), facecolors=colour, hatch=hatch,
+                               edgecolor="black", linewidth=0.3, zorder=2)
     rcu_y = y_of["RCU"]
     # grace periods: shaded while active
-    active = [s.rcu.active for s in trace.states]
-    i = 0
-    while i < n:
-        if active[i]:
-            j = i
-            while j + 1 < n and active[j + 1]:
-                j += 1
-            ax.broken_barh([(i - 0.5, j - i + 1)], (rcu_y + 0.55, 0.35), facecolors=OKABE_ITO["sky"], edgecolor="black",
-                           linewidth=0.3, hatch="..", zorder=2)
-            i = j + 1
-        else:
-            i += 1
+    runs = _runs([s.rcu.active for s in trace.states])
+    if runs:
+        ax.broken_barh(runs, (rcu_y + 0.55, 0.35), facecolors=OKABE_ITO["sky"], edgecolor="black", linewidth=0.3, hatch="..", zorder=2)
     lane_of_cpu = {0: y_of[lanes[0][0]], 1: y_of[lanes[1][0]]}
+    # Few artists, each holding many marks: the widget redraws this on every step.
+    ipi_segs, taken, gp_start, gp_end, detached, freed, labels = [], [], [], [], [], [], []
     for step, e in enumerate(trace.events, start=1):
         y = lane_of_cpu.get(e.cpu, rcu_y) + LANE_H / 2
         for ch in e.changes:
             kind, _, arg = ch.partition(":")
             if kind == "ipi" and arg.startswith("cpu"):
                 target = lane_of_cpu[int(arg[3:])] + LANE_H / 2
-                ax.annotate("", xy=(step + 0.3, target), xytext=(step, y),
-                            arrowprops={"arrowstyle": "->", "color": OKABE_ITO["orange"], "lw": 1.5, "linestyle": "--"}, zorder=4)
+                ipi_segs.append([(step, y), (step + 0.3, target)])
             elif kind == "ipi_taken":
-                ax.plot([step], [y], marker="v", color=OKABE_ITO["orange"], markersize=7, zorder=5)
-            elif kind == "gp" and arg in ("start", "end"):
-                ax.plot([step], [rcu_y + 0.72], marker="|" if arg == "start" else "s", color="black", markersize=10, zorder=5)
-                ax.text(step, rcu_y + 0.95, f"GP {arg}", fontsize=6, ha="center")
+                taken.append((step, y))
+            elif kind == "gp" and arg == "start":
+                gp_start.append((step, rcu_y + 0.72))
+            elif kind == "gp" and arg == "end":
+                gp_end.append((step, rcu_y + 0.72))
             elif kind == "detached":
-                ax.plot([step], [y - 0.3], marker="^", color=OKABE_ITO["yellow"], markeredgecolor="black", markersize=6, zorder=5)
-                ax.text(step, y - 0.48, f"#{arg}", fontsize=6, ha="center")
+                detached.append((step, y - 0.3))
+                labels.append((step, y - 0.48, f"#{arg}"))
             elif kind == "freed":
-                ax.plot([step], [rcu_y + 0.2 if e.cpu is None else y - 0.3], marker="X", color=OKABE_ITO["vermillion"],
-                        markersize=7, zorder=5)
-                ax.text(step, (rcu_y + 0.02 if e.cpu is None else y - 0.48), f"free #{arg}", fontsize=6, ha="center")
+                yy = rcu_y + 0.2 if e.cpu is None else y - 0.3
+                freed.append((step, yy))
+                labels.append((step, yy - 0.18, f"free #{arg}"))
+    if ipi_segs:
+        ax.add_collection(LineCollection(ipi_segs, colors=OKABE_ITO["orange"], linewidths=1.5, linestyles="--", zorder=4))
+        heads = [seg[1] for seg in ipi_segs]
+        ax.plot([p[0] for p in heads], [p[1] for p in heads], linestyle="none", marker=">", color=OKABE_ITO["orange"],
+                markersize=5, zorder=4)
+    for pts, marker, colour, size in ((taken, "v", OKABE_ITO["orange"], 7), (gp_start, "|", "black", 10), (gp_end, "s", "black", 6),
+                                      (detached, "^", OKABE_ITO["yellow"], 6), (freed, "X", OKABE_ITO["vermillion"], 7)):
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="none", marker=marker, color=colour,
+                    markeredgecolor="black", markeredgewidth=0.5, markersize=size, zorder=5)
+    for x, yy, text in labels:
+        ax.text(x, yy, text, fontsize=6, ha="center", va="top")
     first = trace.first_violation()
     if first is not None:
         y = lane_of_cpu[0] + LANE_H / 2
@@ -96,24 +111,39 @@ def timeline(trace: Trace, current: int | None = None) -> Figure:
     if current is not None:
         ax.axvspan(current - 0.5, current + 0.5, color=OKABE_ITO["blue"], alpha=0.15, zorder=1)
         ax.axvline(current, color=OKABE_ITO["blue"], linewidth=1.2, zorder=1)
-    ax.set_yticks([y_of[l] + LANE_H / 2 for l, _, _ in lanes], [l for l, _, _ in lanes], fontsize=8)
+    # Lane names as plain text and a few x ticks: matplotlib's tick machinery is
+    # most of the drawing time, and the widget redraws on every step.
+    ax.yaxis.set_visible(False)
+    for label, _, _ in lanes:
+        ax.text(-0.01, y_of[label] + LANE_H / 2, label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.set_xlim(-0.6, max(n - 0.4, 1))
     ax.set_ylim(-0.6, (len(lanes) - 1) * (LANE_H + 0.4) + LANE_H + 0.4)
     ax.set_xlabel("step", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
-    handles = [Patch(facecolor=c, hatch=h, edgecolor="black", label=l) for l, c, h, _ in _SPANS]
-    handles.append(Patch(facecolor=OKABE_ITO["sky"], hatch="..", edgecolor="black", label="grace period"))
-    ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
+    if legend:
+        handles = [Patch(facecolor=c, hatch=h, edgecolor="black", label=l) for l, c, h, _ in _SPANS]
+        handles.append(Patch(facecolor=OKABE_ITO["sky"], hatch="..", edgecolor="black", label="grace period"))
+        ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        fig.subplots_adjust(left=0.12, right=0.86, bottom=0.15, top=0.95)
+    else:
+        fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.95)
     return fig
 
 
-def timeline_png(trace: Trace, current: int | None = None, dpi: int = 80) -> bytes:
+LEGEND_TEXT = ("Lanes: CPU0 (the walker), CPU1 (the racing kernel path), RCU. Bars: IRQs off (vermillion, crossed), "
+               "RCU read side (sky, dotted), spinlock/preempt off (purple), mmap_lock (green, hatched), VMA lock (orange); "
+               "dashed arrows: IPIs sent; ▼ IPI taken; ▲ table unlinked; ✖ table freed; ★ use-after-free; "
+               "the shaded column is the current step.")
+
+
+def timeline_png(trace: Trace, current: int | None = None, dpi: int = 72, legend: bool = True) -> bytes:
+    """PNG bytes (fast zlib level: the widget redraws on every step)."""
     import io
 
-    fig = timeline(trace, current)
+    fig = timeline(trace, current, legend=legend)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 

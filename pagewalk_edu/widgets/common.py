@@ -1,0 +1,85 @@
+"""Shared pieces of the widgets: the config controls and cached explorer calls."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+
+import ipywidgets as W
+
+from ..explore.matrix import matrix
+from ..explore.verdict import verdict
+from ..kernel.config import PROFILES, KernelConfig
+from ..kernel.scenario import Scenario
+
+
+@lru_cache(maxsize=256)
+def cached_verdict(scenario: Scenario):
+    return verdict(scenario)
+
+
+@lru_cache(maxsize=32)
+def cached_matrix(config: KernelConfig, walker: str, fault: str | None):
+    return matrix(config, walker, fault)
+
+
+def message(text: str, kind: str = "info") -> str:
+    colour = {"info": "#0072B2", "error": "#D55E00", "ok": "#009E73"}[kind]
+    return f'<div role="status" style="color:{colour};min-height:1.4em">{escape(text)}</div>'
+
+
+class ConfigControls:
+    """Kernel profile, config keys, fault and walker placement, as widgets."""
+
+    def __init__(self, kernel: str = "6.18", walker: str = "local", fault: str | None = None, overrides: dict | None = None):
+        cfg = KernelConfig.for_kernel(kernel, **(overrides or {}))
+        self.kernel = W.Dropdown(options=list(PROFILES), value=kernel, description="kernel", tooltip="kernel profile")
+        self.rcu_free = W.Checkbox(value=cfg.MMU_GATHER_RCU_TABLE_FREE, description="MMU_GATHER_RCU_TABLE_FREE", indent=False)
+        self.pt_reclaim = W.Checkbox(value=cfg.PT_RECLAIM, description="PT_RECLAIM", indent=False)
+        self.flush = W.Dropdown(options=["ipi", "broadcast"], value=cfg.TLB_FLUSH, description="TLB flush")
+        self.fallback = W.Dropdown(options=["ipi", "synchronize_rcu"], value=cfg.TABLE_FREE_FALLBACK, description="fallback",
+                                   tooltip="TABLE_FREE_FALLBACK: tlb_remove_table_one() without PT_RECLAIM")
+        self.levels = W.Dropdown(options=[4, 5], value=cfg.PGTABLE_LEVELS, description="levels")
+        self.fault = W.Dropdown(options=["none", "batch_alloc_fail"], value=fault or "none", description="fault")
+        self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker",
+                                      tooltips=["on a CPU of the walked mm", "on another process's CPU (like __access_remote_vm)"])
+        self.kernel.observe(self._profile, names="value")
+        self.box = W.VBox([W.HBox([self.kernel, self.walker]), W.HBox([self.rcu_free, self.pt_reclaim, self.levels]),
+                           W.HBox([self.flush, self.fallback, self.fault])])
+
+    def _profile(self, change) -> None:
+        """A new profile sets every key to that release's default."""
+        cfg = KernelConfig.for_kernel(change["new"])
+        with self.hold():
+            self.rcu_free.value = cfg.MMU_GATHER_RCU_TABLE_FREE
+            self.pt_reclaim.value = cfg.PT_RECLAIM
+            self.flush.value = cfg.TLB_FLUSH
+            self.fallback.value = cfg.TABLE_FREE_FALLBACK
+            self.levels.value = cfg.PGTABLE_LEVELS
+
+    _holding = False
+
+    def hold(self):
+        outer = self
+
+        class _Hold:
+            def __enter__(self):
+                outer._holding = True
+
+            def __exit__(self, *exc):
+                outer._holding = False
+
+        return _Hold()
+
+    @property
+    def widgets(self):
+        return [self.kernel, self.rcu_free, self.pt_reclaim, self.flush, self.fallback, self.levels, self.fault, self.walker]
+
+    def config(self) -> KernelConfig:
+        """Raises ValueError (one line) on an impossible combination."""
+        return KernelConfig(kernel=self.kernel.value, MMU_GATHER_RCU_TABLE_FREE=self.rcu_free.value,
+                            PT_RECLAIM=self.pt_reclaim.value, TLB_FLUSH=self.flush.value,
+                            TABLE_FREE_FALLBACK=self.fallback.value, PGTABLE_LEVELS=self.levels.value)
+
+    def fault_value(self) -> str | None:
+        return None if self.fault.value == "none" else self.fault.value

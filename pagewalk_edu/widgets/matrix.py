@@ -1,0 +1,64 @@
+"""The verdict matrix as a widget: pick a config, see every cell; click one to
+open it in an Explorer."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..explore.matrix import LABELS, PROTECTIONS, protection_label
+from ..kernel.scenario import ACTIONS
+from ..viz.style import VERDICT_COLOUR
+from .common import ConfigControls, cached_matrix, message
+from .explorer import Explorer
+
+
+class MatrixWidget(W.VBox):
+    """Attributes tests drive: `cfg` (ConfigControls), `cells` {(holds, action): Button},
+    read: `explorer` (the Explorer opened by the last click), `message`."""
+
+    def __init__(self, kernel: str = "6.18", walker: str = "local", fault: str | None = None, render: bool = True):
+        self._render = render
+        self.cfg = ConfigControls(kernel, walker, fault)
+        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"130px repeat({len(ACTIONS)}, 125px)"))
+        self.message = W.HTML(message(""))
+        self.explorer_box = W.VBox()
+        self.explorer: Explorer | None = None
+        self.cells: dict = {}
+        for w in self.cfg.widgets:
+            w.observe(self._changed, names="value")
+        super().__init__([self.cfg.box, self.message, self.grid, self.explorer_box])
+        self.refresh()
+
+    def _changed(self, _change) -> None:
+        if not self.cfg._holding:
+            self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            cfg = self.cfg.config()
+            m = cached_matrix(cfg, self.cfg.walker.value, self.cfg.fault_value())
+        except (ValueError, TypeError) as err:
+            self.message.value = message(str(err).splitlines()[0], "error")
+            return
+        self.matrix = m
+        children = [W.HTML("<b>walker holds</b>")] + [W.HTML(f"<b>{a}</b>") for a in ACTIONS]
+        self.cells = {}
+        for holds in PROTECTIONS:
+            children.append(W.HTML(protection_label(holds)))
+            for action in ACTIONS:
+                v = m.get(tuple(holds), action)
+                b = W.Button(description=LABELS[v.verdict], tooltip=f"{protection_label(holds)} + {action}: {v.verdict}. {v.why[0] if v.why else ''}",
+                             layout=W.Layout(width="120px"))
+                b.style.button_color = VERDICT_COLOUR[v.verdict]
+                b.on_click(lambda _b, h=tuple(holds), a=action: self.open_cell(h, a))
+                self.cells[(tuple(holds), action)] = b
+                children.append(b)
+        self.grid.children = children
+        self.message.value = message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
+
+    def open_cell(self, holds, action) -> None:
+        self.explorer = Explorer(holds, action, self.cfg.kernel.value, self.cfg.walker.value, self.cfg.fault_value(),
+                                 config={"MMU_GATHER_RCU_TABLE_FREE": self.cfg.rcu_free.value, "PT_RECLAIM": self.cfg.pt_reclaim.value,
+                                         "TLB_FLUSH": self.cfg.flush.value, "TABLE_FREE_FALLBACK": self.cfg.fallback.value,
+                                         "PGTABLE_LEVELS": self.cfg.levels.value}, render=self._render)
+        self.explorer_box.children = [self.explorer]

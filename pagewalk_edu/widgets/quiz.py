@@ -1,0 +1,77 @@
+"""Predict, then reveal: a seeded quiz over the named scenarios."""
+
+from __future__ import annotations
+
+import random
+from html import escape
+
+import ipywidgets as W
+
+from ..explore.verdict import VERDICTS
+from ..scenarios import named_scenarios
+from .common import cached_verdict, message
+
+MECHANISMS = ("a lock excludes it", "an RCU grace period", "an IPI waits for IRQs", "floor/ceiling keeps the tables",
+              "nothing: it is not safe", "no table is freed")
+
+
+class Quiz(W.VBox):
+    """Attributes tests drive: `answer` (RadioButtons), `mechanism`, `reveal_button`,
+    `next_button`; read: `question`, `feedback`, `score`, `current`."""
+
+    def __init__(self, seed: int = 0, n: int = 8, groups: tuple[str, ...] | None = None):
+        pool = [x for x in named_scenarios() if groups is None or x.group in groups]
+        rng = random.Random(seed)
+        self.questions = rng.sample(pool, min(n, len(pool)))
+        self.position = 0
+        self.right = 0
+        self.answered = 0
+        self.question = W.HTML()
+        self.answer = W.RadioButtons(options=list(VERDICTS), description="verdict")
+        self.mechanism = W.Dropdown(options=["(optional)"] + list(MECHANISMS), description="because")
+        self.reveal_button = W.Button(description="Reveal", tooltip="show the explorer's answer", button_style="info")
+        self.next_button = W.Button(description="Next question", tooltip="go to the next question")
+        self.feedback = W.HTML()
+        self.score = W.HTML()
+        self.reveal_button.on_click(lambda _: self.reveal())
+        self.next_button.on_click(lambda _: self.next())
+        super().__init__([self.question, self.answer, self.mechanism, W.HBox([self.reveal_button, self.next_button]),
+                          self.feedback, self.score])
+        self._show()
+
+    @property
+    def current(self):
+        return self.questions[self.position] if self.position < len(self.questions) else None
+
+    def _show(self) -> None:
+        q = self.current
+        self._revealed = False
+        self.feedback.value = ""
+        if q is None:
+            self.question.value = "<b>Done.</b>"
+            self.reveal_button.disabled = True
+            self.next_button.disabled = True
+        else:
+            self.question.value = (f"<b>Question {self.position + 1} of {len(self.questions)}:</b> "
+                                   f"{escape(q.scenario.describe())}")
+        self.score.value = f"Score: {self.right} / {self.answered}"
+
+    def reveal(self) -> None:
+        q = self.current
+        if q is None or self._revealed:
+            self.feedback.value = self.feedback.value or message("Already revealed: press Next question.")
+            return
+        v = cached_verdict(q.scenario)
+        self._revealed = True
+        self.answered += 1
+        ok = self.answer.value == v.verdict
+        self.right += ok
+        verdict_line = ("Right" if ok else "Not quite") + f": the explorer says {v.verdict} ({v.states} states)."
+        self.feedback.value = (message(verdict_line, "ok" if ok else "error")
+                               + f"<p>{escape(q.reason)}</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul>")
+        self.score.value = f"Score: {self.right} / {self.answered}"
+
+    def next(self) -> None:
+        if self.position < len(self.questions):
+            self.position += 1
+        self._show()
