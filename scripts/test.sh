@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: bash scripts/test.sh [pytest args]
+# Set up and run the whole test suite:  bash scripts/test.sh [pytest args]
+# Works from any directory; pytest runs from the repository root.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh lab,test,docs --browser
+
 export MPLBACKEND=Agg
-if command -v chromium >/dev/null 2>&1; then
-  export PAGEWALK_CHROMIUM="$(command -v chromium)"
+# Browser tests drive the Debian chromium through Playwright's executable_path;
+# Playwright's own browser downloads are never used.
+if [ -z "${PAGEWALK_CHROMIUM:-}" ]; then
+  if [ -x /usr/bin/chromium ]; then
+    export PAGEWALK_CHROMIUM=/usr/bin/chromium
+  elif command -v chromium >/dev/null 2>&1; then
+    PAGEWALK_CHROMIUM="$(command -v chromium)"
+    export PAGEWALK_CHROMIUM
+  fi
 fi
-set +e
-.venv/bin/python -m pytest "$@"
-rc=$?
-set -e
+
+rc=0
+.venv/bin/python -m pytest "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
-  echo "pytest collected no tests: that is a failure here" >&2
+  # A suite that runs nothing has tested nothing.
+  echo "test.sh: no tests collected; that counts as a failure" >&2
   exit 1
 fi
 exit "$rc"
