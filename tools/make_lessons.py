@@ -18,7 +18,25 @@ def recap(points, sources):
     return md(f"## Recap\n\n{p}\n\n**Kernel source discussed**\n\n{s}\n")
 
 
+ALT = {
+    "tree(": "The page-table tree: tables as boxes listing their populated entries and the range each maps, the walker's cursor, VMAs and locks.",
+    "tables_chart(": "Bar chart of page-table bytes after each step: the simulator's prediction beside the running kernel's VmPTE.",
+    "matrix_figure(": "The verdict matrix: walker protections down, concurrent actions across, each cell labelled safe, stale, UNSAFE or DEADLOCK.",
+}
+
+
+def _alt(cells):
+    for c in cells:
+        if c.cell_type == "code":
+            last = c.source.strip().splitlines()[-1] if c.source.strip() else ""
+            for key, alt in ALT.items():
+                if last.startswith(key) or key in last:
+                    c.metadata["mystnb"] = {"image": {"alt": alt}}
+    return cells
+
+
 def write(name, cells):
+    cells = _alt(cells)
     nbf.write(nbf.v4.new_notebook(cells=cells, metadata=META), f"notebooks/{name}")
 
 

@@ -1,0 +1,115 @@
+"""A kernel-free stepper: every step's tree pre-rendered as SVG, one timeline
+image with the current step marked by an overlay, the event-log line of each
+step, and Back/Next/slider controls in plain HTML and JavaScript.  It works from
+the files on disk, with no network and no Python behind it."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+from ..kernel.sim import Trace
+from .text import outcome_lines, state_text
+from .timeline import timeline
+from .tree import tree
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1em; color: #111; }}
+.controls button {{ font-size: 1em; margin-right: .4em; }}
+#log li.current {{ background: #56B4E9; font-weight: bold; }}
+#log {{ max-height: 16em; overflow-y: auto; font-size: .9em; }}
+.timeline {{ position: relative; display: inline-block; }}
+#mark {{ position: absolute; top: 0; bottom: 0; background: rgba(0,114,178,.25); border-left: 2px solid #0072B2; }}
+#tree {{ max-width: 100%; border: 1px solid #ccc; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>{summary}</p>
+<div class="controls" role="group" aria-label="step controls">
+  <button id="back" type="button" aria-label="previous step">&larr; Back</button>
+  <button id="next" type="button" aria-label="next step">Next &rarr;</button>
+  <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
+  <span id="where" aria-live="polite"></span>
+</div>
+<p id="line" aria-live="polite"></p>
+<div class="timeline"><img id="timeline" src="timeline.png" alt="{timeline_alt}" width="{tw}"><div id="mark"></div></div>
+<h2>Page tables at this step</h2>
+<img id="tree" src="tree-000.svg" alt="">
+<details><summary>The same state as text</summary><pre id="text"></pre></details>
+<h2>Event log</h2>
+<ol id="log" start="1">{log}</ol>
+<p><b>Outcome:</b> {outcome}</p>
+<script>
+const STEPS = {steps};
+let i = 0;
+const $ = (id) => document.getElementById(id);
+function show(n) {{
+  i = Math.max(0, Math.min(STEPS.length - 1, n));
+  const s = STEPS[i];
+  $("tree").src = s.tree; $("tree").alt = s.alt;
+  $("text").textContent = s.alt;
+  $("slider").value = i;
+  $("where").textContent = "step " + i + " of " + (STEPS.length - 1);
+  $("line").textContent = s.line;
+  const img = $("timeline");
+  const w = img.clientWidth || img.width;
+  $("mark").style.left = (s.x0 * w) + "px"; $("mark").style.width = Math.max(2, (s.x1 - s.x0) * w) + "px";
+  document.querySelectorAll("#log li").forEach((li, k) => li.classList.toggle("current", k + 1 === i));
+}}
+$("back").onclick = () => show(i - 1);
+$("next").onclick = () => show(i + 1);
+$("slider").oninput = (e) => show(parseInt(e.target.value, 10));
+document.addEventListener("keydown", (e) => {{ if (e.key === "ArrowRight") show(i + 1); if (e.key === "ArrowLeft") show(i - 1); }});
+window.addEventListener("load", () => show(0));
+</script>
+</body></html>
+"""
+
+
+def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
+    """Write folder/index.html and its images; return the index path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = trace.ctx
+    fig = timeline(trace, None)
+    dpi = 80
+    fig.savefig(folder / "timeline.png", format="png", dpi=dpi)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    width_px = fig.get_figwidth() * fig.dpi
+    steps = []
+    for i, state in enumerate(trace.states):
+        name = f"tree-{i:03d}.svg"
+        (folder / name).write_bytes(tree(ctx, state, legend=(i == 0)).pipe(format="svg"))
+        x0 = ax.transData.transform((i - 0.5, 0))[0] / width_px
+        x1 = ax.transData.transform((i + 0.5, 0))[0] / width_px
+        if i == 0:
+            line = "Step 0: the initial state. " + ctx.setup.summary + "."
+        else:
+            e = trace.events[i - 1]
+            who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
+            line = f"Step {i}: {who} {e.actor} {e.function}() — {e.text}"
+        alt = f"Page-table tree at step {i}.\n" + state_text(state, ctx)
+        steps.append({"tree": name, "alt": alt, "line": line, "x0": round(x0, 5), "x1": round(x1, 5)})
+    log = "".join(
+        f"<li><code>{escape(e.function)}</code> {escape(e.actor)}: {escape(e.text)}</li>" for e in trace.events
+    )
+    outcome = " ".join(outcome_lines(trace))
+    page = _PAGE.format(
+        title=escape(title),
+        summary=escape(ctx.scenario.describe() + ". " + ctx.setup.summary + "."),
+        last=len(trace.states) - 1,
+        timeline_alt=escape(f"Timeline of {len(trace.events)} steps: lanes for CPU0 (the walker), CPU1 ({ctx.freer_name}) and RCU; "
+                            f"IRQ-off, RCU and lock spans, IPIs, grace periods, frees. {outcome}"),
+        tw=int(width_px * dpi / fig.dpi),
+        log=log,
+        outcome=escape(outcome),
+        steps=json.dumps(steps),
+    )
+    index = folder / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
