@@ -21,7 +21,7 @@ say() { echo "setup: $*" >&2; }
 # started together): two pip runs writing the same .venv corrupt it.
 if command -v flock >/dev/null 2>&1; then
   exec 9<scripts/setup.sh
-  flock 9
+  flock -n 9 || { say "waiting for another set-up of this checkout"; flock 9; }
 fi
 
 # --- (a) Debian packages ---------------------------------------------------
