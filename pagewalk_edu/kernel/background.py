@@ -25,15 +25,7 @@ def irq_actor(cpu: int) -> str:
 
 
 def _holdout_reason(state: State, cpu: int) -> str:
-    c = state.cpus[cpu]
-    why = []
-    if c.irqs_off:
-        why.append("IRQs disabled")
-    if c.rcu:
-        why.append("inside rcu_read_lock()")
-    if c.preempt:
-        why.append("preemption disabled by a spinlock")
-    return f"CPU{cpu} ({', '.join(why)})"
+    return f"CPU{cpu} ({', '.join(state.cpus[cpu].atomic_context())})"
 
 
 def rcu_gp_step(ctx: "Ctx", state: State) -> Outcome | None:

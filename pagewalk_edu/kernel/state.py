@@ -28,6 +28,17 @@ class Cpu:
         regions (Documentation/RCU/whatisRCU.rst)."""
         return not self.irqs_off and self.rcu == 0 and self.preempt == 0
 
+    def atomic_context(self) -> list[str]:
+        """Why this CPU is in atomic context (none: it may sleep and is quiescent)."""
+        why = []
+        if self.irqs_off:
+            why.append("IRQs disabled")
+        if self.rcu:
+            why.append("inside rcu_read_lock()")
+        if self.preempt:
+            why.append("preemption disabled by a spinlock")
+        return why
+
 
 class Ipi(NamedTuple):
     """A synchronous cross-CPU call in flight (smp_call_function_many() with

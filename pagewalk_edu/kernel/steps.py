@@ -82,14 +82,7 @@ def might_sleep(state: State, actor: Actor, function: str) -> State:
     """__might_sleep(): a sleeping call with IRQs off, in an RCU read-side
     section or holding a spinlock is the kernel's 'BUG: sleeping function
     called from invalid context' (CONFIG_DEBUG_ATOMIC_SLEEP)."""
-    cpu = state.cpus[actor.cpu]
-    why = []
-    if cpu.irqs_off:
-        why.append("IRQs disabled")
-    if cpu.rcu:
-        why.append("inside rcu_read_lock()")
-    if cpu.preempt:
-        why.append("holding a spinlock")
+    why = state.cpus[actor.cpu].atomic_context()
     if not why:
         return state
     bug = (
