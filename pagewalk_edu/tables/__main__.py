@@ -1,3 +1,6 @@
+"""`python -m pagewalk_edu.tables FILE [--json] [--real] [--config ...]`: the
+`pagewalk-edu tables` command on its own."""
+
 import argparse
 import sys
 
@@ -6,14 +9,10 @@ from .cli import add_parser, run
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="pagewalk-edu")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
+    add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["tables", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(args)
-    except (ValueError, TypeError) as err:
-        print(f"pagewalk-edu: error: {err}", file=sys.stderr)
-        return 2
+    return run(args)
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

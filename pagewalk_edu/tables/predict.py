@@ -1,4 +1,5 @@
-"""The simulator's prediction for a tables scenario (kernel/syscalls.py)."""
+"""The simulator's prediction for a tables scenario: kernel/syscalls.py, one
+system call a step, in an empty 512 GiB PGD slot."""
 
 from __future__ import annotations
 
@@ -6,63 +7,63 @@ from dataclasses import dataclass, field
 
 from ..kernel.config import KernelConfig
 from ..kernel.syscalls import Change, Mm
-from ..kernel.vma import Vma
 from .spec import SLOT, TablesScenario
 
-#: Where the simulated scenario lives: an empty 512 GiB-aligned PGD slot.  The
-#: real process's other mappings lie outside the slot; they are modelled as a
-#: neighbour just below and one just above it, which is all free_pgd_range()'s
-#: floor and ceiling can see of them.
+#: Where the simulated slot starts (64 TiB, 512 GiB aligned).  Every range the
+#: command prints is an offset from it, as in the scenario file.
 SIM_BASE = 0x4000_0000_0000
 
 
 @dataclass
 class StepResult:
+    """One step: what the model predicts and, once measured, what the kernel did."""
+
     op: str
     description: str
     page_table_bytes: int
-    allocated: list[Change] = field(default_factory=list)
+    allocated: list[Change] = field(default_factory=list)  # ranges are offsets in the slot
     freed: list[Change] = field(default_factory=list)
     real_page_table_bytes: int | None = None
 
     @property
     def match(self) -> bool | None:
+        """None until measured; then whether the kernel agreed."""
         if self.real_page_table_bytes is None:
             return None
         return self.real_page_table_bytes == self.page_table_bytes
 
     def as_dict(self) -> dict:
-        d = {
-            "op": self.op,
-            "step": self.description,
-            "page_table_bytes": self.page_table_bytes,
-            "allocated": [c.as_dict() for c in self.allocated],
-            "freed": [c.as_dict() for c in self.freed],
-        }
+        """The step as `pagewalk-edu tables --json` prints it."""
+        d: dict = {"op": self.op, "page_table_bytes": self.page_table_bytes}
         if self.real_page_table_bytes is not None:
             d["real_page_table_bytes"] = self.real_page_table_bytes
             d["match"] = self.match
+        d["allocated"] = [c.as_dict() for c in self.allocated]
+        d["freed"] = [c.as_dict() for c in self.freed]
         return d
 
 
 def _rel(c: Change, base: int) -> Change:
-    return Change(c.level, c.start - base, c.end - base, c.function)
+    return c._replace(start=c.start - base, end=c.end - base)
 
 
 def predict(scenario: TablesScenario, config: KernelConfig) -> list[StepResult]:
-    base = SIM_BASE
-    neighbours = (Vma("neighbour-below", base - 2 * 4096, base - 4096), Vma("neighbour-above", base + SLOT + 4096, base + SLOT + 8192))
-    mm = Mm.new(config, neighbours)
+    """Page-table bytes after each step (cumulative, from 0 before the first),
+    and the tables each step allocated and freed."""
+    mm = Mm.in_empty_slot(config, SIM_BASE, SLOT)
     out = []
     for op in scenario.steps:
-        s, e = base + op.start, base + op.end
+        s, e = SIM_BASE + op.start, SIM_BASE + op.end
         if op.op == "mmap":
-            mm, a, f = mm.mmap(s, e)
+            call = mm.mmap(s, e)
         elif op.op == "touch":
-            mm, a, f = mm.touch(range(s, e, op.stride))
+            call = mm.touch(s, e, op.stride)
         elif op.op == "munmap":
-            mm, a, f = mm.munmap(s, e)
+            call = mm.munmap(s, e)
         else:
-            mm, a, f = mm.madvise_dontneed(s, e)
-        out.append(StepResult(op.op, op.describe(), mm.pgtables_bytes, [_rel(c, base) for c in a], [_rel(c, base) for c in f]))
+            call = mm.madvise_dontneed(s, e)
+        mm = call.mm
+        out.append(StepResult(op.op, op.describe(), mm.pgtables_bytes,
+                              [_rel(c, SIM_BASE) for c in call.allocated],
+                              [_rel(c, SIM_BASE) for c in call.freed]))
     return out
