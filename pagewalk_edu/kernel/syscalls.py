@@ -306,17 +306,17 @@ class Mm:
 # --- free_pgtables(): mm/memory.c --------------------------------------------------------
 
 
-def free_pgtables(tables: Tables, geo: Geometry, detached: tuple[Vma, ...], floor: int,
-                  ceiling: int) -> tuple[Tables, list[Change]]:
-    """mm/memory.c free_pgtables() over the detached VMAs, in address order.
+def free_pgtables_calls(detached: tuple[Vma, ...], ceiling: int) -> list[tuple[int, int, int]]:
+    """The (addr, end, ceiling) of each free_pgd_range() call that mm/memory.c
+    free_pgtables() makes for the detached VMAs, in address order.
 
     "Optimization: gather nearby vmas into one call down": while the next
-    detached VMA starts at most PMD_SIZE past the end of the current one, they
-    share one free_pgd_range() call.  Each call gets the same floor
-    (vms->unmap_start); its ceiling is the start of the next detached VMA, or
-    vms->unmap_end after the last one.
+    detached VMA starts at most PMD_SIZE past the end of the current one
+    (next->vm_start <= vma->vm_end + PMD_SIZE), they share one call.  A call's
+    ceiling is the start of the next detached VMA (`next ? next->vm_start :
+    ceiling`), or vms->unmap_end after the last one.
     """
-    freed: list[Change] = []
+    calls = []
     i = 0
     while i < len(detached):
         first = last = detached[i]
@@ -324,8 +324,18 @@ def free_pgtables(tables: Tables, geo: Geometry, detached: tuple[Vma, ...], floo
         while i < len(detached) and detached[i].start <= last.end + PMD_SIZE:
             last = detached[i]
             i += 1
-        top = detached[i].start if i < len(detached) else ceiling
-        for op in free_pgd_range(tables, geo, first.start, last.end, floor, top):
+        calls.append((first.start, last.end, detached[i].start if i < len(detached) else ceiling))
+    return calls
+
+
+def free_pgtables(tables: Tables, geo: Geometry, detached: tuple[Vma, ...], floor: int,
+                  ceiling: int) -> tuple[Tables, list[Change]]:
+    """mm/memory.c free_pgtables(): free_pgd_range() for each gathered group of
+    detached VMAs (free_pgtables_calls()).  Every call gets the same floor,
+    vms->unmap_start: the kernel does not raise it between groups."""
+    freed: list[Change] = []
+    for addr, end, top in free_pgtables_calls(detached, ceiling):
+        for op in free_pgd_range(tables, geo, addr, end, floor, top):
             tables = _unlink(tables, op)
             freed.append(Change(op.level.name, op.start, op.end, "free_pgd_range",
                                 f"free_pgtables → free_pgd_range → {op.function} → {op.free_function}"))
