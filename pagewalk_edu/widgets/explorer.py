@@ -3,6 +3,7 @@ step through the race and watch the tree, the timeline and the event log."""
 
 from __future__ import annotations
 
+import base64
 from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
@@ -44,7 +45,7 @@ class Explorer(W.VBox):
         self.verdict_box = W.HTML()
         self.event_log = W.HTML()
         self.tree = W.HTML()
-        self.timeline = W.Image(format="png")
+        self.timeline = W.HTML()  # an <img> with alt text (ipywidgets.Image has no alt)
         # Save / Load (files are validated; saving never overwrites without asking)
         self.path = W.Text(value="scenario.json", description="file", tooltip="path of a scenario or trace file")
         self.overwrite = W.Checkbox(value=False, description="overwrite an existing file", indent=False)
@@ -242,5 +243,8 @@ class Explorer(W.VBox):
         # graphviz's dot runs in a subprocess: lay the tree out while matplotlib draws the timeline.
         tree_future = _POOL.submit(tree_svg, ctx, state)
         png = timeline_png(trace, current=self.index, legend=False)
-        self.tree.value = f'<div style="max-width:760px;overflow:auto">{tree_future.result()}</div>'
-        self.timeline.value = png
+        alt = escape(f"Timeline up to step {self.index} of {len(trace)}: " + " ".join(outcome_lines(trace)))
+        self.tree.value = (f'<div role="img" aria-label="Page-table tree at step {self.index}" '
+                           f'style="max-width:760px;overflow:auto">{tree_future.result()}</div>')
+        self.timeline.value = f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+

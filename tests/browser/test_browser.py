@@ -1,0 +1,152 @@
+"""The course as a user meets it, in a real browser (Debian's Chromium driven by
+Playwright; Playwright's own browsers are never downloaded): JupyterLab runs
+lesson 6 and its Explorer widget steps; the built docs site opens from disk,
+shows its lessons and images, and requests nothing from the network.
+Screenshots land in artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("PAGEWALK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    port, token = _free_port(), "pagewalk-test-token"
+    home = tmp_path_factory.mktemp("jupyter-home")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb", work / "06-rcu-irqs-ipis.ipynb")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--ServerApp.disable_check_xsrf=True",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(ARTIFACTS / "jupyterlab.log", "w") if ARTIFACTS.exists() or not ARTIFACTS.mkdir() else None
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail("JupyterLab did not start; see artifacts/jupyterlab.log")
+    yield url, token
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/lab/tree/06-rcu-irqs-ipis.ipynb?token={token}", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000)
+    time.sleep(2)
+    # Run > Run All Cells, via the command palette shortcut-free path: the menu.
+    page.click("text=Run", timeout=30_000)
+    page.click("text=Run All Cells", timeout=30_000)
+    step = page.locator(".widget-button:has-text('Step')").first
+    step.wait_for(timeout=180_000)
+    page.screenshot(path=str(ARTIFACTS / "lab-lesson6-widget.png"))
+    log = page.locator(".widget-html:has-text('Event log')").first
+    log.wait_for(timeout=60_000)
+    before_log = log.inner_text()
+    tree = page.locator(".widget-html svg").first
+    before_tree = tree.inner_html() if tree.count() else ""
+    step.scroll_into_view_if_needed()
+    step.click()
+    page.wait_for_function("(b) => document.body.innerText.includes('1. CPU')", arg=None, timeout=60_000)
+    assert log.inner_text() != before_log, "the event log changes after Step"
+    for _ in range(60):  # the tree arrives as its own widget message
+        if page.locator(".widget-html svg").first.inner_html() != before_tree:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the tree did not redraw after Step")
+    page.locator(".widget-button:has-text('Show me the bug')").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('Shortest counterexample loaded')", timeout=120_000)
+    page.wait_for_function("() => document.body.innerHTML.includes('USE-AFTER-FREE') || document.body.innerHTML.includes('USE&#45;AFTER&#45;FREE')",
+                           timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "lab-lesson6-bug.png"))
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    p = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out)], capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return out
+
+
+def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    external = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:", "blob:", "about:")) else None)
+    page.goto((site / "index.html").as_uri())
+    assert "LESSONS" in page.inner_text("body").upper()
+    for lesson in sorted((site / "lessons").glob("*.html")):
+        page.goto(lesson.as_uri())
+        page.wait_for_load_state("load")
+        text = page.inner_text("article")
+        assert "You will learn to" in text and "Recap" in text, lesson.name
+        for img in page.locator("article img").all():
+            assert (img.get_attribute("alt") or "").strip(), f"{lesson.name}: an image without alt text"
+            assert page.evaluate("(e) => e.complete && e.naturalWidth > 0", img.element_handle()), f"{lesson.name}: an image did not load"
+    page.goto((site / "lessons" / "06-rcu-irqs-ipis.html").as_uri())
+    page.wait_for_selector(".widget-button", timeout=30_000)  # the saved widget state renders
+    page.screenshot(path=str(ARTIFACTS / "docs-lesson6.png"))
+    page.goto((site / "_static" / "steppers" / "bug-rcu-sync-one" / "index.html").as_uri())
+    first = page.inner_text("#line")
+    page.click("#next")
+    assert page.inner_text("#line") != first
+    page.fill("#slider", "0")
+    page.evaluate("() => { const s = document.getElementById('slider'); s.value = s.max; s.dispatchEvent(new Event('input')); }")
+    assert "use-after-free" in page.inner_text("body").lower()
+    assert page.evaluate("() => document.getElementById('tree').naturalWidth > 0")
+    page.screenshot(path=str(ARTIFACTS / "docs-stepper.png"))
+    assert not external, f"the site requested the network: {external[:3]}"
+    page.close()
