@@ -127,13 +127,6 @@ class Mm:
     def anon_vma(self, name: str) -> int:
         return dict(self.anon).get(name, 0)
 
-    def vma_at(self, addr: int) -> Vma | None:
-        """find_vma() limited to a hit: the VMA containing addr."""
-        i = bisect_right([v.start for v in self.vmas], addr) - 1
-        if i >= 0 and self.vmas[i].start <= addr < self.vmas[i].end:
-            return self.vmas[i]
-        return None
-
     def overlapping(self, start: int, end: int) -> list[Vma]:
         return [v for v in self.vmas if v.start < end and start < v.end]
 
@@ -196,10 +189,13 @@ class Mm:
         if hole is not None:
             raise ValueError(f"touch [{start:#x}, {end:#x}): [{hole[0]:#x}, {hole[1]:#x}) is not mapped "
                              "(the write would get SIGSEGV)")
-        mm = self._anon_vma_prepare(start, end)
+        pages = list(touched_pages(start, end, stride))
+        starts = [v.start for v in self.vmas]
+        written = {self.vmas[bisect_right(starts, p) - 1].name for p in pages}
+        mm = self._anon_vma_prepare(written)
         tables = mm.tables
         allocated: list[Change] = []
-        for chunk in _by_pte_table(touched_pages(start, end, stride)):
+        for chunk in _by_pte_table(iter(pages)):
             last = walk_path(tables, mm.geo, chunk[0])[-1]
             if last.table.level != Level.PTE:  # a table is missing on the way down
                 tables, allocs = populate(tables, mm.geo, chunk[0], Level.PTE)
@@ -208,14 +204,15 @@ class Mm:
             tables = _install_leaves(tables, mm.geo, last.table.tid, chunk)
         return Syscall(replace(mm, tables=tables), tuple(allocated), ())
 
-    def _anon_vma_prepare(self, start: int, end: int) -> "Mm":
-        """mm/rmap.c __anon_vma_prepare(): a VMA's first fault gives it an anon_vma,
-        reusing an adjacent compatible VMA's (find_mergeable_anon_vma(): next,
-        then prev) or allocating a new one."""
+    def _anon_vma_prepare(self, written: set[str]) -> "Mm":
+        """mm/rmap.c __anon_vma_prepare(): a VMA's first write fault gives it an
+        anon_vma, reusing an adjacent compatible VMA's (find_mergeable_anon_vma():
+        next, then prev) or allocating a new one.  A VMA no write lands in keeps
+        none."""
         anon = dict(self.anon)
         serial = self.serial
-        for v in self.overlapping(start, end):
-            if anon.get(v.name, 0):
+        for v in self.vmas:
+            if v.name not in written or anon.get(v.name, 0):
                 continue
             reuse = 0
             i = self.vmas.index(v)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..kernel.geometry import PAGE_SIZE, fmt_size
-from .kconfig import read_kernel_config  # noqa: F401  (re-exported for lessons)
+from .kconfig import read_kernel_config
 from .spec import SLOT, TablesScenario, touched_page_count
 
 CHILD = Path(__file__).with_name("_child.py")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pagewalk_edu.kernel.config import KernelConfig
-from pagewalk_edu.kernel.geometry import PAGE_SIZE, PMD_SIZE, PUD_SIZE, Level
+from pagewalk_edu.kernel.geometry import PAGE_SIZE, Level
 from pagewalk_edu.kernel.pgtable import Life, walk_path
 from pagewalk_edu.kernel.syscalls import Mm, free_pgtables_calls, touched_pages
 from pagewalk_edu.kernel.vma import Vma
