@@ -212,7 +212,10 @@ def explain_mismatch(results, resolved: Resolved, running: RunningKernel, notes:
         out.append(f"The prediction used {cfg.PGTABLE_LEVELS}-level paging and this kernel runs "
                    f"{running.levels}-level; VmPTE counts PTE, PMD and PUD tables only (no P4D), so the depth "
                    "alone should not change the bytes.")
+    specific = bool(out)
     out.extend(notes)
+    if specific:
+        return out
     out.append("The measuring process may have allocated a page table of its own during the step (a new "
                "malloc arena, a grown stack); run it again to see whether the mismatch repeats. If it does, "
                "the model or this page is wrong: please report the scenario and `uname -r`.")

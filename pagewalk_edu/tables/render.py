@@ -13,6 +13,10 @@ def _bytes(n: int | None) -> str:
     return fmt_size(n) if n else "0"
 
 
+def _steps(numbers: list[int]) -> str:
+    return ("step " if len(numbers) == 1 else "steps ") + ", ".join(map(str, numbers))
+
+
 def _off(n: int) -> str:
     return fmt_size(n) if n else "0"
 
@@ -60,13 +64,13 @@ def as_text(results, resolved: Resolved, scenario: TablesScenario, running: Runn
         differ = [i for i, (r, e) in enumerate(zip(results, scenario.expected), 1) if r.page_table_bytes != e]
         lines.append("")
         lines.append("the file's expected bytes: " + ("all agree with the prediction" if not differ else
-                     "differ from the prediction at step " + ", ".join(map(str, differ))))
+                     f"differ from the prediction at {_steps(differ)}"))
     if real:
         bad = [i for i, r in enumerate(results, 1) if r.match is False]
         lines.append("")
         if not bad:
             lines.append(f"the kernel agrees on every step ({len(results)} of {len(results)})")
         else:
-            lines.append(f"the kernel disagrees at step {', '.join(map(str, bad))}. What can explain it:")
+            lines.append(f"the kernel disagrees at {_steps(bad)}. What can explain it:")
             lines.extend(f"  - {reason}" for reason in reasons or [])
     return "\n".join(lines)
