@@ -9,10 +9,11 @@ scenario (kernel/syscalls.py), side by side with the running kernel's VmPTE.
     [0, 12288]
 """
 
+from .check import Check, check
 from .predict import SIM_BASE, StepResult, predict
 from .spec import Op, TablesScenario, load_tables_scenario, parse_size, parse_tables_scenario, parse_tables_text
 
 __all__ = [
-    "Op", "SIM_BASE", "StepResult", "TablesScenario", "load_tables_scenario", "parse_size",
-    "parse_tables_scenario", "parse_tables_text", "predict",
+    "Check", "Op", "SIM_BASE", "StepResult", "TablesScenario", "load_tables_scenario", "parse_size",
+    "check", "parse_tables_scenario", "parse_tables_text", "predict",
 ]

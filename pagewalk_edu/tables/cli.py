@@ -42,9 +42,8 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; return the exit status (printing one error line on failure)."""
-    from .kconfig import explain_mismatch, resolve_config, running_kernel
-    from .predict import predict
-    from .real import RealUnavailable, check_platform, measure
+    from .check import check
+    from .real import RealUnavailable
     from .render import as_json, as_text
     from .spec import load_tables_scenario
 
@@ -56,20 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if not path:
             return _fail("a scenario FILE is required (see pagewalk_edu/scenarios/tables/ for examples)")
         scenario = load_tables_scenario(path)
-        running = None
-        if args.real:
-            check_platform()
-            running = running_kernel()
-        resolved = resolve_config(getattr(args, "config", None), running)
-        results = predict(scenario, resolved.config)
-        reasons: list[str] = []
-        if args.real:
-            measured = measure(scenario)
-            for r, b in zip(results, measured.bytes):
-                r.real_page_table_bytes = b
-            if measured.va_bits == 57 and resolved.config.PGTABLE_LEVELS == 4:
-                measured.notes.append("a hint above 47 bits was honoured: this process can use five-level paging")
-            reasons = explain_mismatch(results, resolved, running, tuple(measured.notes))
+        c = check(scenario, getattr(args, "config", None), real=bool(args.real), strict=True)
+        results, resolved, running, reasons = c.results, c.resolved, c.running, c.reasons
         if args.json:
             print(json.dumps(as_json(results, resolved, running, reasons), indent=2))
         else:

@@ -568,3 +568,25 @@ def test_random_layouts_predicted_equals_real(doc):
     s = parse_tables_scenario(doc)
     predicted = [r.page_table_bytes for r in predict(s, kernel_cfg())]
     assert run_real(s) == predicted, textwrap.shorten(json.dumps(doc), 2000)
+
+
+# --- check(): what the CLI and the lessons run ------------------------------------------------------
+
+
+def test_check_without_the_kernel_still_predicts(monkeypatch):
+    """Off Linux a lesson still shows the prediction, and says why the kernel was not measured."""
+    from pagewalk_edu.tables import check
+    monkeypatch.setattr(sys, "platform", "darwin")
+    c = check(load_tables_scenario(SHIPPED[0]))
+    assert c.unavailable.startswith("--real needs Linux") and c.agrees is None
+    assert [r.page_table_bytes for r in c.results] == list(load_tables_scenario(SHIPPED[0]).expected)
+    with pytest.raises(RealUnavailable):
+        check(load_tables_scenario(SHIPPED[0]), strict=True)
+
+
+@needs_real
+def test_check_measures_and_agrees():
+    from pagewalk_edu.tables import check
+    c = check(load_tables_scenario(ROOT / "pagewalk_edu/scenarios/tables/dontneed-halves.json"))
+    assert c.unavailable is None and c.agrees is True and c.reasons == []
+    assert all(r.real_page_table_bytes is not None for r in c.results)
