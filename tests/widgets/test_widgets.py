@@ -185,3 +185,32 @@ def test_fuzz_quiz(presses, seed):
         else:
             q.next_button.click()
         assert q.right <= q.answered <= len(q.questions)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["cell", "kernel", "walker", "reclaim", "rcufree", "fault", "levels"]), st.integers(0, 1000)),
+                min_size=3, max_size=15))
+def test_fuzz_matrix_widget(presses):
+    m = Matrix(render=False)
+    for what, n in presses:
+        if what == "cell":
+            key = list(m.cells)[n % len(m.cells)]
+            m.cells[key].click()
+            assert m.explorer.action.value == key[1]
+            assert tuple(h for h, box in m.explorer.holds.items() if box.value) == key[0]
+        elif what == "kernel":
+            m.cfg.kernel.value = ["6.18", "7.1"][n % 2]
+        elif what == "walker":
+            m.cfg.walker.value = ["local", "remote"][n % 2]
+        elif what == "reclaim":
+            m.cfg.pt_reclaim.value = not m.cfg.pt_reclaim.value
+        elif what == "rcufree":
+            m.cfg.rcu_free.value = not m.cfg.rcu_free.value
+        elif what == "fault":
+            m.cfg.fault.value = ["none", "batch_alloc_fail"][n % 2]
+        elif what == "levels":
+            m.cfg.levels.value = [4, 5][n % 2]
+        # the cells shown are the explorer's verdicts for the config shown (unless the config is impossible)
+        if "needs" not in m.message.value:
+            cfg = m.cfg.config()
+            assert m.matrix.config == cfg and m.matrix.walker == m.cfg.walker.value
