@@ -39,6 +39,8 @@ class MatrixWidget(W.VBox):
             m = cached_matrix(cfg, self.cfg.walker.value, self.cfg.fault_value())
         except (ValueError, TypeError) as err:
             self.message.value = message(str(err).splitlines()[0], "error")
+            for b in self.cells.values():  # the grid shown is for the previous config
+                b.disabled = True
             return
         self.matrix = m
         children = [W.HTML("<b>walker holds</b>")] + [W.HTML(f"<b>{a}</b>") for a in ACTIONS]
@@ -57,6 +59,11 @@ class MatrixWidget(W.VBox):
         self.message.value = message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
 
     def open_cell(self, holds, action) -> None:
+        try:
+            self.cfg.config()
+        except (ValueError, TypeError) as err:
+            self.message.value = message(str(err).splitlines()[0], "error")
+            return
         self.explorer = Explorer(holds, action, self.cfg.kernel.value, self.cfg.walker.value, self.cfg.fault_value(),
                                  config={"MMU_GATHER_RCU_TABLE_FREE": self.cfg.rcu_free.value, "PT_RECLAIM": self.cfg.pt_reclaim.value,
                                          "TLB_FLUSH": self.cfg.flush.value, "TABLE_FREE_FALLBACK": self.cfg.fallback.value,
