@@ -145,26 +145,18 @@ The explorer over every interleaving, for munmap (which write-locks the VMA) and
            "mm/mmap_lock.c: lock_vma_under_rcu()", "include/linux/mmap_lock.h: vma_start_read(), vma_start_write()", "mm/madvise.c: madvise_lock()"]),
 ])
 
-CHECK = """from pagewalk_edu.tables import load_tables_scenario, predict
-from pagewalk_edu.tables.real import RealUnavailable, kernel_config, run_real
+CHECK = """from importlib import resources
+from pagewalk_edu.tables import load_tables_scenario
+from pagewalk_edu.tables.check import check
 from pagewalk_edu.viz.tables_chart import tables_chart, tables_text
-from pagewalk_edu.kernel import KernelConfig
-from importlib import resources
 
 scenario = load_tables_scenario(resources.files("pagewalk_edu") / "scenarios" / "tables" / "{name}")
-where, values = kernel_config()
-reclaim = values.get("CONFIG_PT_RECLAIM", "y") == "y"
-results = predict(scenario, KernelConfig.for_kernel("6.18", PT_RECLAIM=reclaim))
-try:
-    for r, b in zip(results, run_real(scenario)):
-        r.real_page_table_bytes = b
-    print("Measured on this kernel (config from", where, ")")
-except RealUnavailable as err:
-    print("Prediction only:", err)
+c = check(scenario)   # the prediction, and the kernel's VmPTE where this platform allows
+results = c.results
+print(c.unavailable or "Measured on this kernel.", "Config:", c.resolved.config.describe())
 print(tables_text(results))
-mismatches = [r for r in results if r.match is False]
-if mismatches:
-    print("Mismatch! Possible reasons: THP installed a huge page; PT_RECLAIM differs; activity in the measuring process.")
+for reason in c.reasons:   # a mismatch is explained, never hidden
+    print("Mismatch:", reason)
 tables_chart(results)"""
 
 write("03-munmap-free-pgtables.ipynb", [
