@@ -46,6 +46,7 @@ class Quiz(W.VBox):
     def _show(self) -> None:
         q = self.current
         self._revealed = False
+        self._answer_html = ""
         self.feedback.value = ""
         if q is None:
             self.question.value = "<b>Done.</b>"
@@ -59,7 +60,8 @@ class Quiz(W.VBox):
     def reveal(self) -> None:
         q = self.current
         if q is None or self._revealed:
-            self.feedback.value = self.feedback.value or message("Already revealed: press Next question.")
+            notice = message("Already revealed: press Next question." if q is not None else "No more questions.")
+            self.feedback.value = notice + self._answer_html
             return
         v = cached_verdict(q.scenario)
         self._revealed = True
@@ -67,8 +69,9 @@ class Quiz(W.VBox):
         ok = self.answer.value == v.verdict
         self.right += ok
         verdict_line = ("Right" if ok else "Not quite") + f": the explorer says {v.verdict} ({v.states} states)."
-        self.feedback.value = (message(verdict_line, "ok" if ok else "error")
-                               + f"<p>{escape(q.reason)}</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul>")
+        self._answer_html = (message(verdict_line, "ok" if ok else "error")
+                             + f"<p>{escape(q.reason)}</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul>")
+        self.feedback.value = self._answer_html
         self.score.value = f"Score: {self.right} / {self.answered}"
 
     def next(self) -> None:

@@ -91,6 +91,63 @@ def test_api_bad_input(tmp_path, case):
     assert "\n" not in msg
 
 
+def _widget(case, tmp_path):
+    """Run a widget row; return (message shown, settings before, settings after)."""
+    from pagewalk_edu.widgets import Explorer, Matrix, Quiz
+
+    what, kw = case.args
+    if what == "quiz_twice":
+        q = Quiz(seed=3)
+        q.reveal_button.click()
+        q.reveal_button.click()
+        return q.feedback.value, q.score.value, q.score.value
+    if what == "matrix_config":
+        m = Matrix(render=False)
+        m.cfg.pt_reclaim.value = True
+        m.cfg.rcu_free.value = False
+        before = (m.cfg.pt_reclaim.value, m.cfg.rcu_free.value)
+        list(m.cells.values())[0].click()
+        return m.message.value, before, (m.cfg.pt_reclaim.value, m.cfg.rcu_free.value)
+    e = Explorer(("rcu",), "mremap", render=False)
+    e.step_button.click()
+    settings = lambda: (tuple(b.value for b in e.holds.values()), e.action.value, e.cfg.rcu_free.value, e.cfg.pt_reclaim.value, e.index)
+    if what == "explorer_config":
+        e.cfg.pt_reclaim.value = True
+        e.cfg.rcu_free.value = False
+        before, shown = settings(), e.message.value
+        e.step_button.click()  # still usable: the trace it had goes on
+        after = settings()
+        assert after[4] == before[4] + 1
+        return shown, before[:4], after[:4]
+    before = settings()
+    if what == "load":
+        path = tmp_path / "in.json"
+        if kw["text"] is not None:
+            path.write_text(kw["text"])
+        e.path.value = str(path)
+        e.load_button.click()
+    elif what == "save_exists":
+        path = tmp_path / "mine.json"
+        path.write_text("keep me")
+        e.path.value = str(path)
+        e.save_button.click()
+        assert path.read_text() == "keep me"
+    elif what == "save_no_dir":
+        e.path.value = str(tmp_path / "missing" / "s.json")
+        e.save_button.click()
+    return e.message.value, before, settings()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.surface == "widget"], ids=lambda c: c.id)
+def test_widget_bad_input(tmp_path, case):
+    import html
+
+    shown, before, after = _widget(case, tmp_path)
+    assert case.expect in html.unescape(shown), shown
+    assert "Traceback" not in shown
+    assert before == after, "the learner's settings stay as they were"
+
+
 def test_catalogue_has_at_least_40_distinct_cases():
     assert len({c.id for c in CASES}) == len(CASES) >= 40
 
