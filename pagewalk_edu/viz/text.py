@@ -70,6 +70,18 @@ def verdict_text(v) -> str:
     return "\n".join(lines)
 
 
+def vma_status(v) -> str:
+    """'read-locked by walker; detached' style description of a VMA's lock state."""
+    parts = []
+    if v.readers:
+        parts.append("read-locked by " + ", ".join(sorted(v.readers)))
+    if v.writer:
+        parts.append(f"write-locked by {v.writer}")
+    if v.detached:
+        parts.append("detached")
+    return "; ".join(parts)
+
+
 def state_text(state: State, ctx) -> str:
     """The page-table tree, locks and queues of one state, as indented text."""
     geo = ctx.geo
@@ -98,12 +110,8 @@ def state_text(state: State, ctx) -> str:
         if t.tid not in linked:
             lines.append(f"(unlinked) {t.level.name} table #{t.tid} {t.life.value}" + (f", freed by {t.freed_by}" if t.freed_by else ""))
     for v in state.vmas:
-        locks = []
-        if v.readers:
-            locks.append("read-locked by " + ", ".join(sorted(v.readers)))
-        if v.writer:
-            locks.append(f"write-locked by {v.writer}")
-        lines.append(f"VMA {v.name} [{v.start:#x}, {v.end:#x}) {v.kind}{' detached' if v.detached else ''}{'; ' + '; '.join(locks) if locks else ''}")
+        status = vma_status(v)
+        lines.append(f"VMA {v.name} [{v.start:#x}, {v.end:#x}) {v.kind}{'; ' + status if status else ''}")
     if state.mmap_writer or state.mmap_readers:
         lines.append(f"mmap_lock: writer {state.mmap_writer or '-'}, readers {', '.join(sorted(state.mmap_readers)) or '-'}")
     for lock, holder in state.spin:

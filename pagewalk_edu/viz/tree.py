@@ -13,6 +13,7 @@ from ..kernel.sim import Ctx
 from ..kernel.state import State
 from ..kernel.walker import walker_cursor
 from .style import LIFE_STYLE, OKABE_ITO
+from .text import vma_status
 
 
 def _leaf_label(size: int) -> str:
@@ -86,12 +87,7 @@ def tree(ctx: Ctx, state: State, *, legend: bool = True) -> graphviz.Digraph:
     # VMAs, locks and the walker.
     vma_rows = []
     for v in state.vmas:
-        locks = []
-        if v.readers:
-            locks.append("read-locked by " + ", ".join(sorted(v.readers)))
-        if v.writer:
-            locks.append(f"write-locked by {v.writer}")
-        state_txt = "; ".join(locks + (["detached"] if v.detached else []))
+        state_txt = vma_status(v)
         vma_rows.append(f'<tr><td align="left">VMA {escape(v.name)} ({v.kind})</td><td align="left">[{v.start:#x}, {v.end:#x})</td>'
                         f'<td align="left">{escape(state_txt)}</td></tr>')
     mm = f"mmap_lock: writer {state.mmap_writer or '-'}; readers {', '.join(sorted(state.mmap_readers)) or '-'}"
