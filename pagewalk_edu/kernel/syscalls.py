@@ -37,6 +37,7 @@ from .pgtable import (
     FreeOp,
     Life,
     Tables,
+    ensure_table,
     free_pgd_range,
     new_tree,
     pgtables_bytes,
@@ -116,7 +117,15 @@ class Mm:
         """
         below = Vma("outside-below", base - 2 * PAGE_SIZE, base - PAGE_SIZE, kind="file")
         above = Vma("outside-above", base + size + PAGE_SIZE, base + size + 2 * PAGE_SIZE, kind="file")
-        return cls.new(config, (below, above))
+        mm = cls.new(config, (below, above))
+        if Level.P4D in mm.geo.table_levels:
+            # With five levels one PGD entry maps 256 TiB: the rest of the process
+            # lives under the same entry, so its P4D table is already there (and,
+            # with floor and ceiling inside that entry, free_p4d_range() never
+            # frees it).  Only the slot's own P4D entry is empty.
+            tables, _, _ = ensure_table(mm.tables, mm.geo, base, Level.P4D)
+            mm = replace(mm, tables=tables)
+        return mm
 
     # --- queries ------------------------------------------------------------------
     @property

@@ -101,6 +101,17 @@ def test_dontneed_names_the_reclaim_path_and_pt_reclaim_off_reclaims_nothing():
     assert [r.page_table_bytes // K for r in off] == [0, 16, 16, 16, 0]
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_five_levels_find_the_p4d_table_already_there(path):
+    """With LA57 one PGD entry maps 256 TiB, so the rest of the process already has
+    the slot's P4D table: no step allocates or frees it, and since VmPTE does not
+    count P4D tables the bytes are those of four levels."""
+    s = load_tables_scenario(path)
+    five = predict(s, KernelConfig.for_kernel("6.18", PGTABLE_LEVELS=5))
+    assert all(c.level != "P4D" for r in five for c in r.allocated + r.freed)
+    assert [r.page_table_bytes for r in five] == list(s.expected)
+
+
 @needs_real
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_real_kernel_agrees_on_every_step(path):
