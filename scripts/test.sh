@@ -17,6 +17,9 @@ if [ -z "${PAGEWALK_CHROMIUM:-}" ]; then
   fi
 fi
 
+# The README's test command installed chromium: the browser tests must run, not skip.
+export PAGEWALK_REQUIRE_BROWSER=1
+
 rc=0
 .venv/bin/python -m pytest "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -273,8 +273,9 @@ from pagewalk_edu.kernel import make_scenario
 v = verdict(make_scenario("rcu", "munmap", config="PT_RECLAIM=n", fault="batch_alloc_fail"))
 print("you said", my_prediction, "- the explorer says", v.verdict)
 print(v.why[0])"""),
-    md("""Step through it yourself: press **Show me the bug**, then step back and forth. Then tick **irqs_off** and press
-**Step** repeatedly: the IPI now waits."""),
+    md("""Step through it yourself: press **Show me the bug**, then step back and forth. Then tick **irqs_off**: the
+same schedule replays under the new setting and stops at the step that can no longer run, because CPU0 cannot take
+the IPI with IRQs disabled (the message and the event log say so). Press **Step** to go on from there."""),
     code("""from pagewalk_edu.widgets import Explorer
 explorer = Explorer(("rcu",), "munmap", config={"PT_RECLAIM": False}, fault="batch_alloc_fail")
 explorer"""),

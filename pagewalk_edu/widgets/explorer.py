@@ -10,7 +10,8 @@ from html import escape
 import ipywidgets as W
 
 from ..kernel.scenario import ACTIONS, Scenario
-from ..kernel.sim import Trace, blocked, default_choice, enabled, initial, make_ctx, run
+from ..kernel.sim import Trace, blocked, default_choice, enabled, initial, make_ctx, outcome, run
+from ..kernel.steps import Blocked, Moved
 from ..kernel.walker import HOLDS
 from ..viz.text import outcome_lines
 from ..viz.timeline import timeline_png
@@ -88,23 +89,48 @@ class Explorer(W.VBox):
     def _on_setting(self, change) -> None:
         if self.cfg._holding:
             return
-        self.do_reset()
+        kept = list(self.trace.actions[: self.index]) if self.trace is not None else []
+        if self.do_reset() and kept and change.get("owner") is not self.action:
+            self._replay(kept)
+
+    def _replay(self, schedule: list[str]) -> None:
+        """Run the schedule the learner was looking at under the new settings, as
+        far as it applies, and say where and why it stops: ticking irqs_off under
+        a loaded counterexample shows the very step that now has to wait."""
+        trace = self.trace
+        for n, name in enumerate(schedule):
+            o = outcome(trace.ctx, trace.last, name)
+            if not isinstance(o, Moved):
+                why = (f"{name} is blocked: {o.reason}" if isinstance(o, Blocked)
+                       else f"{name} has nothing to do now")
+                text = f"Same schedule, new settings: {n} of {len(schedule)} steps replay; step {n + 1} cannot: {why}."
+                break
+            trace.push(name)
+        else:
+            text = ("Same schedule, new settings: the step replays." if len(schedule) == 1
+                    else f"Same schedule, new settings: all {len(schedule)} steps replay.")
+        self.index = len(trace.states) - 1
+        self.message.value = message(text, "info")
+        self.redraw()
 
     def _fail(self, err: Exception) -> None:
         self.message.value = message(str(err).splitlines()[0] if str(err) else type(err).__name__, "error")
 
-    def do_reset(self) -> None:
+    def do_reset(self) -> bool:
+        """Back to the initial state of the chosen scenario; False (and the
+        message shown, the old trace kept) when the settings are impossible."""
         try:
             s = self.scenario()
         except (ValueError, TypeError) as err:
             self._fail(err)
-            return
+            return False
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
         self.message.value = message(f"{ctx.setup.summary}. The walker reads {ctx.walk_addr:#x}.")
         self.verdict_box.value = ""
         self.redraw()
+        return True
 
     # --- moving ----------------------------------------------------------------------
     def do_step(self) -> None:

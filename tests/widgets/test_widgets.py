@@ -20,14 +20,32 @@ def test_show_me_the_bug_then_irqs_off_makes_the_ipi_wait():
     assert "tlb_remove_table_smp_sync" in e.event_log.value and "rcu_read_lock() does not block IPIs" in e.event_log.value
     assert "USE-AFTER-FREE" in html.unescape(e.tree.value)
     assert 'src="data:image/png;base64,' in e.timeline.value and 'alt="Timeline' in e.timeline.value
+    bug_schedule = list(e.trace.actions)
     e.holds["irqs_off"].value = True
-    assert e.index == 0 and not e.state().uaf, "a new setting resets the trace"
+    # The same schedule replays under the new setting until the IPI has to wait.
+    shown = html.unescape(e.message.value)
+    assert "step 16 cannot: irq0 is blocked" in shown and "CPU0 has IRQs disabled" in shown, shown
+    assert e.index == 15 and e.trace.actions == bug_schedule[:15] and not e.state().uaf
+    assert "munmap is blocked" in e.event_log.value and "native_flush_tlb_multi" in e.event_log.value
     seen_wait = False
     for _ in range(60):
         e.step_button.click()
         seen_wait |= "is blocked" in e.event_log.value and "IRQs disabled" in e.event_log.value
     assert seen_wait, "the log shows munmap's IPI waiting for CPU0 to enable IRQs"
     assert not any(s.uaf for s in e.trace.states)
+
+
+def test_a_new_action_starts_afresh_and_other_settings_keep_what_applies():
+    e = Explorer(("vma_lock",), "munmap", render=False)
+    for _ in range(6):
+        e.step_button.click()
+    e.back_button.click()
+    kept = e.trace.actions[:5]
+    e.cfg.levels.value = 5
+    assert e.index == 5 and e.trace.actions == kept, "the steps the learner was looking at replay"
+    assert "all 5 steps replay" in e.message.value
+    e.action.value = "mremap"
+    assert e.index == 0 and len(e.trace.states) == 1, "another action is another story: it starts at step 0"
 
 
 def test_step_back_slider_and_reset():
