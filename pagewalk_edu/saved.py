@@ -110,8 +110,9 @@ def _check_target(path, overwrite: bool) -> None:
 # --- loading --------------------------------------------------------------------
 
 
-def read_json(path) -> Any:
-    """Read a JSON file the user gave, bounded in size; one-line errors."""
+def read_user_text(path, kind: str = "JSON file") -> str:
+    """The text of a file the user gave: at most MAX_BYTES (1 MiB) of UTF-8;
+    a missing, unreadable, oversized or binary file is a one-line ValueError."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -120,14 +121,20 @@ def read_json(path) -> Any:
     except OSError as err:
         raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
     if p.is_dir():
-        raise ValueError(f"{path}: is a directory, not a JSON file")
+        raise ValueError(f"{path}: is a directory, not a {kind}")
     if size > MAX_BYTES:
-        raise ValueError(f"{path}: {size} bytes is larger than the {MAX_BYTES} bytes accepted")
+        raise ValueError(f"{path}: {size} bytes is larger than the {MAX_BYTES} bytes (1 MiB) accepted")
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text") from None
-    return parse_json(text, str(path))
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
+
+
+def read_json(path) -> Any:
+    """Read a JSON file the user gave, bounded in size; one-line errors."""
+    return parse_json(read_user_text(path), str(path))
 
 
 def parse_json(text: str, where: str = "input") -> Any:
@@ -261,5 +268,5 @@ def load_trace(path) -> Trace:
     return trace
 
 
-__all__ = ["SCHEMA", "MAX_BYTES", "atomic_write", "canonical", "fingerprint", "load_scenario", "load_trace", "parse_json",
+__all__ = ["SCHEMA", "MAX_BYTES", "read_user_text", "atomic_write", "canonical", "fingerprint", "load_scenario", "load_trace", "parse_json",
            "read_json", "save_scenario", "save_trace", "scenario_dict", "scenario_from_dict", "trace_dict"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..kernel.geometry import PAGE_SIZE, fmt_size
-from ..saved import MAX_BYTES, parse_json
+from ..saved import parse_json, read_user_text
 
 SLOT = 1 << 39  # 512 GiB: what one PGD entry maps with four-level paging
 OPS = ("mmap", "touch", "munmap", "madvise")
@@ -279,26 +279,10 @@ def _decode(text: str, where: str):
 
 def load_tables_scenario(path) -> TablesScenario:
     """Read and validate a scenario file (at most 1 MiB of UTF-8 JSON)."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
-    if p.is_dir():
-        raise ValueError(f"{path}: is a directory, not a scenario file")
-    if size > MAX_BYTES:
-        raise ValueError(f"{path}: {size} bytes is larger than the {MAX_BYTES} bytes (1 MiB) accepted")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
+    text = read_user_text(path, "scenario file")
     if not text.strip():
         raise ValueError(f"{path}: the file is empty; expected a JSON object with 'steps'")
-    return parse_tables_scenario(_decode(text, str(path)), str(path), p.stem)
+    return parse_tables_scenario(_decode(text, str(path)), str(path), Path(path).stem)
 
 
 def parse_tables_text(text: str, where: str = "scenario") -> TablesScenario:

@@ -59,7 +59,7 @@ CASES: tuple[Case, ...] = (
     Case("file-directory", "file", "--scenario of a folder", "is a directory", ("verdict", "--scenario", "{dir}")),
     Case("file-not-json", "file", "a scenario file that is not JSON", "not valid JSON", ("verdict", "--scenario", "{f}"), {"f": "holds: rcu\n"}),
     Case("file-truncated", "file", "a scenario file cut short", "truncated", ("verdict", "--scenario", "{f}"), {"f": '{"schema": 1, "holds": ["rcu"], "act'}),
-    Case("file-too-large", "file", "a scenario file over 1 MiB", "larger than the 1048576 bytes accepted", ("verdict", "--scenario", "{f}"), {"f": BIG}),
+    Case("file-too-large", "file", "a scenario file over 1 MiB", "larger than the 1048576 bytes (1 MiB) accepted", ("verdict", "--scenario", "{f}"), {"f": BIG}),
     Case("file-not-object", "file", "a JSON array instead of an object", "expected a JSON object", ("verdict", "--scenario", "{f}"), {"f": "[1, 2]"}),
     Case("file-schema-missing", "file", "no 'schema' field", "missing 'schema'", ("verdict", "--scenario", "{f}"), {"f": json.dumps({"holds": [], "action": "munmap"})}),
     Case("file-schema-newer", "file", "schema 9 (from a newer release)", "schema 9 is newer than this pagewalk-edu understands",
