@@ -239,19 +239,28 @@ def _p4d_offset(ctx, state, a):
                                           SRC_WALK, f"read:{tid}"))
 
 
-def _pudp_get(ctx, state, a):
+def _read_upper(ctx, state, a, level: Level, fn: str, lock_pc: str, leaf: str, next_pc: str, child: str):
+    """pudp_get() / pmdp_get_lockless() in folio_walk_start(): read one entry with
+    no lock and no RCU; a leaf is re-read under the level's lock, a table is
+    walked into."""
     tid = a.get("table")
-    state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pudp_get")
-    idx = ctx.geo.pud_index(ctx.walk_addr)
+    state, entry, note = _read(ctx, state, a, tid, level, fn)
+    idx = ctx.geo.index(level, ctx.walk_addr)
+    name = level.name
     if entry is None:
-        return _not_found(state, a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+        return _not_found(state, a, fn, f"{fn}(): entry {idx} of {name} table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    own = f"{name.lower()}_table"
     if entry.is_leaf:
-        a = a.set(pc="pud_lock", pud_table=tid)
-        return Moved(state.with_actor(a), _ev(a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} is a 1 GiB leaf; re-read it under pud_lock(){note}",
+        a = a.set(pc=lock_pc, **{own: tid})
+        return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} is a {leaf} leaf; re-read it under {lock_pc}(){note}",
                                               SRC_WALK, f"read:{tid}"))
-    a = a.set(pc="pmdp_get_lockless", pud_table=tid, table=entry.target)
-    return Moved(state.with_actor(a), _ev(a, "pudp_get", f"pudp_get(): entry {idx} of PUD table #{tid} points to PMD table #{entry.target} (no lock, no RCU){note}",
+    a = a.set(pc=next_pc, **{own: tid}, **({"table": entry.target} if level == Level.PUD else {}))
+    return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} points to {child} table #{entry.target} (no lock, no RCU){note}",
                                           SRC_WALK, f"read:{tid}"))
+
+
+def _pudp_get(ctx, state, a):
+    return _read_upper(ctx, state, a, Level.PUD, "pudp_get", "pud_lock", "1 GiB", "pmdp_get_lockless", "PMD")
 
 
 def _pud_lock(ctx, state, a):
@@ -272,18 +281,7 @@ def _pud_lock(ctx, state, a):
 
 
 def _pmdp_get_lockless(ctx, state, a):
-    tid = a.get("table")
-    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmdp_get_lockless")
-    idx = ctx.geo.pmd_index(ctx.walk_addr)
-    if entry is None:
-        return _not_found(state, a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
-    if entry.is_leaf:
-        a = a.set(pc="pmd_lock", pmd_table=tid)
-        return Moved(state.with_actor(a), _ev(a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} is a 2 MiB THP leaf; re-read it under pmd_lock(){note}",
-                                              SRC_WALK, f"read:{tid}"))
-    a = a.set(pc="__pte_offset_map", pmd_table=tid)
-    return Moved(state.with_actor(a), _ev(a, "pmdp_get_lockless", f"pmdp_get_lockless(): entry {idx} of PMD table #{tid} points to PTE table #{entry.target} (no lock, no RCU){note}",
-                                          SRC_WALK, f"read:{tid}"))
+    return _read_upper(ctx, state, a, Level.PMD, "pmdp_get_lockless", "pmd_lock", "2 MiB THP", "__pte_offset_map", "PTE")
 
 
 def _pmd_lock(ctx, state, a):

@@ -64,12 +64,23 @@ def test_do_anonymous_page_reuses_the_pte_table_of_its_pmd_range():
 
 def test_pgtables_bytes_does_not_count_p4d_tables():
     """include/linux/mm.h: mm_inc_nr_puds/pmds/ptes() exist, no mm_inc_nr_p4ds():
-    with five levels the first fault also allocates a P4D table (__p4d_alloc), and
-    VmPTE is the same 12K."""
-    m = Mm.in_empty_slot(KernelConfig.for_kernel("6.18", PGTABLE_LEVELS=5), BASE, SLOT)
+    with five levels a fault under an empty PGD entry also allocates a P4D table
+    (__p4d_alloc), and VmPTE is the same 12K."""
+    m = Mm.new(KernelConfig.for_kernel("6.18", PGTABLE_LEVELS=5))
     call = m.mmap(BASE, BASE + 2 * M).mm.touch(BASE, BASE + 4 * K)
     assert [c.function for c in call.allocated] == ["__p4d_alloc", "__pud_alloc", "__pmd_alloc", "__pte_alloc"]
     assert call.mm.pgtables_bytes == 12 * K
+
+
+def test_five_levels_in_a_real_process_share_the_p4d_table():
+    """One PGD entry maps 256 TiB with five levels: the rest of the process already
+    has the slot's P4D table, so the first touch there allocates only PUD, PMD, PTE,
+    and unmapping everything frees those three, never the P4D table."""
+    m = Mm.in_empty_slot(KernelConfig.for_kernel("6.18", PGTABLE_LEVELS=5), BASE, SLOT)
+    call = m.mmap(BASE, BASE + 2 * M).mm.touch(BASE, BASE + 4 * K)
+    assert [c.function for c in call.allocated] == ["__pud_alloc", "__pmd_alloc", "__pte_alloc"]
+    gone = call.mm.munmap(BASE, BASE + 2 * M)
+    assert [c.level for c in gone.freed] == ["PTE", "PMD", "PUD"] and gone.mm.pgtables_bytes == 0
 
 
 def test_touch_with_a_stride_below_a_page_writes_every_page():
