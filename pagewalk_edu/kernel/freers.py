@@ -230,8 +230,25 @@ def _zap(ctx, state, a, op, rest):
         else:
             text += "; spin_trylock() of the PMD lock fails: try_to_free_pte() will retry with pmd_lock()"
             rest = (("try_to_free_pte", pte, pmd, idx),) + rest
+    if ctx.fault == "gather_batch_full" and zapped:
+        # __tlb_remove_folio_pages() reports the gather batch full: force_flush.
+        # "Do the actual TLB flush before dropping ptl": tlb_flush_mmu_tlbonly()
+        # runs with the ptl held, and its IPIs wait for every CPU in mm_cpumask().
+        state, rest, how, ch = _flush_ipis(ctx, state, a, (("zap_unlock", lock),) + rest,
+                                           "flush_tlb_func", "native_flush_tlb_multi")
+        text += ("; the mmu_gather batch is full (force_flush): tlb_flush_mmu_tlbonly() flushes before the ptl "
+                 f"is dropped: {how}")
+        return _go(state, a, rest, "zap_pte_range", text, src, *changes, *ch, flush=True)
     state = release_spin(state, a, lock)
     return _go(state, a, rest, "zap_pte_range", text, src, *changes, flush=a.get("flush") or zapped > 0)
+
+
+def _zap_unlock(ctx, state, a, op, rest):
+    """zap_pte_range() after a forced flush: pte_unmap_unlock() drops the ptl."""
+    lock = op[1]
+    state = release_spin(state, a, lock)
+    return _go(state, a, rest, "pte_unmap_unlock", "zap_pte_range(): the forced TLB flush is done; pte_unmap_unlock() drops the ptl",
+               "mm/memory.c: zap_pte_range", f"unlock:{lock}")
 
 
 def _zap_huge_pmd(ctx, state, a, pmd, idx, rest):
@@ -679,6 +696,7 @@ _OPS: dict[str, Callable] = {
     "vms_gather_munmap_vmas": _gather_munmap_vmas,
     "unmap_vmas": _unmap_vmas,
     "zap": _zap,
+    "zap_unlock": _zap_unlock,
     "free_pgtables": _free_pgtables,
     "free_table": _free_table,
     "free_pte": _free_pte,

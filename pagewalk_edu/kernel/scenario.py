@@ -31,7 +31,11 @@ ACTIONS = (
     "mremap",
 )
 WALKERS = ("local", "remote")
-FAULTS = ("batch_alloc_fail",)
+#: Injectable faults.  batch_alloc_fail: tlb_remove_table() cannot allocate its
+#: batch page (__get_free_page(GFP_NOWAIT) fails), so tlb_remove_table_one()
+#: runs.  gather_batch_full: the mmu_gather page batch fills up while
+#: zap_pte_range() runs (force_flush), so the TLB flush happens under the ptl.
+FAULTS = ("batch_alloc_fail", "gather_batch_full")
 
 BASE = 0x7F00_0000_0000  # 512 GiB aligned: PGD entry 254 with four levels
 M = 1 << 20

@@ -10,7 +10,7 @@ import ipywidgets as W
 from ..explore.matrix import matrix
 from ..explore.verdict import verdict
 from ..kernel.config import PROFILES, KernelConfig
-from ..kernel.scenario import Scenario
+from ..kernel.scenario import FAULTS, Scenario
 
 
 @lru_cache(maxsize=256)
@@ -40,7 +40,7 @@ class ConfigControls:
         self.fallback = W.Dropdown(options=["ipi", "synchronize_rcu"], value=cfg.TABLE_FREE_FALLBACK, description="fallback",
                                    tooltip="TABLE_FREE_FALLBACK: tlb_remove_table_one() without PT_RECLAIM")
         self.levels = W.Dropdown(options=[4, 5], value=cfg.PGTABLE_LEVELS, description="levels")
-        self.fault = W.Dropdown(options=["none", "batch_alloc_fail"], value=fault or "none", description="fault")
+        self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault")
         self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker",
                                       tooltips=["on a CPU of the walked mm", "on another process's CPU (like __access_remote_vm)"])
         self.kernel.observe(self._profile, names="value")
