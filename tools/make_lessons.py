@@ -294,10 +294,19 @@ for label, kernel, config, fault, walker in cases:
 seed = [n for n in named_scenarios() if n.group == "seed"]
 bad = [n.name for n in seed if n.expected not in ("safe", "safe_but_stale")]
 print(len(seed), "seed presets; not safe:", bad)"""),
+    md("""The patch as posted keeps IRQs off across the walk. Run by a *local* walker, that walk spins on the PTE
+table's ptl with IRQs off, and any path that flushes the TLB while holding that ptl waits for an IPI the walker's
+CPU cannot take. `retract_page_tables()` always flushes under the ptl; `zap_pte_range()` does so when its mmu_gather
+batch fills up (`force_flush`, the `gather_batch_full` fault), which munmap and MADV_DONTNEED both reach:"""),
+    code("""for action in ("retract_page_tables", "madv_dontneed", "munmap_adjacent"):
+    fault = None if action == "retract_page_tables" else "gather_batch_full"
+    for walker in ("local", "remote"):
+        v = verdict(make_scenario("vma_lock,irqs_off", action, walker=walker, fault=fault))
+        print(f"{action:20s} {walker:6s} fault={str(fault):17s} {v.verdict}")"""),
     recap(["rcu_read_lock() holds off grace periods, not IPIs; IRQs off holds off both.",
            "With RCU table freeing everywhere (PT_RECLAIM, or v7.1's synchronize_rcu() fallback), RCU is enough.",
            "v6.18 without PT_RECLAIM and a failed batch allocation, or no RCU table free at all, breaks RCU-only walkers; a remote walker or a broadcast flush also breaks IRQs-off walkers there.",
-           "Under the VMA lock, both seed designs are safe for a remote walker; IRQs off adds a deadlock risk for a local one."],
+           "Under the VMA lock, both seed designs are safe for a remote walker; IRQs off adds a deadlock risk for a local one (a flush under the ptl: retract_page_tables(), or zap_pte_range()'s force_flush)."],
           ["mm/gup.c: gup_fast()", "mm/mmu_gather.c: tlb_remove_table(), tlb_remove_table_one(), tlb_remove_table_sync_one()",
            "arch/x86/mm/tlb.c: flush_tlb_mm_range(), native_flush_tlb_multi()", "Documentation/RCU/whatisRCU.rst"]),
 ])

@@ -67,6 +67,10 @@ def test_lessons_state_what_the_explorer_finds():
     t06 = text_of(execute(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb"))
     assert f"the explorer says {_verdict('rcu', 'munmap', config='PT_RECLAIM=n', fault='batch_alloc_fail')}" in t06
     assert "rcu_read_lock() does not block IPIs" in t06
+    for action, fault in (("madv_dontneed", "gather_batch_full"), ("retract_page_tables", None)):
+        for walker in ("local", "remote"):
+            v = _verdict("vma_lock,irqs_off", action, walker=walker, fault=fault)
+            assert f"{action:20s} {walker:6s} fault={str(fault):17s} {v}" in t06
 
 
 def test_lesson_06_stores_an_explorer_widget():
