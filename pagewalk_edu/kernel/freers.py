@@ -149,7 +149,15 @@ def _lock_vma_under_rcu(ctx, state, a, op, rest):
                    f"try_vma_read_lock(): lock_vma_under_rcu({addr:#x}) read-locks VMA {vma.name}",
                    "mm/madvise.c: try_vma_read_lock", f"vma_lock:{vma.name}:read", vma=vma.name)
     why = "finds no VMA" if vma is None else f"finds VMA {vma.name} write-locked by {who(state, vma.writer)}"
-    rest = tuple(("mmap_read_unlock",) if o[0] == "vma_end_read" else o for o in rest)
+    # Under the mmap read lock there is no vma_end_read(): madvise_unlock() drops the
+    # lock after madvise_finish_tlb() → tlb_finish_mmu().
+    kept = []
+    for o in rest:
+        if o[0] != "vma_end_read":
+            kept.append(o)
+        if o[0] == "tlb_finish_mmu":
+            kept.append(("mmap_read_unlock",))
+    rest = tuple(kept)
     return _go(state, a, (("mmap_read_lock", addr),) + rest, "lock_vma_under_rcu",
                f"try_vma_read_lock(): lock_vma_under_rcu() {why}; fall back to mmap_read_lock()",
                "mm/madvise.c: try_vma_read_lock")
@@ -181,19 +189,22 @@ def _gather_munmap_vmas(ctx, state, a, op, rest):
         vmas = replace_vma(vmas, name, detached=True)
     state = state.but(vmas=vmas)
     return _go(state, a, rest, "vms_gather_munmap_vmas",
-               f"vms_gather_munmap_vmas() detaches VMA {', '.join(names)} from the VMA tree: lookups no longer find it",
+               (f"vms_gather_munmap_vmas() moves VMA {', '.join(names)} to the detach tree and marks "
+                f"{'it' if len(names) == 1 else 'them'} detached (vma_mark_detached()); do_vmi_align_munmap() then clears the "
+                "range from the VMA tree (vma_iter_clear_gfp()): lookups no longer find it"),
                "mm/vma.c: vms_gather_munmap_vmas", *(f"vma_detached:{n}" for n in names))
 
 
 def _unmap_vmas(ctx, state, a, op, rest):
-    """unmap_vmas() → zap_pmd_range(): one zap per PMD entry in the range."""
-    _, start, end, reclaim = op
+    """unmap_vmas() (munmap, mremap) or zap_page_range_single_batched()
+    (MADV_DONTNEED, with details->reclaim_pt when PT_RECLAIM is set) →
+    zap_pmd_range(): one zap per PMD entry in the range."""
+    function, start, end, reclaim = op
     zaps = tuple(("zap", t.function, t.pte_tid, t.pmd_tid, t.pmd_index, t.start, t.end, reclaim)
                  for t in zap_targets(state.tables, ctx.geo, start, end))
-    return _go(state, a, zaps + rest, "unmap_vmas" if not reclaim else "zap_page_range_single",
-               f"{'unmap_vmas' if not reclaim else 'zap_page_range_single_batched'}() zaps [{start:#x}, {end:#x}): "
-               f"{len(zaps)} PMD entr{'y' if len(zaps) == 1 else 'ies'} to visit",
-               "mm/memory.c: unmap_vmas" if not reclaim else "mm/memory.c: zap_page_range_single_batched")
+    return _go(state, a, zaps + rest, function,
+               f"{function}() zaps [{start:#x}, {end:#x}): {len(zaps)} PMD entr{'y' if len(zaps) == 1 else 'ies'} to visit",
+               f"mm/memory.c: {function}")
 
 
 def _zap(ctx, state, a, op, rest):
@@ -305,15 +316,28 @@ def _free_pte(ctx, state, a, op, rest):
 
 
 def _try_to_free_pte(ctx, state, a, op, rest):
+    """mm/pt_reclaim.c try_to_free_pte(): pmd_lock(), then (holding it) the ptl."""
     _, pte, pmd, idx = op
     pml = pmd_lock_name(pmd)
     out = spin_lock(state, a, pml, "try_to_free_pte", f"the PMD lock of PMD table #{pmd}")
     if out is not None:
         return out
-    ptl = ptl_name(pte)
-    if state.lock_holder(ptl) and state.lock_holder(ptl) != a.name:
-        return Blocked(f"{a.name} waits in try_to_free_pte() for the ptl of PTE table #{pte}", "spin", "try_to_free_pte")
     state, a = take_spin(state, a, pml)
+    return _go(state, a, (("try_to_free_pte_ptl", pte, pmd, idx),) + rest, "pmd_lock",
+               f"try_to_free_pte(): pmd_lock() takes the PMD lock of PMD table #{pmd}", "mm/pt_reclaim.c: try_to_free_pte",
+               f"lock:{pml}")
+
+
+def _try_to_free_pte_ptl(ctx, state, a, op, rest):
+    """... spin_lock_nested() of the ptl with the PMD lock held; every PTE none →
+    pmd_clear(), unlock both, free_pte()."""
+    _, pte, pmd, idx = op
+    pml, ptl = pmd_lock_name(pmd), ptl_name(pte)
+    out = spin_lock(state, a, ptl, "try_to_free_pte", f"the ptl of PTE table #{pte}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, ptl)
+    state = release_spin(state, a, ptl)  # the checks and pmd_clear() below run under both locks
     if state.tables[pmd].get(idx) != Entry("table", pte) or not pte_table_empty(state.tables, pte):
         state = release_spin(state, a, pml)
         return _go(state, a, rest, "try_to_free_pte", "try_to_free_pte(): the table is gone or not empty; nothing freed",
@@ -498,7 +522,8 @@ def _hugepage_vma_revalidate(ctx, state, a, op, rest):
                    "hugepage_vma_revalidate(): the VMA or the PTE table is gone: give up (SCAN_VMA_CHECK)",
                    "mm/khugepaged.c: hugepage_vma_revalidate")
     return _go(state, a, rest, "hugepage_vma_revalidate",
-               f"hugepage_vma_revalidate(): VMA {vma.name} still there after retaking mmap_lock for write",
+               f"hugepage_vma_revalidate(): VMA {vma.name} still there after retaking mmap_lock for write (the THP "
+               "allocation and a first revalidation under the mmap read lock came before; they change no page table)",
                "mm/khugepaged.c: hugepage_vma_revalidate", pmd=pmd, pmd_index=idx, pte=pte)
 
 
@@ -625,8 +650,9 @@ def _copy_vma(ctx, state, a, op, rest):
     old = by_name(state.vmas, name)
     new = replace(old, name=new_name, start=new_start, end=new_start + old.size, readers=frozenset(), writer=a.name)
     state = state.but(vmas=tuple(sorted(state.vmas + (new,), key=lambda v: v.start)))
-    return _go(state, a, rest, "copy_vma", f"copy_vma() creates VMA {new_name} at {new_start:#x} for the moved range",
-               "mm/vma.c: copy_vma", f"vma_new:{new_name}")
+    return _go(state, a, rest, "copy_vma",
+               f"copy_vma() creates VMA {new_name} at {new_start:#x} for the moved range; vma_link() write-locks it "
+               "(vma_start_write())", "mm/vma.c: copy_vma", f"vma_new:{new_name}")
 
 
 def _move_page_tables(ctx, state, a, op, rest):
@@ -634,11 +660,52 @@ def _move_page_tables(ctx, state, a, op, rest):
     moves = []
     for t in zap_targets(state.tables, ctx.geo, old_start, old_start + length):
         if t.function == "zap_pte_range" and t.end - t.start == 1 << 21:
-            moves.append(("alloc_new_pmd", new_start + (t.start - old_start)))
-            moves.append(("move_normal_pmd", t.start, new_start + (t.start - old_start)))
+            # move_pgt_entry(): take_rmap_locks() around move_normal_pmd() (NORMAL_PMD
+            # always takes them: should_take_rmap_locks()).
+            moves += [("alloc_new_pmd", new_start + (t.start - old_start)), ("take_rmap_locks",),
+                      ("move_normal_pmd", t.start, new_start + (t.start - old_start)), ("drop_rmap_locks",)]
+    n = sum(1 for m in moves if m[0] == "move_normal_pmd")
     return _go(state, a, tuple(moves) + rest, "move_page_tables",
-               f"move_page_tables(): {len(moves) // 2} whole PTE table{'s' if len(moves) != 2 else ''} to move by move_normal_pmd()",
+               f"move_page_tables(): {n} whole PTE table{'s' if n != 1 else ''} to move by move_normal_pmd()",
                "mm/mremap.c: move_page_tables")
+
+
+def _check_pmd_state(ctx, state, a, op, rest):
+    """retract_page_tables(): under the PMD lock, check_pmd_state() re-reads the
+    entry; the ptl then comes from it (pte_lockptr()), not from the lockless look."""
+    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    if state.tables[pmd].get(idx) != Entry("table", pte):
+        state = release_spin(state, a, pmd_lock_name(pmd))
+        return _go(state, a, (("i_mmap_unlock_read",),), "check_pmd_state",
+                   f"check_pmd_state(): entry {idx} of PMD table #{pmd} no longer points to PTE table #{pte}; drop the PMD lock",
+                   "mm/khugepaged.c: retract_page_tables")
+    return _go(state, a, rest, "check_pmd_state",
+               f"check_pmd_state(): under the PMD lock entry {idx} of PMD table #{pmd} still points to PTE table #{pte}; "
+               "its ptl is pte_lockptr() of that entry", "mm/khugepaged.c: retract_page_tables")
+
+
+def _anon_vma_lock(ctx, state, a, op, rest):
+    """collapse_huge_page(): anon_vma_lock_write() after vma_start_write(), dropped
+    once __collapse_huge_page_isolate() has isolated and locked every page."""
+    if op[0] == "anon_vma_lock_write":
+        state = might_sleep(state, a, "anon_vma_lock_write")
+        text = "anon_vma_lock_write(): rmap walkers of this anon_vma (page migration, reclaim) are kept out while the PMD is cleared"
+    else:
+        text = "anon_vma_unlock_write(): every page is isolated and locked, so anon_vma rmap walks can no longer reach them"
+    return _go(state, a, rest, op[0], text, "mm/khugepaged.c: collapse_huge_page")
+
+
+def _rmap_locks(ctx, state, a, op, rest):
+    """take_rmap_locks()/drop_rmap_locks(): the anon_vma or i_mmap lock for write.
+    No other actor of a scenario takes them, so they are steps, not modelled locks."""
+    kind = by_name(state.vmas, "A").kind
+    lock = "i_mmap_lock_write()" if kind == "file" else "anon_vma_lock_write()"
+    if op[0] == "take_rmap_locks":
+        text = (f"take_rmap_locks(): {lock}, so that rmap walkers (retract_page_tables(), rmap_walk()) "
+                "never see the PMD entry half-moved")
+    else:
+        text = f"drop_rmap_locks(): {lock.replace('lock_write', 'unlock_write')}"
+    return _go(state, a, rest, op[0], text, f"mm/mremap.c: {op[0]}")
 
 
 def _alloc_new_pmd(ctx, state, a, op, rest):
@@ -695,12 +762,19 @@ _OPS: dict[str, Callable] = {
     "__split_vma": _split_vma,
     "vms_gather_munmap_vmas": _gather_munmap_vmas,
     "unmap_vmas": _unmap_vmas,
+    "zap_page_range_single_batched": _unmap_vmas,
+    "take_rmap_locks": _rmap_locks,
+    "anon_vma_lock_write": _anon_vma_lock,
+    "check_pmd_state": _check_pmd_state,
+    "anon_vma_unlock_write": _anon_vma_lock,
+    "drop_rmap_locks": _rmap_locks,
     "zap": _zap,
     "zap_unlock": _zap_unlock,
     "free_pgtables": _free_pgtables,
     "free_table": _free_table,
     "free_pte": _free_pte,
     "try_to_free_pte": _try_to_free_pte,
+    "try_to_free_pte_ptl": _try_to_free_pte_ptl,
     "tlb_table_invalidate": _tlb_table_invalidate,
     "tlb_remove_table_one": _tlb_remove_table_one,
     "wait_gp": _wait_gp,

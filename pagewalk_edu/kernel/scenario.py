@@ -232,9 +232,11 @@ def build_setup(s: Scenario) -> Setup:
         vmas, walk, pages = (a,), b + 2 * M + 0x5000, (b + 0x1000, b + 2 * M + 0x6000)
         program = (
             ("lock_vma_under_rcu", b + 2 * M),
-            ("unmap_vmas", b + 2 * M, b + 4 * M, s.config.PT_RECLAIM),
-            ("tlb_finish_mmu",),
+            ("zap_page_range_single_batched", b + 2 * M, b + 4 * M, s.config.PT_RECLAIM),
+            # madvise_walk_vmas() drops the VMA read lock right after the zap;
+            # do_madvise() then runs madvise_finish_tlb() → tlb_finish_mmu().
             ("vma_end_read",),
+            ("tlb_finish_mmu",),
         )
         pause, summary = "spin_lock", "madvise(MADV_DONTNEED) of [2M, 4M): the walked PTE table's whole range"
     elif action == "khugepaged_collapse":
@@ -248,11 +250,13 @@ def build_setup(s: Scenario) -> Setup:
             ("mmap_write_lock", "mmap_write_lock"),
             ("hugepage_vma_revalidate", at),
             ("vma_start_write", "A"),
+            ("anon_vma_lock_write",),
             ("spin_lock", "pmd", "pmd_lock"),
             ("pmdp_collapse_flush", "anon"),
             ("spin_unlock", "pmd"),
             ("tlb_remove_table_sync_one",),
             ("__collapse_huge_page_isolate",),
+            ("anon_vma_unlock_write",),
             ("set_pmd_at",),
             ("mmap_write_unlock",),
         )
@@ -265,6 +269,7 @@ def build_setup(s: Scenario) -> Setup:
             ("i_mmap_lock_read",),
             ("find_pmd_or_thp_or_none", at),
             ("spin_lock", "pmd", "pmd_lock"),
+            ("check_pmd_state",),
             ("spin_lock", "ptl", "spin_lock_nested"),
             ("pmdp_collapse_flush", "retract"),
             ("spin_unlock", "ptl", "pmd"),

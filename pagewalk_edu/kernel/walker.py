@@ -255,7 +255,7 @@ def _read_upper(ctx, state, a, level: Level, fn: str, lock_pc: str, leaf: str, n
         return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} is a {leaf} leaf; re-read it under {lock_pc}(){note}",
                                               SRC_WALK, f"read:{tid}"))
     a = a.set(pc=next_pc, **{own: tid}, **({"table": entry.target} if level == Level.PUD else {}))
-    return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} points to {child} table #{entry.target} (no lock, no RCU){note}",
+    return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} points to {child} table #{entry.target} (folio_walk_start() takes no lock and no RCU of its own here){note}",
                                           SRC_WALK, f"read:{tid}"))
 
 
