@@ -17,28 +17,60 @@ from .kernel.scenario import ACTIONS, FAULTS, WALKERS, make_scenario
 from .kernel.walker import HOLDS
 
 PROG = "pagewalk-edu"
+TABLES_PROG = f"{PROG} tables"  # the tables command's errors say so (docs/tables.md)
+COMMANDS = ("trace", "verdict", "matrix", "tables")
 
 
 class UsageError(Exception):
-    """Bad input: one line, exit 2."""
+    """Bad input: one line, exit 2; `prog` starts the line."""
+
+    def __init__(self, message: str, prog: str = PROG) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
-        raise UsageError(message)
+        raise UsageError(message, TABLES_PROG if self.prog == TABLES_PROG else PROG)
+
+
+class Once(argparse.Action):
+    """An option that takes one value: giving it twice is an error, not a silent override."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = getattr(namespace, "_given", None)
+        if given is None:
+            given = set()
+            setattr(namespace, "_given", given)
+        if self.dest in given:
+            parser.error(f"{self.option_strings[-1]} given twice; give it once")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class ConfigList(argparse.Action):
+    """--config KEY=VAL,...: repeated flags combine into one list (a key given
+    twice across them is still an error, reported when the list is parsed)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        old = getattr(namespace, self.dest, None)
+        parts = [x for x in (old, values) if x is not None and x.strip()]
+        setattr(namespace, self.dest, ",".join(parts) if parts else values)
 
 
 def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = True) -> None:
     if holds_required:
-        p.add_argument("--scenario", default=None, metavar="FILE",
+        p.add_argument("--scenario", action=Once, default=None, metavar="FILE",
                        help="load the scenario (and, for trace, its schedule) from a saved scenario or trace file")
-        p.add_argument("--holds", required=False, default=None,
+        p.add_argument("--holds", action=Once, required=False, default=None,
                        help=f"none, or a comma-separated subset of {','.join(HOLDS)} (taken in the order given)")
-        p.add_argument("--action", default=None, help="one of " + ", ".join(ACTIONS))
-    p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"kernel profile: {' or '.join(PROFILES)} (default {DEFAULT_KERNEL})")
-    p.add_argument("--walker", default="local", help="local (the walker runs on a CPU of the walked mm) or remote")
-    p.add_argument("--config", default=None, help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans)")
-    p.add_argument("--fault", default=None, help="inject a fault: " + ", ".join(FAULTS))
+        p.add_argument("--action", action=Once, default=None, help="one of " + ", ".join(ACTIONS))
+    p.add_argument("--kernel", action=Once, default=DEFAULT_KERNEL,
+                   help=f"kernel profile: {' or '.join(PROFILES)} (default {DEFAULT_KERNEL})")
+    p.add_argument("--walker", action=Once, default="local", help="local (the walker runs on a CPU of the walked mm) or remote")
+    p.add_argument("--config", action=ConfigList, default=None,
+                   help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans); may be repeated")
+    p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,15 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("trace", help="step through one interleaving and print each step")
     _add_scenario_options(t)
-    t.add_argument("--schedule", default=None,
+    t.add_argument("--schedule", action=Once, default=None,
                    help="comma-separated actors to move, in order (walker, the action's path, irq0, irq1, rcu_gp, rcu_cb; "
                         "cpu0/cpu1 also accepted); then the default schedule continues")
     t.add_argument("--no-continue", action="store_true", help="stop when the schedule ends")
     t.add_argument("--json", action="store_true", help="print the trace as JSON")
-    t.add_argument("--save", default=None, metavar="FILE", help="save the trace (schedule and state fingerprints) as JSON")
-    t.add_argument("--force", action="store_true", help="let --save replace an existing file")
-    t.add_argument("--svg", default=None, help="write the tree and timeline of the last step as SVG (FILE-tree.svg, FILE-timeline.svg)")
-    t.add_argument("--png", default=None, help="write the tree and timeline of the last step as PNG")
+    t.add_argument("--save", action=Once, default=None, metavar="FILE", help="save the trace (schedule and state fingerprints) as JSON")
+    t.add_argument("--force", action="store_true", help="let --save, --svg and --png replace existing files")
+    t.add_argument("--svg", action=Once, default=None, metavar="FILE",
+                   help="write the tree and the timeline of the last step as two files, FILE-tree.svg and "
+                        "FILE-timeline.svg (a .svg ending on FILE is dropped)")
+    t.add_argument("--png", action=Once, default=None, metavar="FILE",
+                   help="write the tree and the timeline of the last step as two files, FILE-tree.png and "
+                        "FILE-timeline.png (a .png ending on FILE is dropped)")
 
     v = sub.add_parser("verdict", help="explore every interleaving and judge the scenario")
     _add_scenario_options(v)
@@ -107,6 +143,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
         schedule = [x.strip() for x in args.schedule.split(",") if x.strip()]
         if not schedule:
             raise UsageError("--schedule is empty; give comma-separated actor names")
+    views = [(fmt, target) for fmt, target in (("svg", args.svg), ("png", args.png)) if target]
+    _check_outputs(args, views)  # before anything is written
     trace = run(scenario, schedule, then_default=not args.no_continue)
     if args.save:
         from .saved import save_trace
@@ -120,12 +158,41 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(json.dumps(trace_json(trace), indent=2))
     else:
         print(trace_text(trace))
-    for fmt, target in (("svg", args.svg), ("png", args.png)):
-        if target:
-            from .viz.export import write_views
-            for path in write_views(trace, target, fmt):
-                print(f"wrote {path}", file=sys.stderr)
+    for fmt, target in views:
+        from .viz.export import write_views
+        try:
+            paths = write_views(trace, target, fmt, overwrite=args.force)
+        except FileExistsError as err:
+            raise UsageError(f"{err.filename} exists; add --force to replace it") from None
+        except OSError as err:
+            raise UsageError(f"cannot write {err.filename or target}: {err.strerror}") from None
+        for path in paths:
+            print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace, views: list[tuple[str, str]]) -> None:
+    """--save, --svg and --png: refuse a directory, or an existing file without --force."""
+    from pathlib import Path
+
+    from .viz.export import view_paths
+
+    if args.save:
+        if Path(args.save).is_dir():
+            raise UsageError(f"--save {args.save}: is a directory; give the name of a file to save to")
+        if Path(args.save).exists() and not args.force:
+            raise UsageError(f"{args.save} exists; add --force to replace it")
+    for fmt, target in views:
+        if Path(target).is_dir():
+            raise UsageError(f"--{fmt} {target}: is a directory; give a file name such as {Path(target) / 'step'} "
+                             f"(it writes step-tree.{fmt} and step-timeline.{fmt} there)")
+        for path in view_paths(target, fmt):
+            if not path.parent.is_dir():
+                raise UsageError(f"cannot write {target}: folder {path.parent} does not exist")
+            if path.is_dir():
+                raise UsageError(f"--{fmt} {target}: {path} is a directory")
+            if path.exists() and not args.force:
+                raise UsageError(f"{path} exists; add --force to replace it")
 
 
 def trace_json(trace) -> dict:
@@ -178,17 +245,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}", TABLES_PROG if args.command == "tables" else PROG)
         if args.command is None:
-            parser.print_help()
-            return 2
+            raise UsageError(f"a command is required: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
         if args.command == "tables":
             from .tables.cli import run as run_tables
             return run_tables(args)
         return {"trace": cmd_trace, "verdict": cmd_verdict, "matrix": cmd_matrix}[args.command](args)
     except (UsageError, ValueError, TypeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        print(f"{getattr(err, 'prog', PROG)}: error: {msg}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return 0

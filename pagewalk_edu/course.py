@@ -1,6 +1,7 @@
 """Exercises with automatic checking and hints (lesson 08).  Each exercise asks
 for a set of protections; the check runs the explorer on every case the
-exercise names and answers with what failed, the mechanism, and a hint."""
+exercise names and answers with what failed, the mechanism, and a hint (the
+next one at each further wrong answer)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,9 @@ class Feedback:
 
 
 def check(key: str, holds) -> Feedback:
-    """Check a proposed protection set for exercise `key`."""
+    """Check a proposed protection set for exercise `key`.  A wrong answer comes
+    with a hint: the first, then the next at each further wrong answer to the
+    same exercise, staying on the last (reset_hints() starts over)."""
     if key not in EXERCISES:
         raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
     ex = EXERCISES[key]
@@ -87,10 +90,32 @@ def check(key: str, holds) -> Feedback:
     if not failures:
         return Feedback(True, [f"Passed: {'+'.join(chosen) or 'none'} works for all {len(ex.cases)} cases."])
     lines = [f"{len(failures)} of {len(ex.cases)} cases fail, for example:"] + [f"  - {f}" for f in failures[:3]]
-    lines.append("Hint: " + ex.hints[min(len(ex.hints) - 1, 0)] if ex.hints else "")
-    return Feedback(False, [x for x in lines if x])
+    if ex.hints:  # each further wrong answer to the same exercise shows the next hint, then stays on the last
+        n = _wrong.get(key, 0)
+        _wrong[key] = n + 1
+        lines.append("Hint: " + hint(key, n))
+    return Feedback(False, lines)
+
+
+#: How many wrong answers each exercise has had (this session): which hint comes next.
+_wrong: dict[str, int] = {}
+
+
+def reset_hints(key: str | None = None) -> None:
+    """Start the hints of exercise `key` (or of every exercise) from the first again."""
+    if key is None:
+        _wrong.clear()
+    else:
+        _wrong.pop(key, None)
 
 
 def hint(key: str, n: int = 0) -> str:
+    """Hint `n` (from 0) of exercise `key`; past the last, the last."""
+    if key not in EXERCISES:
+        raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"n must be a hint number (an integer from 0), got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"n must be a hint number from 0, got {n}")
     ex = EXERCISES[key]
     return ex.hints[min(n, len(ex.hints) - 1)] if ex.hints else "No hint for this one."

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat
+import sys
 import tempfile
 from dataclasses import fields, is_dataclass
 from enum import Enum
@@ -24,7 +27,10 @@ from .kernel.walker import HOLDS
 
 SCHEMA = 1
 MAX_BYTES = 1 << 20  # files the user loads are bounded in size
+MAX_DEPTH = 100  # and in how deeply their arrays and objects nest
+MAX_SCHEDULE = 10_000
 SCENARIO_KEYS = ("schema", "kind", "holds", "action", "kernel", "config", "walker", "fault", "address", "vma_kind", "schedule")
+TRACE_KEYS = ("schema", "kind", "scenario", "schedule", "steps", "fingerprints")
 
 
 # --- fingerprints -------------------------------------------------------------
@@ -58,6 +64,7 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; a saved file gets the usual mode
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -69,6 +76,12 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)  # there is no way to read it without setting it; 077 meanwhile is the safe side
+    os.umask(mask)
+    return mask
 
 
 def scenario_dict(scenario: Scenario, schedule: list[str] | None = None) -> dict:
@@ -93,16 +106,24 @@ def trace_dict(trace: Trace) -> dict:
 
 
 def save_scenario(path, scenario: Scenario, schedule: list[str] | None = None, *, overwrite: bool = False) -> None:
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"save_scenario() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
+    if schedule is not None and (not isinstance(schedule, (list, tuple)) or not all(isinstance(x, str) for x in schedule)):
+        raise TypeError(f"schedule must be a list of actor names, got {type(schedule).__name__}")
     _check_target(path, overwrite)
     atomic_write(path, json.dumps(scenario_dict(scenario, schedule), indent=2) + "\n")
 
 
 def save_trace(path, trace: Trace, *, overwrite: bool = False) -> None:
+    if not isinstance(trace, Trace):
+        raise TypeError(f"save_trace() takes a Trace (from run(...)), got {type(trace).__name__}")
     _check_target(path, overwrite)
     atomic_write(path, json.dumps(trace_dict(trace), indent=2) + "\n")
 
 
 def _check_target(path, overwrite: bool) -> None:
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a directory; give the name of a file to save to")
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
 
@@ -111,25 +132,38 @@ def _check_target(path, overwrite: bool) -> None:
 
 
 def read_user_text(path, kind: str = "JSON file") -> str:
-    """The text of a file the user gave: at most MAX_BYTES (1 MiB) of UTF-8;
-    a missing, unreadable, oversized or binary file is a one-line ValueError."""
+    """The text of a file the user gave: at most MAX_BYTES (1 MiB) of UTF-8 (a
+    leading byte-order mark is dropped); a missing, unreadable, oversized or
+    binary file, or one that is not a regular file (a device, a pipe), is a
+    one-line ValueError."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = p.stat()
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except OSError as err:
         raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise ValueError(f"{path}: is a directory, not a {kind}")
-    if size > MAX_BYTES:
-        raise ValueError(f"{path}: {size} bytes is larger than the {MAX_BYTES} bytes (1 MiB) accepted")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{path}: not a regular file (a device, pipe or socket); give a {kind}")
+    if st.st_size > MAX_BYTES:
+        raise ValueError(f"{path}: {st.st_size} bytes is larger than the {MAX_BYTES} bytes (1 MiB) accepted")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
+        # O_NONBLOCK: should a pipe replace the file after the check, opening it does not hang
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError(f"{path}: not a regular file (a device, pipe or socket); give a {kind}")
+            data = f.read(MAX_BYTES + 1)  # the bound holds even if the file grows meanwhile
     except OSError as err:
         raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{path}: larger than the {MAX_BYTES} bytes (1 MiB) accepted")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
 
 
 def read_json(path) -> Any:
@@ -137,14 +171,66 @@ def read_json(path) -> Any:
     return parse_json(read_user_text(path), str(path))
 
 
-def parse_json(text: str, where: str = "input") -> Any:
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_object(pairs) -> dict:
+    """A JSON object in which no key is given twice (json's object_pairs_hook)."""
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise _DuplicateKey(k)
+        obj[k] = v
+    return obj
+
+
+def parse_json(text: str, where: str = "input", object_pairs_hook=unique_object) -> Any:
+    """Decode JSON text the user gave: bounded in size and nesting, a key given
+    twice in one object refused; every error is one line starting with `where`."""
+    if not isinstance(text, str):
+        raise TypeError(f"{where}: expected JSON text (a str), got {type(text).__name__}")
+    text = text.removeprefix("\ufeff")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ValueError(f"{where}: larger than the {MAX_BYTES} bytes accepted")
+    depth = _depth(text) if text.count("[") + text.count("{") > MAX_DEPTH else 0
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{where}: nested too deeply ({depth} levels of arrays and objects); accepted: at most {MAX_DEPTH} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as err:
         what = "truncated (it ends before its brackets close)" if _looks_truncated(text) else "not valid JSON"
         raise ValueError(f"{where}: {what} (line {err.lineno}, column {err.colno}: {err.msg})") from None
+    except _DuplicateKey as err:
+        raise ValueError(f"{where}: field {err.key!r} is given twice") from None
+    except RecursionError:
+        raise ValueError(f"{where}: nested too deeply; accepted: at most {MAX_DEPTH} levels of arrays and objects") from None
+    except ValueError as err:  # int(): more digits than sys.get_int_max_str_digits()
+        if "digits" in str(err):
+            limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+            raise ValueError(f"{where}: a number with more than {limit} digits; accepted: integers of at most {limit} digits") from None
+        raise ValueError(f"{where}: not valid JSON ({str(err).splitlines()[0]})") from None
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|"|[\[\]{}]')
+
+
+def _depth(text: str) -> int:
+    """How deeply the arrays and objects of `text` nest (strings skipped); an
+    unterminated string ends the count (the parser then says truncated)."""
+    depth = deepest = 0
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok == '"':
+            break
+        if tok in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif tok in "]}":
+            depth -= 1
+    return deepest
 
 
 def _looks_truncated(text: str) -> bool:
@@ -223,11 +309,7 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     vma_kind = _field(d, "vma_kind", str, where, None)
     schedule = _field(d, "schedule", list, where, None)
     if schedule is not None:
-        if len(schedule) > 10_000:
-            raise ValueError(f"{where}: schedule of {len(schedule)} steps is longer than the 10000 accepted")
-        for x in schedule:
-            if not isinstance(x, str):
-                raise TypeError(f"{where}: field 'schedule' must list actor names, got {type(x).__name__}")
+        _check_schedule(schedule, where)
     try:
         scenario = make_scenario(holds or "none", action, kernel, walker, ",".join(cfg_items) or None, fault, address, vma_kind)
     except (ValueError, TypeError) as err:
@@ -236,37 +318,61 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
 
 
 def load_scenario(path) -> tuple[Scenario, list[str] | None]:
-    """Load a scenario file (or the scenario inside a trace file)."""
+    """Load a scenario file (or the scenario inside a trace file, checked as
+    load_trace() checks it); its schedule must replay."""
     d = read_json(path)
+    where = str(path)
     if isinstance(d, dict) and d.get("kind") == "trace":
-        _check_schema(d, str(path), "trace")
-        sc, _ = scenario_from_dict(d.get("scenario"), f"{path}: scenario")
-        sched = _field(d, "schedule", list, str(path), [])
-        return sc, sched
-    return scenario_from_dict(d, str(path))
+        trace, schedule = _trace_from_dict(d, where)
+        return trace.ctx.scenario, schedule
+    scenario, schedule = scenario_from_dict(d, where)
+    if schedule:
+        _replay(scenario, schedule, where)
+    return scenario, schedule
 
 
 def load_trace(path) -> Trace:
     """Load a trace file and replay it; ValueError if it does not replay to the
     same states (a different model version, or an edited file)."""
-    d = read_json(path)
-    where = str(path)
+    return _trace_from_dict(read_json(path), str(path))[0]
+
+
+def _trace_from_dict(d: Any, where: str) -> tuple[Trace, list[str]]:
+    """Validate a decoded trace file, replay its schedule and check every
+    state's fingerprint: the one check every loader of a trace makes."""
     _check_schema(d, where, "trace")
+    unknown = sorted(set(d) - set(TRACE_KEYS))
+    if unknown:
+        raise ValueError(f"{where}: unknown field '{unknown[0]}'; accepted: {', '.join(TRACE_KEYS)}")
     scenario, _ = scenario_from_dict(d.get("scenario"), f"{where}: scenario")
     schedule = _field(d, "schedule", list, where, required=True)
+    _check_schedule(schedule, where)
+    _field(d, "steps", list, where, None)
     prints = _field(d, "fingerprints", list, where, None)
-    try:
-        trace = run(scenario, schedule, then_default=False)
-    except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
+    trace = _replay(scenario, schedule, where)
     if prints is not None:
         if len(prints) != len(trace.states):
             raise ValueError(f"{where}: {len(prints)} fingerprints for {len(trace.states)} states")
         for i, (want, state) in enumerate(zip(prints, trace.states)):
             if want != fingerprint(state):
                 raise ValueError(f"{where}: state {i} does not replay to the saved state (different model version or an edited file)")
-    return trace
+    return trace, schedule
+
+
+def _check_schedule(schedule: list, where: str) -> None:
+    if len(schedule) > MAX_SCHEDULE:
+        raise ValueError(f"{where}: schedule of {len(schedule)} steps is longer than the {MAX_SCHEDULE} accepted")
+    for x in schedule:
+        if not isinstance(x, str):
+            raise TypeError(f"{where}: field 'schedule' must list actor names, got {type(x).__name__}")
+
+
+def _replay(scenario: Scenario, schedule: list[str], where: str) -> Trace:
+    try:
+        return run(scenario, schedule, then_default=False)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 __all__ = ["SCHEMA", "MAX_BYTES", "read_user_text", "atomic_write", "canonical", "fingerprint", "load_scenario", "load_trace", "parse_json",
-           "read_json", "save_scenario", "save_trace", "scenario_dict", "scenario_from_dict", "trace_dict"]
+           "read_json", "unique_object", "save_scenario", "save_trace", "scenario_dict", "scenario_from_dict", "trace_dict"]

@@ -85,3 +85,80 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], err
     assert "Traceback" not in err
+
+
+def test_no_command_is_one_line_on_stderr_and_help_still_prints():
+    rc, out, err = cli()
+    assert rc == 2 and out == ""
+    assert err.strip() == "pagewalk-edu: error: a command is required: trace, verdict, matrix or tables"
+    rc, out, err = cli("--help")
+    assert rc == 0 and out.startswith("usage: pagewalk-edu") and err == ""
+
+
+def test_repeated_config_flags_combine():
+    rc, out, err = cli("verdict", "--holds", "rcu", "--action", "munmap", "--config", "PT_RECLAIM=n",
+                       "--config", "TLB_FLUSH=broadcast", "--json")
+    assert rc == 0, err
+    assumed = json.loads(out)["assumed"]
+    assert "PT_RECLAIM=n" in assumed and "TLB_FLUSH=broadcast" in assumed
+    rc, out, err = cli("matrix", "--json", "--config", "PT_RECLAIM=n", "--config", "PGTABLE_LEVELS=5")
+    assert rc == 0, err
+    cfg = json.loads(out)["config"]
+    assert cfg["PT_RECLAIM"] is False and cfg["PGTABLE_LEVELS"] == 5
+
+
+def test_tables_config_flags_combine_and_its_errors_say_tables():
+    example = "pagewalk_edu/scenarios/tables/dontneed-whole.json"
+    rc, out, err = cli("tables", example, "--json", "--config", "PT_RECLAIM=n", "--config", "PGTABLE_LEVELS=5")
+    assert rc == 0, err
+    cfg = json.loads(out)["config"]
+    assert cfg["PT_RECLAIM"] is False and cfg["PGTABLE_LEVELS"] == 5
+    rc, out, err = cli("tables", example, "--kernel", "7.1")
+    assert rc == 2 and err.strip() == "pagewalk-edu tables: error: unrecognized arguments: --kernel 7.1"
+
+
+@pytest.mark.parametrize("flag,values", [
+    ("--holds", ("none",)), ("--action", ("mremap",)), ("--kernel", ("7.1", "6.18")), ("--walker", ("remote", "local")),
+    ("--fault", ("batch_alloc_fail", "gather_batch_full")), ("--schedule", ("walker", "munmap")), ("--save", ("a.json", "b.json")),
+    ("--svg", ("a", "b")), ("--png", ("a", "b")),
+])
+def test_a_single_value_option_given_twice_exits_2(tmp_path, flag, values):
+    base = ["trace", "--holds", "rcu", "--action", "munmap"]
+    args = base + [x for v in values for x in (flag, str(tmp_path / v) if flag in ("--save", "--svg", "--png") else v)]
+    rc, out, err = cli(*args)
+    assert rc == 2 and out == ""
+    assert err.strip() == f"pagewalk-edu: error: {flag} given twice; give it once"
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
+def test_svg_and_png_refuse_to_replace_files_without_force(tmp_path):
+    base = ("trace", "--holds", "rcu", "--action", "munmap")
+    target = str(tmp_path / "step")
+    rc, _, err = cli(*base, "--svg", target + ".svg")
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-timeline.svg", "step-tree.svg"]
+    before = (tmp_path / "step-tree.svg").read_bytes()
+    (tmp_path / "step-tree.svg").write_text("mine")
+    rc, out, err = cli(*base, "--svg", target)
+    assert rc == 2 and out == "" and err.strip() == f"pagewalk-edu: error: {target}-tree.svg exists; add --force to replace it"
+    assert (tmp_path / "step-tree.svg").read_text() == "mine"
+    rc, _, err = cli(*base, "--svg", target, "--force")
+    assert rc == 0, err
+    assert (tmp_path / "step-tree.svg").read_bytes() == before
+    (tmp_path / "d-tree.png").mkdir()
+    rc, _, err = cli(*base, "--png", str(tmp_path / "d"), "--force")
+    assert rc == 2 and "d-tree.png is a directory" in err
+
+
+def test_save_onto_a_directory_says_so_at_once(tmp_path):
+    for extra in ((), ("--force",)):
+        rc, out, err = cli("trace", "--holds", "rcu", "--action", "munmap", "--save", str(tmp_path), *extra)
+        assert rc == 2 and out == ""
+        assert err.strip() == f"pagewalk-edu: error: --save {tmp_path}: is a directory; give the name of a file to save to"
+
+
+def test_help_says_which_two_files_svg_and_png_write():
+    rc, out, _ = cli("trace", "--help")
+    text = " ".join(out.split())
+    assert rc == 0
+    assert "FILE-tree.svg and FILE-timeline.svg" in text and "FILE-tree.png and FILE-timeline.png" in text

@@ -69,6 +69,8 @@ def _steps(path: list[tuple[str, Event]]) -> list[Step]:
 
 def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> Verdict:
     """Explore every interleaving of `scenario` and judge it."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"verdict() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
     ctx = make_ctx(scenario, actor_order)
     root = initial(ctx)
     g = bfs(ctx, root, stop=lambda s: bool(s.uaf))

@@ -1,17 +1,13 @@
 """`python -m pagewalk_edu.tables FILE [--json] [--real] [--config ...]`: the
 `pagewalk-edu tables` command on its own."""
 
-import argparse
 import sys
 
-from .cli import add_parser, run
+from ..cli import main as pagewalk_main
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="pagewalk-edu")
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["tables", *(sys.argv[1:] if argv is None else argv)])
-    return run(args)
+    return pagewalk_main(["tables", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

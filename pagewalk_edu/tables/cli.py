@@ -18,6 +18,8 @@ PROG = "pagewalk-edu tables"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from ..cli import ConfigList, Once
+
     p = subparsers.add_parser(
         "tables",
         help="page-table bytes per step of a scenario: the simulator's prediction and (--real) the kernel's VmPTE",
@@ -26,12 +28,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "and compare.",
     )
     p.add_argument("file", nargs="?", default=None, metavar="FILE", help="a tables scenario (JSON)")
-    p.add_argument("--scenario", default=None, metavar="FILE", help="the same as FILE")
+    p.add_argument("--scenario", action=Once, default=None, metavar="FILE", help="the same as FILE")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--real", action="store_true",
                    help="also run the scenario on this kernel (Linux x86-64) and compare with VmPTE")
-    p.add_argument("--config", default=None, metavar="KEY=VAL,...",
-                   help="override the kernel config the prediction uses, e.g. PT_RECLAIM=n or PGTABLE_LEVELS=5")
+    p.add_argument("--config", action=ConfigList, default=None, metavar="KEY=VAL,...",
+                   help="override the kernel config the prediction uses, e.g. PT_RECLAIM=n or PGTABLE_LEVELS=5; "
+                        "may be repeated")
     return p
 
 

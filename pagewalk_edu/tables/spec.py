@@ -16,7 +16,6 @@ naming the step (1-based) and the field, and saying what is accepted.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,11 +269,9 @@ def _check_sequence(ops: tuple[Op, ...]) -> None:
 
 
 def _decode(text: str, where: str):
-    parse_json(text, where)  # the project's one-line messages: too large, truncated, not JSON
-    try:
-        return json.loads(text, object_pairs_hook=_object)
-    except ValueError as err:  # pragma: no cover - parse_json raised first
-        raise ValueError(f"{where}: not valid JSON ({str(err).splitlines()[0]})") from None
+    # the project's one-line messages: too large, too deeply nested, truncated, not JSON;
+    # keys given twice are kept so that the message can name the step
+    return parse_json(text, where, object_pairs_hook=_object)
 
 
 def load_tables_scenario(path) -> TablesScenario:
@@ -287,6 +284,8 @@ def load_tables_scenario(path) -> TablesScenario:
 
 def parse_tables_text(text: str, where: str = "scenario") -> TablesScenario:
     """Validate a scenario given as JSON text (a notebook cell, a test)."""
-    if not text.strip():
+    if not isinstance(text, str):
+        raise TypeError(f"{where}: expected JSON text (a str), got {type(text).__name__}")
+    if not text.removeprefix("\ufeff").strip():
         raise ValueError(f"{where}: empty; expected a JSON object with 'steps'")
     return parse_tables_scenario(_decode(text, where), where)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from ..kernel.sim import Trace
@@ -9,16 +11,32 @@ from .timeline import timeline
 from .tree import tree
 
 
-def write_views(trace: Trace, target: str, fmt: str) -> list[str]:
+def view_paths(target: str, fmt: str) -> tuple[Path, Path]:
+    """The two files write_views() writes for `target`: TARGET-tree.FMT and
+    TARGET-timeline.FMT (a .FMT ending on TARGET is dropped first)."""
     if fmt not in ("svg", "png"):
         raise ValueError(f"format must be svg or png, got {fmt!r}")
     base = Path(target)
     if base.suffix.lower() == f".{fmt}":
         base = base.with_suffix("")
-    if not base.parent.exists():
-        raise ValueError(f"cannot write {target}: folder {base.parent} does not exist")
-    tree_path = base.parent / f"{base.name}-tree.{fmt}"
-    timeline_path = base.parent / f"{base.name}-timeline.{fmt}"
+    return base.parent / f"{base.name}-tree.{fmt}", base.parent / f"{base.name}-timeline.{fmt}"
+
+
+def write_views(trace: Trace, target: str, fmt: str, *, overwrite: bool = False) -> list[str]:
+    """Write the two files of view_paths(); an existing one is replaced only
+    with overwrite=True (FileExistsError otherwise), a directory never."""
+    if not isinstance(trace, Trace):
+        raise TypeError(f"write_views() takes a Trace (from run(...)), got {type(trace).__name__}")
+    tree_path, timeline_path = view_paths(target, fmt)
+    if Path(target).is_dir():
+        raise ValueError(f"cannot write {target}: it is a directory; give a file name such as {Path(target) / 'step'}")
+    if not tree_path.parent.exists():
+        raise ValueError(f"cannot write {target}: folder {tree_path.parent} does not exist")
+    for path in (tree_path, timeline_path):
+        if path.is_dir():
+            raise ValueError(f"cannot write {path}: it is a directory")
+        if path.exists() and not overwrite:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     data = tree(trace.ctx, trace.last).pipe(format=fmt)
     tree_path.write_bytes(data)
     fig = timeline(trace, current=len(trace.states) - 1)

@@ -4,7 +4,7 @@ and alt text in the docs)."""
 from __future__ import annotations
 
 from ..kernel.geometry import fmt_size
-from ..kernel.sim import Trace
+from ..kernel.sim import Ctx, Trace
 from ..kernel.state import State
 
 
@@ -13,6 +13,8 @@ def _who(e) -> str:
 
 
 def trace_text(trace: Trace) -> str:
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace_text() takes a Trace (from run(...)), got {type(trace).__name__}")
     ctx = trace.ctx
     lines = [f"Scenario: {ctx.scenario.describe()}", f"Layout: {ctx.setup.summary}; the walker reads {ctx.walk_addr:#x}", ""]
     waits = {}
@@ -83,7 +85,13 @@ def vma_status(v) -> str:
 
 
 def state_text(state: State, ctx) -> str:
-    """The page-table tree, locks and queues of one state, as indented text."""
+    """The page-table tree, locks and queues of one state, as indented text.
+    Note the order: (state, ctx), where tree() takes (ctx, state)."""
+    if not isinstance(state, State):
+        raise TypeError(f"state_text(state, ctx): state must be a State (initial(ctx) or trace.last), got {type(state).__name__}"
+                        + ("; the state comes first here, unlike tree(ctx, state)" if isinstance(state, Ctx) else ""))
+    if not isinstance(ctx, Ctx):
+        raise TypeError(f"state_text(state, ctx): ctx must be a Ctx (make_ctx(scenario) or trace.ctx), got {type(ctx).__name__}")
     geo = ctx.geo
     lines = []
 

@@ -46,6 +46,8 @@ def _lanes(trace: Trace) -> list[tuple[str, int | None, str | None]]:
 def timeline(trace: Trace, current: int | None = None, *, legend: bool = True) -> Figure:
     """A Figure of the whole trace; `current` (a state index) is highlighted.
     legend=False leaves the legend out (the widget shows it once, beside)."""
+    if not isinstance(trace, Trace):
+        raise TypeError(f"timeline() takes a Trace (from run(...)), got {type(trace).__name__}")
     n = len(trace.states)
     lanes = _lanes(trace)
     fig = Figure(figsize=(10.0, 3.4))  # fixed size: redraw time must not grow with the trace

@@ -46,6 +46,10 @@ def queued(state: State) -> list[tuple[int, str]]:
 
 
 def tree(ctx: Ctx, state: State, *, legend: bool = True) -> graphviz.Digraph:
+    if not isinstance(ctx, Ctx):
+        raise TypeError(f"tree(ctx, state): ctx must be a Ctx (make_ctx(scenario) or trace.ctx), got {type(ctx).__name__}")
+    if not isinstance(state, State):
+        raise TypeError(f"tree(ctx, state): state must be a State (initial(ctx) or trace.last), got {type(state).__name__}")
     geo = ctx.geo
     g = graphviz.Digraph("pagetables", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.15",
                                                    "ranksep": "0.4"},

@@ -9,8 +9,8 @@ import ipywidgets as W
 
 from ..explore.matrix import matrix
 from ..explore.verdict import verdict
-from ..kernel.config import PROFILES, KernelConfig
-from ..kernel.scenario import FAULTS, Scenario
+from ..kernel.config import PROFILES, KernelConfig, parse_config_list
+from ..kernel.scenario import FAULTS, WALKERS, Scenario
 
 
 @lru_cache(maxsize=256)
@@ -28,10 +28,28 @@ def message(text: str, kind: str = "info") -> str:
     return f'<div role="status" style="color:{colour};min-height:1.4em">{escape(text)}</div>'
 
 
+def choice(name: str, value, accepted) -> None:
+    """A constructor argument that must be one of `accepted` strings: one-line TypeError/ValueError otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(accepted)}; got {type(value).__name__}")
+    if value not in accepted:
+        raise ValueError(f"unknown {name} {value!r}; accepted: {', '.join(accepted)}")
+
+
 class ConfigControls:
     """Kernel profile, config keys, fault and walker placement, as widgets."""
 
-    def __init__(self, kernel: str = "6.18", walker: str = "local", fault: str | None = None, overrides: dict | None = None):
+    def __init__(self, kernel: str = "6.18", walker: str = "local", fault: str | None = None,
+                 overrides: dict | str | None = None):
+        choice("kernel profile", kernel, tuple(PROFILES))
+        choice("walker", walker, WALKERS)
+        if fault is not None:
+            choice("fault", fault, ("none", *FAULTS))
+        if isinstance(overrides, str):
+            overrides = parse_config_list(overrides)
+        elif overrides is not None and not isinstance(overrides, dict):
+            raise TypeError(f"config must be a dict such as {{'PT_RECLAIM': False}} or a string 'KEY=VAL,...', "
+                            f"got {type(overrides).__name__}")
         cfg = KernelConfig.for_kernel(kernel, **(overrides or {}))
         self.kernel = W.Dropdown(options=list(PROFILES), value=kernel, description="kernel", tooltip="kernel profile")
         self.rcu_free = W.Checkbox(value=cfg.MMU_GATHER_RCU_TABLE_FREE, description="MMU_GATHER_RCU_TABLE_FREE", indent=False)

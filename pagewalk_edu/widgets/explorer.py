@@ -9,27 +9,32 @@ from html import escape
 
 import ipywidgets as W
 
-from ..kernel.scenario import ACTIONS, Scenario
+from ..kernel.scenario import ACTIONS, Scenario, parse_holds
 from ..kernel.sim import Trace, blocked, default_choice, enabled, initial, make_ctx, outcome, run
 from ..kernel.steps import Blocked, Moved
 from ..kernel.walker import HOLDS
 from ..viz.text import outcome_lines
 from ..viz.timeline import timeline_png
 from ..viz.tree import tree_svg
-from .common import ConfigControls, cached_verdict, message
+from .common import ConfigControls, cached_verdict, choice, message
 
 AUTO = "auto"
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagewalk-tree")
 
 
 class Explorer(W.VBox):
-    """Step through one scenario.  Attributes tests drive: `holds` (dict of
+    """Step through one scenario: Explorer(holds, action, kernel, walker, fault,
+    config) with the values make_scenario() takes (holds a list or a
+    comma-separated string, config a dict or 'KEY=VAL,...'); a bad one is a
+    one-line ValueError or TypeError.  Attributes tests drive: `holds` (dict of
     Checkboxes), `action`, `cfg` (ConfigControls), `next_actor`, the buttons
     `step_button`, `back_button`, `reset_button`, `bug_button`, `play`, the
     `slider`, and read: `trace`, `index`, `message`, `event_log`, `tree`, `timeline`."""
 
     def __init__(self, holds=(), action: str = "munmap", kernel: str = "6.18", walker: str = "local",
-                 fault: str | None = None, config: dict | None = None, render: bool = True):
+                 fault: str | None = None, config: dict | str | None = None, render: bool = True):
+        holds = parse_holds(holds)  # 'rcu,irqs_off', ['rcu'] or (): one-line errors naming the holders accepted
+        choice("action", action, ACTIONS)
         self._render = render
         self.holds = {h: W.Checkbox(value=h in holds, description=h, indent=False, tooltip=f"the walker holds {h}") for h in HOLDS}
         self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action")

@@ -15,12 +15,37 @@ MECHANISMS = ("a lock excludes it", "an RCU grace period", "an IPI waits for IRQ
               "nothing: it is not safe", "no table is freed")
 
 
-class Quiz(W.VBox):
-    """Attributes tests drive: `answer` (RadioButtons), `mechanism`, `reveal_button`,
-    `next_button`; read: `question`, `feedback`, `score`, `current`."""
+def _pool(groups) -> list:
+    """The named scenarios of `groups` (None: all; a string: one group)."""
+    known = sorted({x.group for x in named_scenarios()})
+    if groups is None:
+        return list(named_scenarios())
+    if isinstance(groups, str):
+        groups = (groups,)
+    if not isinstance(groups, (tuple, list, set, frozenset)) or not all(isinstance(g, str) for g in groups):
+        raise TypeError(f"groups must be a list of group names ({', '.join(known)}), got {type(groups).__name__}")
+    for g in groups:
+        if g not in known:
+            raise ValueError(f"unknown group {g!r}; accepted: {', '.join(known)}")
+    if not groups:
+        raise ValueError(f"groups is empty; name at least one of {', '.join(known)}, or leave it out for all")
+    return [x for x in named_scenarios() if x.group in groups]
 
-    def __init__(self, seed: int = 0, n: int = 8, groups: tuple[str, ...] | None = None):
-        pool = [x for x in named_scenarios() if groups is None or x.group in groups]
+
+class Quiz(W.VBox):
+    """Quiz(seed, n, groups): n (at least 1) questions drawn with `seed` from the
+    named scenarios of `groups` (None for all).  Attributes tests drive:
+    `answer` (RadioButtons), `mechanism`, `reveal_button`, `next_button`; read:
+    `question`, `feedback`, `score`, `current`."""
+
+    def __init__(self, seed: int = 0, n: int = 8, groups: tuple[str, ...] | str | None = None):
+        pool = _pool(groups)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"n must be a positive integer (the number of questions), got {type(n).__name__}")
+        if n < 1:
+            raise ValueError(f"n must be at least 1 (the number of questions; at most {len(pool)} are asked), got {n}")
         rng = random.Random(seed)
         self.questions = rng.sample(pool, min(n, len(pool)))
         self.position = 0

@@ -10,7 +10,10 @@ import pytest
 
 from pagewalk_edu.kernel import Geometry, KernelConfig, Scenario, make_scenario, run
 from pagewalk_edu.kernel.sim import initial, make_ctx, step
-from pagewalk_edu.saved import load_trace, save_scenario, save_trace
+from pagewalk_edu.explore import verdict
+from pagewalk_edu.saved import load_trace, parse_json, save_scenario, save_trace
+from pagewalk_edu.viz.text import state_text
+from pagewalk_edu.viz.tree import tree
 
 from .cases import CASES, markdown
 
@@ -19,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(tmp_path, case):
     names = {}
-    for key, content in case.files.items():
-        p = tmp_path / f"{key}.json"
+    for key, content in case.files.items():  # a key with a dot is the file's whole name
+        p = tmp_path / (key if "." in key else f"{key}.json")
         p.write_text(content)
         names[key] = str(p)
-    args = [a.format(dir=tmp_path, **names) for a in case.args]
+    args = [a.format(dir=tmp_path, **{k: v for k, v in names.items() if "." not in k}) for a in case.args]
     before = {k: Path(v).read_text() for k, v in names.items()}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     p = subprocess.run([sys.executable, "-m", "pagewalk_edu", *args], capture_output=True, text=True, timeout=120,
@@ -33,13 +36,13 @@ def _cli(tmp_path, case):
     return p
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.surface in ("cli", "file")], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in CASES if c.surface in ("cli", "file", "tables")], ids=lambda c: c.id)
 def test_cli_bad_input(tmp_path, case):
     p = _cli(tmp_path, case)
     assert p.returncode == 2, (p.stdout, p.stderr)
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1, p.stderr
-    assert lines[0].startswith("pagewalk-edu: error: ")
+    assert lines[0].startswith("pagewalk-edu tables: error: " if case.surface == "tables" else "pagewalk-edu: error: "), lines[0]
     assert case.expect in lines[0]
     assert "Traceback" not in p.stderr
 
@@ -71,6 +74,22 @@ def _api(case, tmp_path):
         d["fingerprints"][3] = "0" * 16
         path.write_text(json.dumps(d))
         load_trace(path)
+    elif what == "verdict":
+        verdict(**kw)
+    elif what == "save_scenario":
+        path = tmp_path if kw.get("path") == "." else tmp_path / "s.json"  # ".": the folder itself
+        save_scenario(path, kw.get("scenario", make_scenario("rcu", "munmap")))
+    elif what == "tree":
+        tree(None, None)
+    elif what == "state_text":
+        t = run(make_scenario("rcu", "munmap"))
+        state_text(t.ctx, t.last)
+    elif what == "parse_json":
+        parse_json(kw["text"])
+    elif what in ("Explorer", "Quiz", "Matrix"):
+        from pagewalk_edu import widgets
+
+        getattr(widgets, what)(**kw, **({} if what == "Quiz" else {"render": False}))
     elif what == "save_exists":
         path = tmp_path / "s.json"
         path.write_text("mine")
