@@ -24,8 +24,8 @@ HTML_MANAGER = ("@jupyter-widgets/html-manager", "1.0.15")
 
 STEPPERS = [
     # (folder, title, holds, action, kwargs, use the explorer's counterexample?)
-    ("seed-patch-munmap", "The patch as posted: remote walker, VMA lock + IRQs off, vs munmap", "vma_lock,irqs_off", "munmap", {"walker": "remote"}, False),
-    ("seed-review-retract", "The reviewer's design: remote walker, VMA lock + RCU, vs retract_page_tables", "vma_lock,rcu", "retract_page_tables", {"walker": "remote"}, False),
+    ("seed-patch-munmap", "The June 2026 patch as posted: remote walker, VMA lock + IRQs off, vs munmap", "vma_lock,irqs_off", "munmap", {"walker": "remote"}, False),
+    ("seed-review-retract", "Its reviewer's design: remote walker, VMA lock + RCU, vs retract_page_tables", "vma_lock,rcu", "retract_page_tables", {"walker": "remote"}, False),
     ("bug-none-munmap", "Counterexample: a walker holding nothing vs munmap", "none", "munmap", {}, True),
     ("bug-rcu-sync-one", "Counterexample: rcu_read_lock() vs tlb_remove_table_sync_one() (6.18, PT_RECLAIM=n, failed batch)", "rcu", "munmap",
      {"config": "PT_RECLAIM=n", "fault": "batch_alloc_fail"}, True),

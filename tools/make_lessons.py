@@ -237,7 +237,7 @@ for action in ("khugepaged_collapse", "retract_page_tables"):
     print(action, {h: verdict(make_scenario(h, action)).verdict for h in ("none", "mmap_lock", "vma_lock", "rcu")})"""),
     md("""## Predict, then reveal
 
-A **local** walker disables IRQs (as the seed patch asked) and walks a file VMA while khugepaged retracts its PTE
+A **local** walker disables IRQs (as the June 2026 folio_walk_start() patch of lesson 06 asked) and walks a file VMA while khugepaged retracts its PTE
 table. What can happen? Choose: `"safe"`, `"safe_but_stale"`, `"unsafe"` or `"deadlock"`."""),
     code("""my_prediction = "safe_but_stale\""""),
     code("""from pagewalk_edu.viz.text import verdict_text
@@ -258,8 +258,8 @@ write("06-rcu-irqs-ipis.ipynb", [
         "explain why GUP-fast disables IRQs, and what tlb_remove_table_sync_one() does;",
         "find the configurations where rcu_read_lock() is not enough;",
         "say which answer holds on which kernel."], "lessons 00–05.", 30),
-    md("""The debate (June 2026): may `folio_walk_start()` run under the per-VMA lock, for a remote walker like
-`__access_remote_vm()`? One side: the caller must keep IRQs disabled like GUP-fast, because page-table freeing
+    md("""The debate (June 2026, the patch "mm/pagewalk: let folio_walk_start() run under the per-VMA lock" and its
+review): may `folio_walk_start()` run under the per-VMA lock, for a remote walker like `__access_remote_vm()`? One side: the caller must keep IRQs disabled like GUP-fast, because page-table freeing
 synchronises by IPI. The other: munmap takes the VMA locks, upper tables are freed only when the whole range is
 spanned, and PTE tables are freed under RCU. Both are right under some configurations.
 
@@ -289,7 +289,7 @@ explorer"""),
 for label, kernel, config, fault, walker in cases:
     row = {h: verdict(make_scenario(h, "munmap", kernel, walker, config, fault)).verdict for h in ("rcu", "irqs_off", "vma_lock")}
     print(f"{label:38s}", row)"""),
-    md("""The two designs of the seed debate, as presets (remote walker, every action, both kernels):"""),
+    md("""The two designs of that debate, as presets (the named scenarios of group `seed`: the patch as posted, VMA lock + IRQs off; the reviewer's VMA lock + RCU; remote walker, every action, both kernels):"""),
     code("""from pagewalk_edu.scenarios import named_scenarios
 seed = [n for n in named_scenarios() if n.group == "seed"]
 bad = [n.name for n in seed if n.expected not in ("safe", "safe_but_stale")]
@@ -306,7 +306,7 @@ batch fills up (`force_flush`, the `gather_batch_full` fault), which munmap and 
     recap(["rcu_read_lock() holds off grace periods, not IPIs; IRQs off holds off both.",
            "With RCU table freeing everywhere (PT_RECLAIM, or v7.1's synchronize_rcu() fallback), RCU is enough.",
            "v6.18 without PT_RECLAIM and a failed batch allocation, or no RCU table free at all, breaks RCU-only walkers; a remote walker or a broadcast flush also breaks IRQs-off walkers there.",
-           "Under the VMA lock, both seed designs are safe for a remote walker; IRQs off adds a deadlock risk for a local one (a flush under the ptl: retract_page_tables(), or zap_pte_range()'s force_flush)."],
+           "Under the VMA lock, both designs of the debate are safe for a remote walker; IRQs off adds a deadlock risk for a local one (a flush under the ptl: retract_page_tables(), or zap_pte_range()'s force_flush)."],
           ["mm/gup.c: gup_fast()", "mm/mmu_gather.c: tlb_remove_table(), tlb_remove_table_one(), tlb_remove_table_sync_one()",
            "arch/x86/mm/tlb.c: flush_tlb_mm_range(), native_flush_tlb_multi()", "Documentation/RCU/whatisRCU.rst"]),
 ])

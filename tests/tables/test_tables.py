@@ -82,7 +82,7 @@ def test_prediction_matches_expected_bytes(path):
 
 
 def test_public_example_bytes_and_functions():
-    """The issue's numbers: 12K, 16K, 24K, 16K, 12K, 0; and who allocated/freed."""
+    """The worked example's numbers: 12K, 16K, 24K, 16K, 12K, 0; and who allocated/freed."""
     s = load_tables_scenario(ROOT / "pagewalk_edu/scenarios/tables/public-example.json")
     r = predict(s, PROFILE)
     assert [x.page_table_bytes // K for x in r] == [0, 12, 16, 16, 24, 16, 12, 0]

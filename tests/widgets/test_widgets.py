@@ -13,7 +13,7 @@ from pagewalk_edu.widgets import Explorer, Matrix, Quiz
 
 
 def test_show_me_the_bug_then_irqs_off_makes_the_ipi_wait():
-    """The issue's 'done' story: rcu + munmap, PT_RECLAIM=n, batch_alloc_fail."""
+    """The learner's story: rcu + munmap, PT_RECLAIM=n, batch_alloc_fail; Show me the bug; then irqs_off."""
     e = Explorer(("rcu",), "munmap", config={"PT_RECLAIM": False}, fault="batch_alloc_fail")
     e.bug_button.click()
     assert e.state().uaf, "the counterexample ends in the use-after-free"
