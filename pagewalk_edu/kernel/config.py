@@ -116,7 +116,8 @@ class KernelConfig:
 
 
 def parse_config_value(key: str, text: str) -> object:
-    """Parse the VAL of one KEY=VAL pair (y/n for booleans)."""
+    """Parse the VAL of one KEY=VAL pair (y/n for booleans; choices in any case,
+    returned as the canonical value: IPI gives 'ipi')."""
     if key not in CONFIG_KEYS:
         raise ValueError(f"unknown config key {key!r}; accepted: {', '.join(CONFIG_KEYS)}")
     if key in _BOOL_KEYS:
@@ -128,7 +129,7 @@ def parse_config_value(key: str, text: str) -> object:
         raise ValueError(f"{key} takes y or n, got {text!r}")
     allowed = _CHOICES[key]
     for choice in allowed:
-        if str(choice) == text.strip():
+        if str(choice).lower() == text.strip().lower():  # TLB_FLUSH=IPI is ipi
             return choice
     raise ValueError(f"{key} takes {' or '.join(map(str, allowed))}, got {text!r}")
 

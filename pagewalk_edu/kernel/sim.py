@@ -295,13 +295,20 @@ def _note_waits(ctx: Ctx, trace: Trace) -> None:
 
 def run(
     scenario: Scenario,
-    schedule: Iterable[str] | None = None,
+    schedule: Iterable[str] | str | None = None,
     *,
     then_default: bool = True,
     max_steps: int = 500,
 ) -> Trace:
-    """Replay `schedule` (actor names) from the initial state, then (if
-    then_default) continue with the default schedule until nothing can move."""
+    """Replay `schedule` (actor names: a list, or one comma-separated string
+    such as "walker,munmap") from the initial state, then (if then_default)
+    continue with the default schedule until nothing can move."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"run() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
+    if isinstance(schedule, str):
+        schedule = [x.strip() for x in schedule.split(",") if x.strip()]
+    elif schedule is not None and not hasattr(schedule, "__iter__"):
+        raise TypeError(f"schedule must be a list of actor names or a comma-separated string, got {type(schedule).__name__}")
     ctx = make_ctx(scenario)
     trace = Trace(ctx, [initial(ctx)])
     for i, name in enumerate(schedule or ()):

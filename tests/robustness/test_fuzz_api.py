@@ -3,6 +3,8 @@ random schedules replay without surprises."""
 
 import json
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +56,20 @@ def test_random_schedules_fail_only_with_a_clear_message(holds, action, schedule
         assert str(err).startswith("schedule step ") and "\n" not in str(err)
         return
     assert len(trace) == len(schedule)
+
+
+def test_run_takes_a_comma_separated_schedule():
+    s = make_scenario("rcu", "munmap")
+    assert run(s, "walker,munmap", then_default=False).actions == ["walker", "munmap"]
+    with pytest.raises(TypeError, match=r"run\(\) takes a Scenario"):
+        run("rcu")
+    with pytest.raises(ValueError, match="schedule step 2: unknown actor 'nobody'"):
+        run(s, "walker, nobody")
+
+
+def test_choice_values_in_any_case():
+    from pagewalk_edu.kernel.config import parse_config_list
+    assert parse_config_list("TLB_FLUSH=IPI,TABLE_FREE_FALLBACK=SYNCHRONIZE_RCU") == {
+        "TLB_FLUSH": "ipi", "TABLE_FREE_FALLBACK": "synchronize_rcu"}
+    with pytest.raises(ValueError, match="TLB_FLUSH takes ipi or broadcast, got 'fast'"):
+        parse_config_list("TLB_FLUSH=fast")
