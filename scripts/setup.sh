@@ -33,11 +33,14 @@ elif ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip'
   pkgs+=(python3-venv)
 fi
 command -v dot >/dev/null 2>&1 || pkgs+=(graphviz)
-if [ "$browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
-  pkgs+=(chromium)
+need_browser=0
+if [ "$browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1 \
+   && ! command -v chromium-browser >/dev/null 2>&1; then
+  need_browser=1
 fi
 
-if [ "${#pkgs[@]}" -gt 0 ]; then
+if [ "${#pkgs[@]}" -gt 0 ] || [ "$need_browser" -eq 1 ]; then
+  [ "$need_browser" -eq 1 ] && pkgs+=(chromium)
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing ${pkgs[*]} and there is no apt-get here; install them and run this again"
     exit 1
@@ -50,8 +53,12 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
     say "need root or sudo to install the Debian packages: ${pkgs[*]}"
     exit 1
   fi
-  say "installing Debian packages: ${pkgs[*]}"
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  if [ "$need_browser" -eq 1 ] && ! apt-cache show chromium >/dev/null 2>&1; then
+    # Ubuntu has no `chromium` package: its `chromium-browser` installs the snap.
+    pkgs=("${pkgs[@]/#chromium/chromium-browser}")
+  fi
+  say "installing Debian packages: ${pkgs[*]}"
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 fi

@@ -14,6 +14,9 @@ if [ -z "${PAGEWALK_CHROMIUM:-}" ]; then
   elif command -v chromium >/dev/null 2>&1; then
     PAGEWALK_CHROMIUM="$(command -v chromium)"
     export PAGEWALK_CHROMIUM
+  elif command -v chromium-browser >/dev/null 2>&1; then  # Ubuntu
+    PAGEWALK_CHROMIUM="$(command -v chromium-browser)"
+    export PAGEWALK_CHROMIUM
   fi
 fi
 
