@@ -177,6 +177,23 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
+def json_type(value: Any) -> str:
+    """What a JSON value is, in JSON's words, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}" if len(repr(value)) <= 20 else "a number"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) <= 20 else "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
 def unique_object(pairs) -> dict:
     """A JSON object in which no key is given twice (json's object_pairs_hook)."""
     obj = {}
@@ -255,7 +272,7 @@ def _looks_truncated(text: str) -> bool:
 
 def _check_schema(d: Any, where: str, kind: str) -> None:
     if not isinstance(d, dict):
-        raise TypeError(f"{where}: expected a JSON object, got {type(d).__name__}")
+        raise TypeError(f"{where}: expected a JSON object, got {json_type(d)}")
     schema = d.get("schema")
     if schema is None:
         raise ValueError(f"{where}: missing 'schema' (this version writes {SCHEMA})")
@@ -278,7 +295,7 @@ def _field(d: dict, key: str, types, where: str, default=None, required: bool = 
     v = d[key]
     if not isinstance(v, types) or (isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,))):
         names = "/".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
-        raise TypeError(f"{where}: field '{key}' must be {names}, got {type(v).__name__}")
+        raise TypeError(f"{where}: field '{key}' must be {names}, got {json_type(v)}")
     return v
 
 
@@ -290,7 +307,7 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     holds = _field(d, "holds", list, where, required=True)
     for h in holds:
         if not isinstance(h, str):
-            raise TypeError(f"{where}: field 'holds' must list strings, got {type(h).__name__}")
+            raise TypeError(f"{where}: field 'holds' must list strings, got {json_type(h)}")
     action = _field(d, "action", str, where, required=True)
     kernel = _field(d, "kernel", str, where, DEFAULT_KERNEL)
     config = _field(d, "config", dict, where, {})
@@ -301,7 +318,7 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
         if isinstance(v, bool):
             v = "y" if v else "n"
         if not isinstance(v, (str, int)):
-            raise TypeError(f"{where}: config {k} must be a string or integer, got {type(v).__name__}")
+            raise TypeError(f"{where}: config {k} must be a string or integer, got {json_type(v)}")
         cfg_items.append(f"{k}={v}")
     walker = _field(d, "walker", str, where, "local")
     fault = _field(d, "fault", str, where, None)
@@ -364,7 +381,7 @@ def _check_schedule(schedule: list, where: str) -> None:
         raise ValueError(f"{where}: schedule of {len(schedule)} steps is longer than the {MAX_SCHEDULE} accepted")
     for x in schedule:
         if not isinstance(x, str):
-            raise TypeError(f"{where}: field 'schedule' must list actor names, got {type(x).__name__}")
+            raise TypeError(f"{where}: field 'schedule' must list actor names, got {json_type(x)}")
 
 
 def _replay(scenario: Scenario, schedule: list[str], where: str) -> Trace:
@@ -374,5 +391,5 @@ def _replay(scenario: Scenario, schedule: list[str], where: str) -> Trace:
         raise ValueError(f"{where}: {err}") from None
 
 
-__all__ = ["SCHEMA", "MAX_BYTES", "read_user_text", "atomic_write", "canonical", "fingerprint", "load_scenario", "load_trace", "parse_json",
+__all__ = ["SCHEMA", "MAX_BYTES", "json_type", "read_user_text", "atomic_write", "canonical", "fingerprint", "load_scenario", "load_trace", "parse_json",
            "read_json", "unique_object", "save_scenario", "save_trace", "scenario_dict", "scenario_from_dict", "trace_dict"]

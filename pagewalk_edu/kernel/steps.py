@@ -87,7 +87,7 @@ def might_sleep(state: State, actor: Actor, function: str) -> State:
         return state
     bug = (
         f"BUG: sleeping function called from invalid context: {function}() on CPU{actor.cpu} "
-        f"({actor.name}) with {' and '.join(why)}"
+        f"({actor.name}), in atomic context: {'; '.join(why)}"
     )
     if bug in state.bugs:
         return state

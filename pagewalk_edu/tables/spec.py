@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..kernel.geometry import PAGE_SIZE, fmt_size
-from ..saved import parse_json, read_user_text
+from ..saved import json_type, parse_json, read_user_text
 
 SLOT = 1 << 39  # 512 GiB: what one PGD entry maps with four-level paging
 OPS = ("mmap", "touch", "munmap", "madvise")
@@ -99,7 +99,7 @@ def parse_size(value, where: str) -> int:
             raise ValueError(f"{where} must be {SIZE_HELP}, got {value!r}")
         n = int(m.group(1)) << _UNIT[m.group(2).upper()]
     else:
-        raise TypeError(f"{where} must be {SIZE_HELP}, got {type(value).__name__}")
+        raise TypeError(f"{where} must be {SIZE_HELP}, got {json_type(value)}")
     if n < 0:
         raise ValueError(f"{where} must not be negative, got {value!r}")
     return n
@@ -126,7 +126,7 @@ def _step(i: int, raw) -> Op:
     where = f"step {i}"
     if not isinstance(raw, dict):
         raise TypeError(f"{where} must be an object like {{\"op\": \"mmap\", \"start\": 0, \"length\": \"4M\"}}, "
-                        f"got {type(raw).__name__}")
+                        f"got {json_type(raw)}")
     for key in getattr(raw, "duplicates", ()):
         raise ValueError(f"{where}: field {key!r} is given twice")
     if "op" not in raw:
@@ -183,7 +183,7 @@ def touched_page_count(start: int, length: int, stride: int) -> int:
 def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> TablesScenario:
     """Validate a decoded JSON document; one-line ValueError/TypeError otherwise."""
     if not isinstance(doc, dict):
-        raise TypeError(f"{where}: expected a JSON object with 'steps', got {type(doc).__name__}")
+        raise TypeError(f"{where}: expected a JSON object with 'steps', got {json_type(doc)}")
     for key in getattr(doc, "duplicates", ()):
         raise ValueError(f"{where}: field {key!r} is given twice")
     for key in doc:
@@ -193,7 +193,7 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
         raise ValueError(f"{where}: field 'steps' is missing (a list of steps)")
     steps = doc["steps"]
     if not isinstance(steps, list):
-        raise TypeError(f"{where}: field 'steps' must be a list of steps, got {type(steps).__name__}")
+        raise TypeError(f"{where}: field 'steps' must be a list of steps, got {json_type(steps)}")
     if not steps:
         raise ValueError(f"{where}: field 'steps' is empty; give at least one step")
     if len(steps) > MAX_STEPS:
@@ -203,14 +203,14 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
     expected = doc.get("expected")
     if expected is not None:
         if not isinstance(expected, list):
-            raise TypeError(f"{where}: field 'expected' must be a list of byte counts, got {type(expected).__name__}")
+            raise TypeError(f"{where}: field 'expected' must be a list of byte counts, got {json_type(expected)}")
         if len(expected) != len(ops):
             raise ValueError(f"{where}: field 'expected' must give one byte count per step "
                              f"({len(ops)}), got {len(expected)}")
         expected = tuple(parse_size(x, f"{where}: field 'expected' item {i + 1}") for i, x in enumerate(expected))
     desc = doc.get("description", "")
     if not isinstance(desc, str):
-        raise TypeError(f"{where}: field 'description' must be a string, got {type(desc).__name__}")
+        raise TypeError(f"{where}: field 'description' must be a string, got {json_type(desc)}")
     if len(desc) > MAX_DESCRIPTION:
         raise ValueError(f"{where}: field 'description' is longer than {MAX_DESCRIPTION} characters")
     return TablesScenario(ops, expected, desc, name)
