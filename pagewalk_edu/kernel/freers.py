@@ -656,14 +656,14 @@ def _copy_vma(ctx, state, a, op, rest):
 
 
 def _move_page_tables(ctx, state, a, op, rest):
-    _, old_start, new_start, length = op
+    _, name, old_start, new_start, length = op
     moves = []
     for t in zap_targets(state.tables, ctx.geo, old_start, old_start + length):
         if t.function == "zap_pte_range" and t.end - t.start == 1 << 21:
             # move_pgt_entry(): take_rmap_locks() around move_normal_pmd() (NORMAL_PMD
             # always takes them: should_take_rmap_locks()).
-            moves += [("alloc_new_pmd", new_start + (t.start - old_start)), ("take_rmap_locks",),
-                      ("move_normal_pmd", t.start, new_start + (t.start - old_start)), ("drop_rmap_locks",)]
+            moves += [("alloc_new_pmd", new_start + (t.start - old_start)), ("take_rmap_locks", name),
+                      ("move_normal_pmd", t.start, new_start + (t.start - old_start)), ("drop_rmap_locks", name)]
     n = sum(1 for m in moves if m[0] == "move_normal_pmd")
     return _go(state, a, tuple(moves) + rest, "move_page_tables",
                f"move_page_tables(): {n} whole PTE table{'s' if n != 1 else ''} to move by move_normal_pmd()",
@@ -698,7 +698,7 @@ def _anon_vma_lock(ctx, state, a, op, rest):
 def _rmap_locks(ctx, state, a, op, rest):
     """take_rmap_locks()/drop_rmap_locks(): the anon_vma or i_mmap lock for write.
     No other actor of a scenario takes them, so they are steps, not modelled locks."""
-    kind = by_name(state.vmas, "A").kind
+    kind = by_name(state.vmas, op[1]).kind
     lock = "i_mmap_lock_write()" if kind == "file" else "anon_vma_lock_write()"
     if op[0] == "take_rmap_locks":
         text = (f"take_rmap_locks(): {lock}, so that rmap walkers (retract_page_tables(), rmap_walk()) "

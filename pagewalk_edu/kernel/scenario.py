@@ -285,7 +285,7 @@ def build_setup(s: Scenario) -> Setup:
             ("mmap_write_lock", "mmap_write_lock_killable"),
             ("vma_start_write", "A"),
             ("copy_vma", "A", new, "A.new"),
-            ("move_page_tables", b, new, 2 * M),
+            ("move_page_tables", "A", b, new, 2 * M),
             ("vms_gather_munmap_vmas", ("A",)),
             ("unmap_vmas", b, b + 2 * M, False),
             ("free_pgtables", b, b + 2 * M),

@@ -142,6 +142,27 @@ def test_matrix_click_opens_the_cell_in_an_explorer():
     assert "remote walker" in m.message.value
 
 
+CONFIG_PRESSES = ("kernel", "walker", "reclaim", "rcufree", "flush", "levels", "fault")
+
+
+def press_config(cfg, what: str, n: int) -> None:
+    """One change to a ConfigControls, as a learner makes it (shared by the fuzzers)."""
+    if what == "kernel":
+        cfg.kernel.value = ["6.18", "7.1"][n % 2]
+    elif what == "walker":
+        cfg.walker.value = ["local", "remote"][n % 2]
+    elif what == "reclaim":
+        cfg.pt_reclaim.value = not cfg.pt_reclaim.value
+    elif what == "rcufree":
+        cfg.rcu_free.value = not cfg.rcu_free.value
+    elif what == "flush":
+        cfg.flush.value = ["ipi", "broadcast"][n % 2]
+    elif what == "levels":
+        cfg.levels.value = [4, 5][n % 2]
+    elif what == "fault":
+        cfg.fault.value = cfg.fault.options[n % len(cfg.fault.options)]
+
+
 ACTIONS = ["step", "back", "reset", "bug", "slider", "hold", "action", "kernel", "reclaim", "rcufree", "flush", "levels", "fault", "walker", "next"]
 
 
@@ -165,20 +186,8 @@ def test_fuzz_explorer_controls(presses):
             box.value = not box.value
         elif what == "action":
             e.action.value = e.action.options[n % len(e.action.options)]
-        elif what == "kernel":
-            e.cfg.kernel.value = ["6.18", "7.1"][n % 2]
-        elif what == "reclaim":
-            e.cfg.pt_reclaim.value = not e.cfg.pt_reclaim.value
-        elif what == "rcufree":
-            e.cfg.rcu_free.value = not e.cfg.rcu_free.value
-        elif what == "flush":
-            e.cfg.flush.value = ["ipi", "broadcast"][n % 2]
-        elif what == "levels":
-            e.cfg.levels.value = [4, 5][n % 2]
-        elif what == "fault":
-            e.cfg.fault.value = ["none", "batch_alloc_fail"][n % 2]
-        elif what == "walker":
-            e.cfg.walker.value = ["local", "remote"][n % 2]
+        elif what in CONFIG_PRESSES:
+            press_config(e.cfg, what, n)
         elif what == "next":
             e.next_actor.value = e.next_actor.options[n % len(e.next_actor.options)]
         # the display matches the simulator's state
@@ -217,18 +226,8 @@ def test_fuzz_matrix_widget(presses):
             if "needs" not in m.message.value:
                 assert m.explorer.action.value == key[1]
                 assert tuple(h for h, box in m.explorer.holds.items() if box.value) == key[0]
-        elif what == "kernel":
-            m.cfg.kernel.value = ["6.18", "7.1"][n % 2]
-        elif what == "walker":
-            m.cfg.walker.value = ["local", "remote"][n % 2]
-        elif what == "reclaim":
-            m.cfg.pt_reclaim.value = not m.cfg.pt_reclaim.value
-        elif what == "rcufree":
-            m.cfg.rcu_free.value = not m.cfg.rcu_free.value
-        elif what == "fault":
-            m.cfg.fault.value = ["none", "batch_alloc_fail"][n % 2]
-        elif what == "levels":
-            m.cfg.levels.value = [4, 5][n % 2]
+        else:
+            press_config(m.cfg, what, n)
         # the cells shown are the explorer's verdicts for the config shown (unless the config is impossible)
         if "needs" not in m.message.value:
             cfg = m.cfg.config()
