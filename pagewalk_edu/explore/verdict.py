@@ -112,7 +112,8 @@ def _tname(state: State, tid: int) -> str:
 def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: State | None) -> list[str]:
     root = g.root
     walker_tids = _walker_tables(ctx, root)
-    freer = ctx.freer_name
+    paths = ctx.path_names
+    ops = {p.spec.op for p in ctx.paths}
     holds = ctx.holds
     cfg = ctx.config
     lines: list[str] = []
@@ -130,10 +131,10 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
 
     # 1. Exclusion by a lock the walker holds.
     for reason in sorted(waits.get("vma_lock", ())):
-        if reason.startswith(freer) and "walker" in reason:
+        if reason.startswith(paths) and "walker" in reason:
             lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
     for reason in sorted(waits.get("mmap_lock", ())):
-        if reason.startswith(freer) and "walker" in reason:
+        if reason.startswith(paths) and "walker" in reason:
             lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
 
     # 2. Tables the walk uses that no interleaving frees.
@@ -143,9 +144,9 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
         names = ", ".join(_tname(root, t) for t in kept)
         if "free_pgtables" in ran:
             lines.append(f"free_pgd_range()'s floor and ceiling keep {names}: each also maps part of a VMA that stays, so no interleaving frees a table the walk uses.")
-        elif ctx.scenario.action == "madv_dontneed":
+        elif ops == {"madvise"}:
             lines.append(f"MADV_DONTNEED only zaps PTEs here (PT_RECLAIM={'y' if cfg.PT_RECLAIM else 'n'}): no page table is freed.")
-        elif ctx.scenario.action == "khugepaged_collapse":
+        elif ops == {"khugepaged_collapse"}:
             lines.append("collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()); it is never freed.")
         elif "move_normal_pmd" in ran:
             lines.append("move_normal_pmd() moves the PTE table; nothing frees a table the walk uses.")

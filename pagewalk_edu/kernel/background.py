@@ -13,7 +13,7 @@ from .state import Rcu, State
 from .steps import Blocked, Event, Moved, Outcome, free_tables, table_list
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
 RCU_GP = "rcu_gp"
 RCU_CB = "rcu_cb"

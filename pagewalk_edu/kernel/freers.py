@@ -43,10 +43,11 @@ from .steps import (
     who,
 )
 from .vma import by_name, find_vma, replace_vma, split_vma, unmap_bounds
+from .programs import NEXT_PMD
 from .zap import pte_table_empty, reclaim_pt_is_enabled, zap_ptes, zap_targets
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
 Op = tuple
 
@@ -61,6 +62,15 @@ def freer_step(ctx: "Ctx", state: State, a: Actor) -> Outcome:
     todo = a.get("todo")
     op, rest = todo[0], todo[1:]
     return _OPS[op[0]](ctx, state, a, op, rest)
+
+
+def _give_up(rest: tuple[Op, ...], last: Op) -> tuple[Op, ...]:
+    """khugepaged gives up on this PMD range: `last` (the unlock), then the next
+    PMD range of the path if there is one (programs.NEXT_PMD separates them)."""
+    for i, op in enumerate(rest):
+        if op == NEXT_PMD:
+            return (last,) + rest[i:]
+    return (last,)
 
 
 def _go(state: State, a: Actor, rest: tuple[Op, ...], function: str, text: str, source: str,
@@ -169,6 +179,33 @@ def _vma_end_read(ctx, state, a, op, rest):
     state = state.but(vmas=replace_vma(state.vmas, name, readers=vma.readers - {a.name}))
     return _go(state, a, rest, "vma_end_read", f"vma_end_read() drops the read lock of VMA {name}",
                "include/linux/mmap_lock.h: vma_end_read", f"vma_lock:{name}:unlock")
+
+
+def _madvise_spans_vmas(ctx, state, a, op, rest):
+    """try_vma_read_lock(): lock_vma_under_rcu(start) finds a VMA that ends before
+    the range does; vma_end_read() and take the mmap read lock instead."""
+    _, start, end, first = op
+    return _go(state, a, rest, "try_vma_read_lock",
+               f"try_vma_read_lock(): [{start:#x}, {end:#x}) runs past VMA {first}: no VMA read lock; "
+               "madvise_walk_vmas() falls back to mmap_read_lock()", "mm/madvise.c: try_vma_read_lock")
+
+
+def _madvise_vma(ctx, state, a, op, rest):
+    """madvise_walk_vmas() under the mmap read lock: each VMA of the range, looked
+    up now (one unmapped before the lock was taken is not found)."""
+    _, name, start, end, reclaim = op
+    vma = next((v for v in state.vmas if v.name == name and not v.detached), None)
+    if vma is None:
+        return _go(state, a, rest, "madvise_walk_vmas", f"madvise_walk_vmas(): no VMA at {start:#x} any more; skip it",
+                   "mm/madvise.c: madvise_walk_vmas")
+    return _go(state, a, (("zap_page_range_single_batched", start, end, reclaim),) + rest, "madvise_walk_vmas",
+               f"madvise_walk_vmas(): VMA {name}: madvise_dontneed_single_vma() zaps [{start:#x}, {end:#x})",
+               "mm/madvise.c: madvise_walk_vmas")
+
+
+def _next_pmd(ctx, state, a, op, rest):
+    return _go(state, a, rest, "khugepaged_scan_mm_slot", "khugepaged_scan_mm_slot() moves on to the next PMD range",
+               "mm/khugepaged.c: khugepaged_scan_mm_slot")
 
 
 # --- munmap(): mm/vma.c -------------------------------------------------------
@@ -500,7 +537,7 @@ def _hpage_collapse_scan_pmd(ctx, state, a, op, rest):
     addr = op[1]
     pmd, idx, pte = _locate(ctx, state, a, addr)
     if pte < 0:
-        return _go(state, a, (("mmap_read_unlock",),), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
+        return _go(state, a, _give_up(rest, ("mmap_read_unlock",)), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
                    "mm/khugepaged.c: hpage_collapse_scan_pmd")
     lock = ptl_name(pte)
     out = spin_lock(state, a, lock, "hpage_collapse_scan_pmd", f"the ptl of PTE table #{pte}")
@@ -518,7 +555,7 @@ def _hugepage_vma_revalidate(ctx, state, a, op, rest):
     vma = find_vma(state.vmas, addr)
     pmd, idx, pte = _locate(ctx, state, a, addr)
     if vma is None or pte < 0:
-        return _go(state, a, (("mmap_write_unlock",),), "hugepage_vma_revalidate",
+        return _go(state, a, _give_up(rest, ("mmap_write_unlock",)), "hugepage_vma_revalidate",
                    "hugepage_vma_revalidate(): the VMA or the PTE table is gone: give up (SCAN_VMA_CHECK)",
                    "mm/khugepaged.c: hugepage_vma_revalidate")
     return _go(state, a, rest, "hugepage_vma_revalidate",
@@ -627,7 +664,7 @@ def _find_pmd_or_thp_or_none(ctx, state, a, op, rest):
         state, _ = deref(ctx, state, a.name, step.table.tid, "find_pmd_or_thp_or_none")
     pmd, idx, pte = _locate(ctx, state, a, addr)
     if pte < 0:
-        return _go(state, a, (("i_mmap_unlock_read",),), "find_pmd_or_thp_or_none",
+        return _go(state, a, _give_up(rest, ("i_mmap_unlock_read",)), "find_pmd_or_thp_or_none",
                    "find_pmd_or_thp_or_none(): no PTE table here; skip this VMA", "mm/khugepaged.c: find_pmd_or_thp_or_none")
     return _go(state, a, rest, "find_pmd_or_thp_or_none",
                f"find_pmd_or_thp_or_none() walks down without locks to entry {idx} of PMD table #{pmd} → PTE table #{pte}",
@@ -676,7 +713,7 @@ def _check_pmd_state(ctx, state, a, op, rest):
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
     if state.tables[pmd].get(idx) != Entry("table", pte):
         state = release_spin(state, a, pmd_lock_name(pmd))
-        return _go(state, a, (("i_mmap_unlock_read",),), "check_pmd_state",
+        return _go(state, a, _give_up(rest, ("i_mmap_unlock_read",)), "check_pmd_state",
                    f"check_pmd_state(): entry {idx} of PMD table #{pmd} no longer points to PTE table #{pte}; drop the PMD lock",
                    "mm/khugepaged.c: retract_page_tables")
     return _go(state, a, rest, "check_pmd_state",
@@ -751,6 +788,9 @@ def _unlock_pmds(ctx, state, a, op, rest):
 
 
 _OPS: dict[str, Callable] = {
+    "madvise_spans_vmas": _madvise_spans_vmas,
+    "madvise_vma": _madvise_vma,
+    "khugepaged_scan_mm_slot": _next_pmd,
     "mmap_write_lock": _mmap_write_lock,
     "mmap_read_lock": _mmap_read_lock,
     "mmap_read_unlock": _mmap_read_unlock,

@@ -36,7 +36,7 @@ from .steps import (
 from .vma import find_vma, replace_vma
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
 HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
 
