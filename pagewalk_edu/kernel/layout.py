@@ -54,7 +54,8 @@ class PathSpec:
     def describe(self) -> str:
         tail = f" to {self.new:#x}" if self.new is not None else ""
         what = {"madvise": "madvise(MADV_DONTNEED)"}.get(self.op, self.op)
-        return f"{self.actor}: {what} [{self.start:#x}, {self.end:#x}){tail}"
+        who = "" if self.actor == self.op else f"{self.actor}: "
+        return f"{who}{what} [{self.start:#x}, {self.end:#x}){tail}"
 
     def as_dict(self) -> dict:
         d: dict[str, Any] = {"op": self.op, "start": self.start, "end": self.end, "actor": self.actor}

@@ -175,6 +175,7 @@ def make_scenario(
     fault: str | None = None,
     address: int | None = None,
     vma_kind: str | None = None,
+    layout: Layout | None = None,
 ) -> Scenario:
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
@@ -183,7 +184,7 @@ def make_scenario(
     cfg = KernelConfig.for_kernel(kernel, **overrides)
     if fault in ("", "none"):
         fault = None
-    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind)
+    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout)
 
 
 @dataclass(frozen=True)
