@@ -381,10 +381,7 @@ def parse_layout(d: dict, *, name: str, doc: str, key_prefix: str = "") -> Layou
 @lru_cache(maxsize=None)
 def builtin_layout(action: str) -> Layout:
     """One of the seven built-in actions, from pagewalk_edu/scenarios/layouts/."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    import tomllib
     from importlib import resources
 
     path = resources.files("pagewalk_edu").joinpath("scenarios", "layouts", f"{action}.toml")

@@ -11,10 +11,7 @@ an error is one line naming the file, the key and what is accepted.
 
 from __future__ import annotations
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10: the same parser, from PyPI
-    import tomli as tomllib  # type: ignore[no-redef]
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
