@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .background import RCU_CB, RCU_GP, irq_actor
 from .config import KernelConfig
 from .geometry import Geometry
+from .roles import RCU_CB, RCU_GP, WALKER, irq_actor
 from .scenario import PathSetup, Scenario, Setup, build_setup
-
-WALKER = "walker"
 
 
 @dataclass(frozen=True)

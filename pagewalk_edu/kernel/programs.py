@@ -4,7 +4,7 @@ khugepaged's collapse_huge_page() and retract_page_tables() (mm/khugepaged.c)
 and mremap() (mm/mremap.c).
 
 A builder turns a PathSpec of a Layout into a program: a tuple of
-instructions that freers.py executes one atomic step at a time.  Decisions that
+instructions that kernel/paths/ executes one atomic step at a time.  Decisions that
 depend on the state when the path runs (which tables free_pgd_range() frees,
 whether lock_vma_under_rcu() succeeds) are taken by the instructions, not here.
 """

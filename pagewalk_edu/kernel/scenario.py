@@ -22,7 +22,7 @@ from .geometry import PAGE_SIZE, PMD_SIZE, Geometry, Level
 from .layout import Layout, PathSpec, builtin_layout
 from .programs import build_program, in_mm
 from .vma import Vma, by_name
-from .walker import HOLDS
+from .roles import HOLDS
 
 ACTIONS = (
     "munmap",

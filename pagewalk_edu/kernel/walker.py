@@ -33,12 +33,12 @@ from .steps import (
     take_spin,
     who,
 )
+from .roles import HOLDS  # noqa: F401  (walker.HOLDS is public)
 from .vma import find_vma, replace_vma
 
 if TYPE_CHECKING:  # pragma: no cover
     from .ctx import Ctx
 
-HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
 
 _ACQUIRE = {
     "mmap_lock": "mmap_read_lock",
