@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..geometry import Level
-from ..pgtable import Entry, Life, set_entry, set_table, walk_path
+from ..pgtable import Entry, set_entry, set_table, unlink_table, walk_path
 from ..state import Actor
 from ..steps import call_rcu, deref, might_sleep, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..vma import find_vma
@@ -93,9 +93,8 @@ def _pmdp_collapse_flush(ctx, state, a, op, rest):
     """pmdp_collapse_flush(): clear the PMD entry and flush the TLB (flush_tlb_range)."""
     mode = op[1]  # "anon": the table will be deposited; "retract": pte_free_defer() follows
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
-    tables = set_entry(state.tables, pmd, idx, None)
     counted = mode == "anon"  # retract_page_tables() does mm_dec_nr_ptes(); a deposited table stays counted
-    tables = set_table(tables, replace(tables[pte], life=Life.DETACHED, counted=counted))
+    tables = unlink_table(state.tables, pmd, idx, pte, counted=counted)
     state = state.but(tables=tables)
     state, rest, how, ch = flush_ipis(ctx, state, a, rest, "flush_tlb_func", "native_flush_tlb_multi")
     held = ", with the PMD lock and the ptl held" if mode == "retract" else ", with the PMD lock held"

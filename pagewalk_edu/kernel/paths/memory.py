@@ -3,10 +3,9 @@ free_pgtables → free_pgd_range), mm/huge_memory.c (zap_huge_pmd)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from ..geometry import Level
-from ..pgtable import Entry, Life, free_pgd_range, set_entry, set_table
+from ..pgtable import Entry, Life, free_pgd_range, set_entry, unlink_table
 from ..steps import deref, free_tables, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..vma import unmap_bounds
 from ..zap import pte_table_empty, reclaim_pt_is_enabled, zap_ptes, zap_targets
@@ -53,8 +52,7 @@ def _zap(ctx, state, a, op, rest):
         pml = pmd_lock_name(pmd)
         if not state.lock_holder(pml):
             # try_get_and_clear_pmd(): spin_trylock(pml) succeeds; clear the PMD under the ptl.
-            state = state.but(tables=set_entry(state.tables, pmd, idx, None))
-            state = state.but(tables=set_table(state.tables, replace(state.tables[pte], life=Life.DETACHED, counted=False)))
+            state = state.but(tables=unlink_table(state.tables, pmd, idx, pte))
             text += f"; the table is empty and the zap covered all of it: try_get_and_clear_pmd() clears the PMD entry (PT_RECLAIM)"
             changes.append(f"detached:{pte}")
             rest = (("free_pte", pte),) + rest
@@ -117,8 +115,7 @@ def _free_pgtables(ctx, state, a, op, rest):
 
 def _free_table(ctx, state, a, op, rest):
     _, function, free_function, level, tid, parent, index, start, end = op
-    tables = set_entry(state.tables, parent, index, None)
-    tables = set_table(tables, replace(tables[tid], life=Life.DETACHED, counted=False))
+    tables = unlink_table(state.tables, parent, index, tid)
     state = state.but(tables=tables)
     clear = {Level.PTE: "pmd_clear", Level.PMD: "pud_clear", Level.PUD: "p4d_clear", Level.P4D: "pgd_clear"}[Level(level)]
     lead = (f"{function}(): {clear}() unlinks {Level(level).name} table #{tid} "

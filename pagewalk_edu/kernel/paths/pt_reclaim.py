@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
-from ..pgtable import Entry, Life, set_entry, set_table
+from ..pgtable import Entry, unlink_table
 from ..steps import pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..zap import pte_table_empty
 from .base import go
@@ -47,8 +46,7 @@ def _try_to_free_pte_ptl(ctx, state, a, op, rest):
         state = release_spin(state, a, pml)
         return go(state, a, rest, "try_to_free_pte", "try_to_free_pte(): the table is gone or not empty; nothing freed",
                   "mm/pt_reclaim.c: try_to_free_pte")
-    state = state.but(tables=set_entry(state.tables, pmd, idx, None))
-    state = state.but(tables=set_table(state.tables, replace(state.tables[pte], life=Life.DETACHED, counted=False)))
+    state = state.but(tables=unlink_table(state.tables, pmd, idx, pte))
     state = release_spin(state, a, pml)
     return go(state, a, (("free_pte", pte),) + rest, "try_to_free_pte",
               f"try_to_free_pte(): under pmd_lock() and the ptl every PTE is none: pmd_clear() unlinks PTE table #{pte}",
