@@ -67,7 +67,8 @@ def _tlb_remove_table_one(ctx, state, a, op, rest):
 def _wait_gp(ctx, state, a, op, rest):
     needed = op[1]
     if state.rcu.gp_seq < needed:
-        return Blocked(f"{a.name} sleeps in synchronize_rcu() until a grace period ends", "gp", "synchronize_rcu")
+        return Blocked(f"{a.name} sleeps in synchronize_rcu() until a grace period ends", "gp", "synchronize_rcu", a.name,
+                       obj=f"grace period {needed}")
     return go(state, a, rest, "synchronize_rcu", "synchronize_rcu() returns: the grace period has ended",
               "kernel/rcu/tree.c: synchronize_rcu")
 

@@ -60,7 +60,8 @@ def _move_normal_pmd(ctx, state, a, op, rest):
     for lock, desc in ((old_lock, f"the PMD lock of PMD table #{opmd}"), (new_lock, f"the PMD lock of PMD table #{npmd}")):
         holder = state.lock_holder(lock)
         if holder and holder != a.name:
-            return Blocked(f"{a.name} waits in move_normal_pmd() for {desc}, held by {who(state, holder)}", "spin", "move_normal_pmd")
+            return Blocked(f"{a.name} spins in move_normal_pmd() on {desc}, held by {who(state, holder)}", "spin", "move_normal_pmd",
+                           a.name, holder, desc)
     tables = set_entry(state.tables, opmd, oidx, None)
     tables = set_entry(tables, npmd, nidx, Entry("table", pte))
     tables = set_table(tables, replace(tables[pte], base=new_addr & ~((1 << 21) - 1)))

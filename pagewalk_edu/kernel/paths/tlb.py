@@ -31,7 +31,9 @@ def _wait_ipi(ctx, state, a, op, rest):
             if state.cpus[c].irqs_off:
                 why.append(f"CPU{c} has IRQs disabled")
         tail = f" ({'; '.join(why)})" if why else ""
-        return Blocked(f"{a.name} waits in {ipi.waiter}() for {cpus} to take the {ipi.handler} IPI{tail}", "ipi", ipi.waiter)
+        holdouts = tuple((c, state.cpus[c].atomic_keys()) for c in sorted(ipi.pending))
+        return Blocked(f"{a.name} waits in {ipi.waiter}() for {cpus} to take the {ipi.handler} IPI{tail}", "ipi", ipi.waiter,
+                       a.name, obj=ipi.handler, holdouts=holdouts)
     state = state.but(ipis=tuple(i for i in state.ipis if i.sender != a.name))
     return go(state, a, rest, ipi.waiter, f"{ipi.waiter}(): every CPU has taken the {ipi.handler} IPI",
               "arch/x86/mm/tlb.c: native_flush_tlb_multi" if ipi.handler == "flush_tlb_func" else "mm/mmu_gather.c: tlb_remove_table_sync_one")
