@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 from ..kernel.pgtable import walk_path
 from ..kernel.scenario import Scenario
-from ..kernel.sim import Ctx, finished, initial, make_ctx
+from ..kernel.sim import Ctx, initial, make_ctx
 from ..kernel.roles import RCU_GP, WALKER
 from ..kernel.state import State
 from ..kernel.steps import FREED, Blocked, Event
+from .properties import NO_DEADLOCK, NO_USE_AFTER_FREE, STALE_READ, check, stops
 from .search import Graph, bfs
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
@@ -42,6 +43,7 @@ class Verdict:
     schedule: list[str] | None  # actor names, replayable with kernel.run(..., schedule)
     bugs: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)  # other outcomes reachable (e.g. deadlock besides unsafe)
+    properties: dict[str, bool] = field(default_factory=dict)  # each named property (properties.py): holds?
 
     @property
     def assumed(self) -> str:
@@ -56,6 +58,7 @@ class Verdict:
             "schedule": self.schedule,
             "bugs": list(self.bugs),
             "also_reachable": list(self.also),
+            "properties": dict(self.properties),
             "scenario": self.scenario.as_dict(),
             "assumed": self.assumed,
         }
@@ -71,27 +74,28 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
         raise TypeError(f"verdict() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
     ctx = make_ctx(scenario, actor_order)
     root = initial(ctx)
-    g = bfs(ctx, root, stop=lambda s: bool(s.uaf))
-    uaf_state = next((s for s in g.order if s.uaf), None)
-    deadlocks = [s for s in g.terminal if not finished(ctx, s)]
-    stale = any(s.stale for s in g.order)
+    g = bfs(ctx, root, stop=stops(ctx))
+    results = check(ctx, g.order, g.terminal)
+    uaf_state = results[NO_USE_AFTER_FREE.name].witness
+    deadlock = results[NO_DEADLOCK.name].witness  # breadth-first: a shortest one
     bugs = sorted({b for s in g.order for b in s.bugs})
     also: list[str] = []
     if uaf_state is not None:
         kind, target = "unsafe", uaf_state
-        if deadlocks:
+        if deadlock is not None:
             also.append("deadlock")
-    elif deadlocks:
-        kind, target = "deadlock", deadlocks[0]  # BFS order: a shortest one
+    elif deadlock is not None:
+        kind, target = "deadlock", deadlock
     else:
-        kind, target = ("safe_but_stale" if stale else "safe"), None
+        kind, target = ("safe_but_stale" if results[STALE_READ.name].holds else "safe"), None
     if kind in ("unsafe", "deadlock"):
         path = g.path_to(target)
         cex, schedule = _steps(path), [a for a, _ in path]
     else:
         cex, schedule = None, None
-    why = explain(ctx, g, kind, uaf_state, deadlocks[0] if deadlocks else None)
-    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also)
+    why = explain(ctx, g, kind, uaf_state, deadlock)
+    props = {name: r.holds for name, r in results.items()}
+    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props)
 
 
 # --- why ----------------------------------------------------------------------
