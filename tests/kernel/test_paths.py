@@ -87,3 +87,15 @@ def test_khugepaged_gives_up_on_one_pmd_and_collapses_the_next():
     assert fns[:3] == ["mmap_read_lock", "hpage_collapse_scan_pmd", "mmap_read_unlock"]
     assert fns[3] == "khugepaged_scan_mm_slot"
     assert fns.count("set_pmd_at") == 1 and fns[-1] == "mmap_write_unlock"
+
+
+def test_a_walker_is_one_module_registered_by_the_name_files_use():
+    """kernel/walkers/: the walk names a scenario file accepts are the registered walkers."""
+    from pagewalk_edu.kernel.layout import WALKS
+    from pagewalk_edu.kernel.walkers import WALKERS
+
+    assert tuple(WALKERS) == WALKS
+    fw = WALKERS["folio_walk_start"]
+    assert fw.first == fw.labels[0] == "pgd_offset" and set(fw.labels) <= set(fw.steps)
+    ctx = make_ctx(_scenario(THREE_CPUS))
+    assert ctx.setup.walk == "folio_walk_start"
