@@ -64,6 +64,7 @@ def check_file(path: str) -> dict:
         "pass": not failures,
         "failures": failures,
         "assumed": v.assumed,
+        "what_if": list(f.scenario.config.what_ifs()),
     }
 
 

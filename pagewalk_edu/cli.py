@@ -224,6 +224,7 @@ def trace_json(trace) -> dict:
     return {
         "scenario": trace.ctx.scenario.as_dict(),
         "assumed": trace.ctx.scenario.describe(),
+        "what_if": list(trace.ctx.scenario.config.what_ifs()),
         "steps": [
             {"step": i + 1, "cpu": e.cpu, "actor": e.actor, "function": e.function, "text": e.text, "source": e.source,
              "changes": list(e.changes)}

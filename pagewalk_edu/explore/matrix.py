@@ -41,6 +41,7 @@ class Matrix:
     def as_dict(self) -> dict:
         return {
             "config": self.config.as_dict(),
+            "what_if": list(self.config.what_ifs()),
             "walker": self.walker,
             "fault": self.fault,
             "assumed": next(iter(self.cells.values())).assumed.split("; ", 2)[-1] if self.cells else "",

@@ -61,6 +61,7 @@ class Verdict:
             "properties": dict(self.properties),
             "scenario": self.scenario.as_dict(),
             "assumed": self.assumed,
+            "what_if": list(self.scenario.config.what_ifs()),
         }
 
 
@@ -251,6 +252,11 @@ def _failure(ctx: Ctx, fn: str, uaf, holds: tuple[str, ...]) -> str:
             return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as rcu_read_lock() does not block IPIs."
         return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as CPU0 had IRQs enabled."
     if how.wait == "tlb_flush":
+        if how.after == "tlb_table_invalidate":  # TABLE_SYNC=elide_native
+            reason = ("the remote walker's CPU is not in mm_cpumask() and got no flush IPI"
+                      if ctx.scenario.walker == "remote" else "CPU0 took the flush IPI at once (IRQs on)")
+            return head + (": with the sync IPI elided (TABLE_SYNC=elide_native, not in a release) only the TLB flush's "
+                           f"IPIs to mm_cpumask() stood between unlink and free, and {reason}.")
         if cfg.TLB_FLUSH == "broadcast":
             return head + ": without MMU_GATHER_RCU_TABLE_FREE only the TLB flush stands between unlink and free, and a broadcast flush sends no IPI to wait for."
         if ctx.scenario.walker == "remote":

@@ -4,7 +4,11 @@ A verdict depends on the kernel: whether page tables are freed through RCU
 (CONFIG_MMU_GATHER_RCU_TABLE_FREE), whether MADV_DONTNEED reclaims empty PTE
 tables (CONFIG_PT_RECLAIM), how TLBs are flushed (IPIs to the mm's CPUs, or a
 broadcast instruction such as AMD INVLPGB that sends no IPI), and what
-tlb_remove_table_one() does when mmu_gather cannot allocate its batch page.
+tlb_remove_table_one() does when mmu_gather cannot allocate its batch page,
+and whether tlb_remove_table_sync_one() may skip its IPI (TABLE_SYNC).
+
+Some settings are what-ifs that no released x86 kernel has; what_ifs() names
+them, and describe() (which every verdict, trace and matrix prints) says so.
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ from dataclasses import dataclass, fields, replace
 
 #: The releases the model knows, newest last.
 PROFILES: dict[str, dict[str, object]] = {
-    # v6.18 (LTS): native x86 frees tables by RCU since commit 718b13861d22
-    # (with PT_RECLAIM); the batch-allocation fallback without PT_RECLAIM is
-    # tlb_remove_table_sync_one(), an IPI to every other CPU, then an immediate free.
+    # v6.18 (LTS): every x86 kernel since v6.15 has MMU_GATHER_RCU_TABLE_FREE=y
+    # (commit a37259732a7d made it unconditional; before it, 718b13861d22 had moved
+    # native x86's PT_RECLAIM single-table fallback to tlb_remove_table(), v6.14).
+    # The batch-allocation fallback without PT_RECLAIM is tlb_remove_table_sync_one(),
+    # an IPI to every other CPU, then an immediate free.
     "6.18": {
         "MMU_GATHER_RCU_TABLE_FREE": True,
         "PT_RECLAIM": True,
         "TLB_FLUSH": "ipi",
         "TABLE_FREE_FALLBACK": "ipi",
         "PGTABLE_LEVELS": 4,
+        "TABLE_SYNC": "ipi",
     },
     # v7.1: commit 1fb3d8c20bfa replaced that IPI with tlb_remove_table_sync_rcu(),
     # i.e. synchronize_rcu(), then the free.
@@ -31,6 +38,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "TLB_FLUSH": "ipi",
         "TABLE_FREE_FALLBACK": "synchronize_rcu",
         "PGTABLE_LEVELS": 4,
+        "TABLE_SYNC": "ipi",
     },
 }
 DEFAULT_KERNEL = "6.18"
@@ -40,6 +48,10 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "TLB_FLUSH": ("ipi", "broadcast"),
     "TABLE_FREE_FALLBACK": ("ipi", "synchronize_rcu"),
     "PGTABLE_LEVELS": (4, 5),
+    # Lance Yang's "skip redundant sync IPIs" series (mm-unstable, 2026):
+    # tlb_table_flush_implies_ipi_broadcast() lets tlb_remove_table_sync_one() and
+    # tlb_remove_table_sync_rcu() return at once on native x86 without INVLPGB.
+    "TABLE_SYNC": ("ipi", "elide_native"),
 }
 CONFIG_KEYS = _BOOL_KEYS + tuple(_CHOICES)
 
@@ -54,6 +66,7 @@ class KernelConfig:
     TLB_FLUSH: str = "ipi"
     TABLE_FREE_FALLBACK: str = "ipi"
     PGTABLE_LEVELS: int = 4
+    TABLE_SYNC: str = "ipi"
 
     def __post_init__(self) -> None:
         if self.kernel not in PROFILES:
@@ -101,15 +114,34 @@ class KernelConfig:
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def what_ifs(self) -> tuple[str, ...]:
+        """The settings of this config that no released x86 kernel of this
+        profile has, one sentence each (kernel-facts: mm/Kconfig, arch/x86/Kconfig)."""
+        out = []
+        if not self.MMU_GATHER_RCU_TABLE_FREE:
+            out.append("what-if: MMU_GATHER_RCU_TABLE_FREE=n is no x86 kernel since v6.15 (commit a37259732a7d made it "
+                       "unconditional); it stands for other architectures or older x86")
+        if not self.PT_RECLAIM and self.kernel != "6.18" and self.MMU_GATHER_RCU_TABLE_FREE:
+            out.append(f"what-if: PT_RECLAIM=n on {self.kernel} is a powerpc/sparc case (HAVE_ARCH_TLB_REMOVE_TABLE); "
+                       "on x86 since v7.0 PT_RECLAIM is def_bool y with RCU table freeing")
+        if self.TABLE_SYNC == "elide_native":
+            out.append("what-if: TABLE_SYNC=elide_native (Lance Yang's series skipping the sync IPI on native x86) "
+                       "is not in a release")
+        return tuple(out)
+
     def describe(self) -> str:
-        """One line naming the profile and every key, as verdicts print it."""
+        """One line naming the profile and every key, as verdicts print it, and
+        each what-if setting (what_ifs())."""
         parts = []
         for key in CONFIG_KEYS:
             value = getattr(self, key)
             if isinstance(value, bool):
                 value = "y" if value else "n"
             parts.append(f"{key}={value}")
-        return f"kernel {self.kernel}: " + ", ".join(parts)
+        line = f"kernel {self.kernel}: " + ", ".join(parts)
+        for w in self.what_ifs():
+            line += f" [{w}]"
+        return line
 
     def with_(self, **changes: object) -> "KernelConfig":
         return replace(self, **changes)

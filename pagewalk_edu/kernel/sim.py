@@ -15,6 +15,7 @@ from typing import Iterable
 from .background import RCU_CB, RCU_GP, irq_actor, irq_step, rcu_cb_step, rcu_gp_step
 from .ctx import WALKER, Ctx, make_ctx
 from .geometry import Level
+from .names import rename, uses_7x_names
 from .pgtable import new_tree, populate, set_table
 from .scenario import Scenario
 from .state import Cpu, State
@@ -42,7 +43,19 @@ def initial(ctx: Ctx) -> State:
 
 
 def outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:
-    """What `name` would do next: Moved, Blocked, or None (finished or idle)."""
+    """What `name` would do next: Moved, Blocked, or None (finished or idle),
+    labelled with the function names of the scenario's kernel (kernel/names.py)."""
+    o = _outcome(ctx, state, name)
+    if o is None or not uses_7x_names(ctx.config.kernel):
+        return o
+    k = ctx.config.kernel
+    if isinstance(o, Moved):
+        e = o.event
+        return Moved(o.state, Event(e.actor, e.cpu, rename(k, e.function), rename(k, e.text), rename(k, e.source), e.changes))
+    return o._replace(reason=rename(k, o.reason), function=rename(k, o.function))
+
+
+def _outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:
     i = ctx.actor_index.get(name)
     if i is not None:
         a = state.actors[i]

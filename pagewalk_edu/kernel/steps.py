@@ -251,6 +251,8 @@ FREED = {f.label: f for f in (
           "tlb_remove_table_sync_rcu() then __tlb_remove_table()", "tlb_remove_table_sync_rcu"),  # v7.1 fallback
     Freed("__tlb_remove_table (after tlb_remove_table_sync_one)", "ipi_all",
           "tlb_remove_table_sync_one() then __tlb_remove_table()", "tlb_remove_table_sync_one"),  # v6.18 fallback
+    Freed("__tlb_remove_table (sync elided)", "tlb_flush",
+          "tlb_table_invalidate()'s TLB flush then __tlb_remove_table() (the sync skipped)", "tlb_table_invalidate"),  # TABLE_SYNC=elide_native
     Freed("tlb_batch_pages_flush", "tlb_flush", "tlb_flush_mmu() → tlb_batch_pages_flush()"),  # !MMU_GATHER_RCU_TABLE_FREE
     Freed("zap_deposited_table → pte_free", "", "zap_deposited_table()"),  # a deposited table, pte_free() at once
 )}

@@ -42,6 +42,14 @@ def _tlb_remove_table_one(ctx, state, a, op, rest):
         return go(state, a, rest, "tlb_remove_table_one",
                   f"tlb_remove_table_one() → __tlb_remove_table_one() with PT_RECLAIM: call_rcu() on {table_list(state, (tid,))}'s pt_rcu_head",
                   "mm/mmu_gather.c: __tlb_remove_table_one", f"rcu_pending:{tid}")
+    if table_sync_elided(ctx):
+        state = free_tables(state, (tid,), "__tlb_remove_table (sync elided)")
+        return go(state, a, rest, "__tlb_remove_table",
+                  f"tlb_remove_table_one() without PT_RECLAIM: tlb_remove_table_sync_"
+                  f"{'one' if ctx.config.TABLE_FREE_FALLBACK == 'ipi' else 'rcu'}() returns at once, as "
+                  "tlb_table_flush_implies_ipi_broadcast() says the TLB flush already IPIed (TABLE_SYNC=elide_native, "
+                  f"not in a release); __tlb_remove_table() frees {table_list(state, (tid,))} at once",
+                  "mm/mmu_gather.c: __tlb_remove_table_one", f"freed:{tid}")
     if ctx.config.TABLE_FREE_FALLBACK == "ipi":
         targets = all_other_cpus(ctx, a)
         state = state.but(tables=set_life(state.tables, tid, Life.IPI_PENDING))
@@ -115,7 +123,26 @@ def _tlb_flush_mmu_free(ctx, state, a, op, rest):
               "mm/mmu_gather.c: tlb_batch_pages_flush", *(f"freed:{t}" for t in batch), batch=())
 
 
+def table_sync_elided(ctx) -> bool:
+    """tlb_table_flush_implies_ipi_broadcast() (Lance Yang's series, not in a
+    release): x86 sets it for native flush_tlb_multi() without INVLPGB, so the
+    sync IPI is skipped; a broadcast flush (INVLPGB) keeps it."""
+    return ctx.config.TABLE_SYNC == "elide_native" and ctx.config.TLB_FLUSH == "ipi"
+
+
 def _tlb_remove_table_sync_one(ctx, state, a, op, rest):
+    if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
+        # include/asm-generic/tlb.h: without MMU_GATHER_RCU_TABLE_FREE it is
+        # `static inline void tlb_remove_table_sync_one(void) { }`: the TLB flush's
+        # own IPIs are all the synchronisation there is.
+        return go(state, a, rest, "tlb_remove_table_sync_one",
+                  "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE: no IPI is sent",
+                  "include/asm-generic/tlb.h: tlb_remove_table_sync_one")
+    if table_sync_elided(ctx):
+        return go(state, a, rest, "tlb_remove_table_sync_one",
+                  "tlb_remove_table_sync_one() returns at once: tlb_table_flush_implies_ipi_broadcast() says the TLB flush "
+                  "already IPIed every CPU that could walk this mm (TABLE_SYNC=elide_native, not in a release)",
+                  "mm/mmu_gather.c: tlb_remove_table_sync_one")
     targets = all_other_cpus(ctx, a)
     state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
     return go(state, a, ((("wait_ipi",),) if targets else ()) + rest, "tlb_remove_table_sync_one",
