@@ -14,6 +14,7 @@ from typing import Sequence
 
 from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, KernelConfig, parse_config_list
 from .kernel.scenario import ACTIONS, FAULTS, WALKERS, make_scenario
+from .kernel.layout import WALKS
 from .kernel.walker import HOLDS
 
 PROG = "pagewalk-edu"
@@ -75,6 +76,9 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
     p.add_argument("--config", action=ConfigList, default=None,
                    help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans); may be repeated")
     p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
+    p.add_argument("--walk", action=Once, default=None,
+                   help="which walker: " + " or ".join(WALKS) + " (default folio_walk_start)"
+                   + ("; the matrix takes both, comma-separated, side by side" if not holds_required else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,8 +129,8 @@ def _scenario_and_schedule(args: argparse.Namespace):
         given = [f for f in ("holds", "action") if getattr(args, f) is not None]
         if given:
             raise UsageError(f"--scenario already names the scenario; drop --{given[0]}")
-        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault or args.address:
-            raise UsageError("--scenario already names kernel, walker, config, fault and address; drop those options")
+        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault or args.address or args.walk:
+            raise UsageError("--scenario already names kernel, walker, walk, config, fault and address; drop those options")
         if str(args.scenario).endswith(".toml"):
             from .scenarios.files import load
             f = load(args.scenario)
@@ -138,7 +142,10 @@ def _scenario_and_schedule(args: argparse.Namespace):
     if args.action is None:
         raise UsageError("--action is required: one of " + ", ".join(ACTIONS))
     address = _address(args.address, args.action) if args.address is not None else None
-    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address), None
+    if args.walk is not None and args.walk not in WALKS:
+        raise UsageError(f"unknown walk {args.walk!r}; accepted: {', '.join(WALKS)}")
+    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address,
+                         walk=args.walk), None
 
 
 def _address(text: str, action: str) -> int:
@@ -257,13 +264,25 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown fault {fault!r}; accepted: {', '.join(FAULTS)}")
     if args.walker not in WALKERS:
         raise UsageError(f"unknown walker {args.walker!r}; accepted: local, remote")
-    m = matrix(cfg, args.walker, fault)
+    walks = [w.strip() for w in (args.walk or WALKS[0]).split(",")]
+    for w in walks:
+        if w not in WALKS:
+            raise UsageError(f"unknown walk {w!r} in --walk; accepted: {', '.join(WALKS)}, or both comma-separated")
+    if len(set(walks)) != len(walks):
+        raise UsageError("--walk names a walker twice")
+    if "gup_fast" in walks and args.walker != "local":
+        raise UsageError("gup_fast walks current->mm, so it is always a local walker; drop --walker remote")
+    ms = [matrix(cfg, args.walker, fault, walk=w) for w in walks]
     if args.json:
-        print(json.dumps(m.as_dict(), indent=2))
+        print(json.dumps(ms[0].as_dict() if len(ms) == 1 else {"matrices": [m.as_dict() for m in ms]}, indent=2))
         return 0
     fault_txt = f", fault {fault}" if fault else ""
     print(f"Verdicts for a {args.walker} walker; {cfg.describe()}{fault_txt}\n")
-    print(m.text())
+    if len(ms) == 1:
+        print(ms[0].text())
+    else:
+        from .explore.matrix import side_by_side
+        print(side_by_side(ms))
     return 0
 
 

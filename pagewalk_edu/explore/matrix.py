@@ -34,6 +34,7 @@ class Matrix:
     rows: tuple[tuple[str, ...], ...]
     actions: tuple[str, ...]
     cells: dict[tuple[tuple[str, ...], str], Verdict]
+    walk: str = "folio_walk_start"
 
     def get(self, holds: tuple[str, ...], action: str) -> Verdict:
         return self.cells[(holds, action)]
@@ -43,6 +44,7 @@ class Matrix:
             "config": self.config.as_dict(),
             "what_if": list(self.config.what_ifs()),
             "walker": self.walker,
+            "walk": self.walk,
             "fault": self.fault,
             "assumed": next(iter(self.cells.values())).assumed.split("; ", 2)[-1] if self.cells else "",
             "actions": list(self.actions),
@@ -66,11 +68,29 @@ class Matrix:
 
 
 def matrix(config: KernelConfig, walker: str = "local", fault: str | None = None,
-           rows=PROTECTIONS, actions=ACTIONS) -> Matrix:
+           rows=PROTECTIONS, actions=ACTIONS, walk: str = "folio_walk_start") -> Matrix:
     cells = {}
     for holds in rows:
         for action in actions:
             kind = "file" if action == "retract_page_tables" else "anon"
-            s = Scenario(tuple(holds), action, config, walker, fault, None, kind)
+            s = Scenario(tuple(holds), action, config, walker, fault, None, kind,
+                         walk=None if walk == "folio_walk_start" else walk)
             cells[(tuple(holds), action)] = verdict(s)
-    return Matrix(config, walker, fault, tuple(tuple(r) for r in rows), tuple(actions), cells)
+    return Matrix(config, walker, fault, tuple(tuple(r) for r in rows), tuple(actions), cells, walk)
+
+
+def side_by_side(ms: list[Matrix]) -> str:
+    """Several walkers' matrices in one table: each cell lists the verdicts in
+    the order of `ms` (folio_walk_start / gup_fast), so a row shows at a glance
+    where one walker deadlocks or is unsafe and the other is not."""
+    first = ms[0]
+    cell = lambda h, a: "/".join(LABELS[m.get(h, a).verdict] for m in ms)
+    width = max(max(len(a) for a in first.actions), max(len(cell(h, a)) for h in first.rows for a in first.actions))
+    head = f"{'walker holds':14s} " + " ".join(f"{a:>{width}s}" for a in first.actions)
+    lines = [f"each cell: {' / '.join(m.walk for m in ms)}", head, "-" * len(head)]
+    for h in first.rows:
+        lines.append(f"{protection_label(h):14s} " + " ".join(f"{cell(h, a):>{width}s}" for a in first.actions))
+    lines.append("")
+    lines.append("stale = safe_but_stale: a detached table can be read and the walk's revalidation catches it;")
+    lines.append("UNSAFE = a use-after-free is reachable; DEADLOCK = some interleaving gets stuck.")
+    return "\n".join(lines)

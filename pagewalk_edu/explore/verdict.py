@@ -171,10 +171,17 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
     stale = sorted({t for s in g.order for t in s.stale})
     if stale and kind != "unsafe":
         names = ", ".join(_tname(root, t) for t in stale)
-        lines.append(
-            f"CPU0 can read {names} after it was unlinked (stale, not yet freed): pte_offset_map_lock()'s pmd_same() "
-            "recheck, or the none entry it then finds, makes the walk retry or return NULL."
-        )
+        if ctx.setup.walk == "gup_fast":
+            lines.append(
+                f"CPU0 can read {names} after it was unlinked (stale, not yet freed): gup_fast_pte_range()'s recheck of "
+                "the PMD and PTE after try_grab_folio_fast(), or the none entry it finds, drops the page (0 pages; "
+                "the caller falls back to GUP slow)."
+            )
+        else:
+            lines.append(
+                f"CPU0 can read {names} after it was unlinked (stale, not yet freed): pte_offset_map_lock()'s pmd_same() "
+                "recheck, or the none entry it then finds, makes the walk retry or return NULL."
+            )
 
     # 5. Deadlock.
     if deadlock is not None:

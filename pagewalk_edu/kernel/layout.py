@@ -32,7 +32,7 @@ PATH_OPS: dict[str, tuple[str, bool]] = {
 #: would need the kernel's re-lookup under mmap_lock, which the programs do not
 #: repeat; a layout is refused instead.
 VMA_CHANGING = ("munmap", "mremap")
-WALKS = ("folio_walk_start",)
+WALKS = ("folio_walk_start", "gup_fast")
 #: Where the default schedule lets the other CPUs run (a walk step label).
 PAUSE_LABELS = ("pgd_offset", "p4d_offset", "pudp_get", "pmdp_get_lockless", "__pte_offset_map", "spin_lock")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

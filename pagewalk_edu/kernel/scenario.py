@@ -19,7 +19,7 @@ from typing import Iterable
 
 from .config import DEFAULT_KERNEL, KernelConfig, parse_config_list
 from .geometry import PAGE_SIZE, PMD_SIZE, Geometry, Level
-from .layout import Layout, PathSpec, builtin_layout
+from .layout import WALKS, Layout, PathSpec, builtin_layout
 from .programs import build_program, in_mm
 from .vma import Vma, by_name
 from .roles import HOLDS
@@ -65,6 +65,7 @@ class Scenario:
     address: int | None = None
     vma_kind: str | None = None
     layout: Layout | None = None  # a scenario file's own layout; None: the action's shipped one
+    walk: str | None = None  # which walk (kernel/walkers/): None is the layout's (folio_walk_start)
 
     def __post_init__(self) -> None:
         if not isinstance(self.holds, tuple):
@@ -87,6 +88,11 @@ class Scenario:
             raise ValueError(f"unknown walker {self.walker!r}; accepted: local, remote")
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; accepted: {', '.join(FAULTS)}")
+        if self.walk is not None and self.walk not in WALKS:
+            raise ValueError(f"unknown walk {self.walk!r}; accepted: {', '.join(WALKS)}")
+        if self.effective_walk == "gup_fast" and self.walker != "local":
+            raise ValueError("gup_fast walks current->mm (mm/gup.c gup_fast_pgd_range(): pgd_offset(current->mm, ...)), "
+                             "so it always runs on a CPU of the walked mm; accepted: walker local")
         kind = self.effective_vma_kind
         if kind not in ("anon", "file"):
             raise ValueError(f"unknown VMA kind {kind!r}; accepted: anon, file")
@@ -106,6 +112,12 @@ class Scenario:
         return "file" if self.action == "retract_page_tables" else "anon"
 
     @property
+    def effective_walk(self) -> str:
+        if self.walk is not None:
+            return self.walk
+        return layout_of(self).walk
+
+    @property
     def geometry(self) -> Geometry:
         return Geometry(self.config.PGTABLE_LEVELS)
 
@@ -115,6 +127,8 @@ class Scenario:
 
     def describe(self) -> str:
         fault = f", fault {self.fault}" if self.fault else ""
+        if self.effective_walk != WALKS[0]:
+            fault += f", walk {self.effective_walk}"
         if self.layout is not None:
             paths = "; ".join(p.describe() for p in self.layout.paths)
             return (f"walker ({self.walker}) holds {self.holds_label}; scenario {self.layout.name}: {paths}; "
@@ -133,6 +147,7 @@ class Scenario:
             "address": self.address,
             "vma_kind": self.vma_kind,
             **({"layout": self.layout.as_dict()} if self.layout is not None else {}),
+            **({"walk": self.walk} if self.walk is not None else {}),
         }
 
 
@@ -176,6 +191,7 @@ def make_scenario(
     address: int | None = None,
     vma_kind: str | None = None,
     layout: Layout | None = None,
+    walk: str | None = None,
 ) -> Scenario:
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
@@ -184,7 +200,9 @@ def make_scenario(
     cfg = KernelConfig.for_kernel(kernel, **overrides)
     if fault in ("", "none"):
         fault = None
-    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout)
+    if walk in ("", None):
+        walk = None
+    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout, walk)
 
 
 @dataclass(frozen=True)
@@ -270,8 +288,16 @@ def _build_setup(s: Scenario) -> Setup:
         empty_pte_tables=empty,
         walk_addr=walk,
         paths=paths,
-        pause_before=layout.pause_before,
+        pause_before=_pause(s.effective_walk, layout.pause_before),
         summary=layout.doc,
         walked=layout.walked,
-        walk=layout.walk,
+        walk=s.effective_walk,
     )
+
+
+def _pause(walk: str, label: str) -> str:
+    """The layout's pause label (a folio_walk_start() step) for `walk`: the step
+    of that walker that makes the same read."""
+    from .walkers.gup_fast import PAUSES
+
+    return PAUSES.get(label, label) if walk == "gup_fast" else label

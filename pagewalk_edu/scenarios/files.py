@@ -131,7 +131,7 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
     builtin = d.get("layout")
     try:
         if builtin is not None:
-            scenario = _on_builtin(d, builtin, walker, holds, config, cpu, fault, where)
+            scenario = _on_builtin(d, builtin, walker, holds, config, cpu, fault, where, walk)
         else:
             missing = [k for k in ("vma", "path") if k not in d]
             if missing:
@@ -176,7 +176,7 @@ def _config(d: dict, where: str) -> KernelConfig:
         raise ValueError(f"{where}: config: {err}") from None
 
 
-def _on_builtin(d, builtin, walker, holds, config, cpu, fault, where) -> Scenario:
+def _on_builtin(d, builtin, walker, holds, config, cpu, fault, where, walk=WALKS[0]) -> Scenario:
     if builtin not in ACTIONS:
         raise ValueError(f"{where}: layout: unknown layout {builtin!r}; accepted: {', '.join(ACTIONS)}")
     own = [k for k in OWN_LAYOUT if k in d] + [f"walker.{k}" for k in ("vma", "pause_before") if k in walker]
@@ -191,7 +191,7 @@ def _on_builtin(d, builtin, walker, holds, config, cpu, fault, where) -> Scenari
         if not walked.contains(address):
             raise ValueError(f"{where}: walker.address: {address:#x} is outside the walked VMA {walked.name} "
                              f"[{walked.start:#x}, {walked.end:#x}) of layout {builtin}")
-    return Scenario(holds, builtin, config, cpu, fault, address, None)
+    return Scenario(holds, builtin, config, cpu, fault, address, None, walk=None if walk == WALKS[0] else walk)
 
 
 def _check_schedule(scenario: Scenario, schedule: tuple[str, ...], where: str) -> None:

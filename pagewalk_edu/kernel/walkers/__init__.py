@@ -2,7 +2,8 @@
 
 from .base import Walker
 from .folio_walk import FOLIO_WALK
+from .gup_fast import GUP_FAST
 
-WALKERS: dict[str, Walker] = {w.name: w for w in (FOLIO_WALK,)}
+WALKERS: dict[str, Walker] = {w.name: w for w in (FOLIO_WALK, GUP_FAST)}
 
 __all__ = ["WALKERS", "Walker"]
