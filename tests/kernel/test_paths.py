@@ -99,3 +99,21 @@ def test_a_walker_is_one_module_registered_by_the_name_files_use():
     assert fw.first == fw.labels[0] == "pgd_offset" and set(fw.labels) <= set(fw.steps)
     ctx = make_ctx(_scenario(THREE_CPUS))
     assert ctx.setup.walk == "folio_walk_start"
+
+
+def test_every_instruction_is_typed_and_has_one_step():
+    """kernel/program.py: a program is a tuple of typed instructions, one type per
+    kernel function; kernel/paths/ runs each type with exactly one step."""
+    from pagewalk_edu.kernel.paths import OPS
+    from pagewalk_edu.kernel.paths.mmap_lock import VmaStartWrite
+    from pagewalk_edu.kernel.scenario import ACTIONS, build_setup
+    from pagewalk_edu.kernel import make_scenario
+
+    op = VmaStartWrite("A")
+    assert op.vma == "A" and op.function == "vma_start_write" and op == ("vma_start_write", "A")
+    assert len({t.__name__ for t in OPS}) == len(OPS)
+    for action in ACTIONS:
+        for p in build_setup(make_scenario("none", action)).paths:
+            assert all(type(i) in OPS for i in p.program), action
+    for p in make_ctx(_scenario(FOUR_CPUS)).paths:
+        assert all(type(i) in OPS for i in p.program)
