@@ -57,6 +57,7 @@ def check_file(path: str) -> dict:
         "counterexample": [s.as_dict() for s in v.counterexample] if v.counterexample else None,
         "schedule": v.schedule,
         "bugs": list(v.bugs),
+        "warnings": list(v.warnings),
         "also_reachable": list(v.also),
         "properties": dict(v.properties),
         "expect": f.expect,
@@ -76,7 +77,7 @@ def _text(r: dict) -> str:
     lines.append("  why:")
     lines.extend(f"    - {w}" for w in r["why"])
     lines.append("  properties: " + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in r["properties"].items()))
-    for b in r["bugs"]:
+    for b in r["bugs"] + r["warnings"]:
         lines.append(f"  also: {b}")
     if r["also_reachable"]:
         lines.append(f"  also reachable: {', '.join(r['also_reachable'])}")

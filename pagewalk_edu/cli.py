@@ -76,6 +76,8 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
     p.add_argument("--config", action=ConfigList, default=None,
                    help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans); may be repeated")
     p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
+    p.add_argument("--patch", action=Once, default=None,
+                   help="fw_vma_locked: run the June 2026 patch's folio_walk_start(FW_VMA_LOCKED) (default: today's)")
     p.add_argument("--walk", action=Once, default=None,
                    help="which walker: " + " or ".join(WALKS) + " (default folio_walk_start)"
                    + ("; the matrix takes both, comma-separated, side by side" if not holds_required else ""))
@@ -129,7 +131,8 @@ def _scenario_and_schedule(args: argparse.Namespace):
         given = [f for f in ("holds", "action") if getattr(args, f) is not None]
         if given:
             raise UsageError(f"--scenario already names the scenario; drop --{given[0]}")
-        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault or args.address or args.walk:
+        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault or args.address or args.walk \
+                or args.patch:
             raise UsageError("--scenario already names kernel, walker, walk, config, fault and address; drop those options")
         if str(args.scenario).endswith(".toml"):
             from .scenarios.files import load
@@ -145,7 +148,7 @@ def _scenario_and_schedule(args: argparse.Namespace):
     if args.walk is not None and args.walk not in WALKS:
         raise UsageError(f"unknown walk {args.walk!r}; accepted: {', '.join(WALKS)}")
     return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address,
-                         walk=args.walk), None
+                         walk=args.walk, patch=args.patch), None
 
 
 def _address(text: str, action: str) -> int:
@@ -189,6 +192,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(json.dumps(trace_json(trace), indent=2))
     else:
         print(trace_text(trace))
+        for w in trace.last.warnings:
+            print(w)
     for fmt, target in views:
         from .viz.export import write_views
         try:
@@ -240,6 +245,7 @@ def trace_json(trace) -> dict:
         "waits": [{"after_step": i, "actor": a, "reason": r} for i, a, r in trace.waits],
         "use_after_free": [u._asdict() for u in last.uaf],
         "bugs": list(last.bugs),
+        "warnings": list(last.warnings),
     }
 
 
@@ -252,6 +258,8 @@ def cmd_verdict(args: argparse.Namespace) -> int:
         return 0
     from .viz.text import verdict_text
     print(verdict_text(v))
+    for w in v.warnings:  # folio_walk_start()'s failed assertions (kernel/walkers/assertions.py)
+        print(f"  - {w}")
     return 0
 
 

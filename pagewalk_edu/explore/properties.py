@@ -27,7 +27,10 @@ NO_USE_AFTER_FREE = Property("no use-after-free", "always", lambda ctx, s: not s
 NO_DEADLOCK = Property("no deadlock", "always", finished, terminal_only=True)
 NO_SLEEP_IN_ATOMIC = Property("no sleeping in atomic context", "always", lambda ctx, s: not s.bugs)
 STALE_READ = Property("a stale read", "sometimes", lambda ctx, s: bool(s.stale))
-PROPERTIES = (NO_USE_AFTER_FREE, NO_DEADLOCK, NO_SLEEP_IN_ATOMIC, STALE_READ)
+#: folio_walk_start()'s own assertions (kernel/walkers/assertions.py): mmap_assert_locked()
+#: today; with FW_VMA_LOCKED vma_assert_locked(), lockdep_assert_irqs_disabled(), ...
+NO_FAILED_ASSERTION = Property("no failed assertion", "always", lambda ctx, s: not s.warnings)
+PROPERTIES = (NO_USE_AFTER_FREE, NO_DEADLOCK, NO_SLEEP_IN_ATOMIC, STALE_READ, NO_FAILED_ASSERTION)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Verdict:
     bugs: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)  # other outcomes reachable (e.g. deadlock besides unsafe)
     properties: dict[str, bool] = field(default_factory=dict)  # each named property (properties.py): holds?
+    warnings: list[str] = field(default_factory=list)  # failed assertions (walkers/assertions.py)
 
     @property
     def assumed(self) -> str:
@@ -57,6 +58,7 @@ class Verdict:
             "counterexample": [s.as_dict() for s in self.counterexample] if self.counterexample else None,
             "schedule": self.schedule,
             "bugs": list(self.bugs),
+            "warnings": list(self.warnings),
             "also_reachable": list(self.also),
             "properties": dict(self.properties),
             "scenario": self.scenario.as_dict(),
@@ -80,6 +82,7 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
     uaf_state = results[NO_USE_AFTER_FREE.name].witness
     deadlock = results[NO_DEADLOCK.name].witness  # breadth-first: a shortest one
     bugs = sorted({b for s in g.order for b in s.bugs})
+    warnings = sorted({w for s in g.order for w in s.warnings})
     also: list[str] = []
     if uaf_state is not None:
         kind, target = "unsafe", uaf_state
@@ -96,7 +99,7 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
         cex, schedule = None, None
     why = explain(ctx, g, kind, uaf_state, deadlock)
     props = {name: r.holds for name, r in results.items()}
-    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props)
+    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props, warnings)
 
 
 # --- why ----------------------------------------------------------------------

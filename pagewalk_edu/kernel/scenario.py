@@ -66,6 +66,7 @@ class Scenario:
     vma_kind: str | None = None
     layout: Layout | None = None  # a scenario file's own layout; None: the action's shipped one
     walk: str | None = None  # which walk (kernel/walkers/): None is the layout's (folio_walk_start)
+    patch: str | None = None  # "fw_vma_locked": the June 2026 patch's folio_walk_start(FW_VMA_LOCKED)
 
     def __post_init__(self) -> None:
         if not isinstance(self.holds, tuple):
@@ -93,6 +94,12 @@ class Scenario:
         if self.effective_walk == "gup_fast" and self.walker != "local":
             raise ValueError("gup_fast walks current->mm (mm/gup.c gup_fast_pgd_range(): pgd_offset(current->mm, ...)), "
                              "so it always runs on a CPU of the walked mm; accepted: walker local")
+        if self.patch is not None:
+            from .walkers.assertions import PATCHES
+            if self.patch not in PATCHES:
+                raise ValueError(f"unknown patch {self.patch!r}; accepted: none, {', '.join(PATCHES)}")
+            if self.effective_walk != "folio_walk_start":
+                raise ValueError(f"--patch {self.patch} is a flag of folio_walk_start(); the walk here is {self.effective_walk}")
         kind = self.effective_vma_kind
         if kind not in ("anon", "file"):
             raise ValueError(f"unknown VMA kind {kind!r}; accepted: anon, file")
@@ -129,6 +136,8 @@ class Scenario:
         fault = f", fault {self.fault}" if self.fault else ""
         if self.effective_walk != WALKS[0]:
             fault += f", walk {self.effective_walk}"
+        if self.patch:
+            fault += f", patch {self.patch} (the June 2026 folio_walk_start() patch, not in a release)"
         if self.layout is not None:
             paths = "; ".join(p.describe() for p in self.layout.paths)
             return (f"walker ({self.walker}) holds {self.holds_label}; scenario {self.layout.name}: {paths}; "
@@ -148,6 +157,7 @@ class Scenario:
             "vma_kind": self.vma_kind,
             **({"layout": self.layout.as_dict()} if self.layout is not None else {}),
             **({"walk": self.walk} if self.walk is not None else {}),
+            **({"patch": self.patch} if self.patch is not None else {}),
         }
 
 
@@ -192,6 +202,7 @@ def make_scenario(
     vma_kind: str | None = None,
     layout: Layout | None = None,
     walk: str | None = None,
+    patch: str | None = None,
 ) -> Scenario:
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
@@ -202,7 +213,9 @@ def make_scenario(
         fault = None
     if walk in ("", None):
         walk = None
-    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout, walk)
+    if patch in ("", "none"):
+        patch = None
+    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout, walk, patch)
 
 
 @dataclass(frozen=True)

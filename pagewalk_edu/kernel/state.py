@@ -123,6 +123,7 @@ class State:
     uaf: tuple[Uaf, ...] = ()  # use-after-free reads seen so far
     stale: frozenset[int] = frozenset()  # detached/pending tables the walker read
     bugs: tuple[str, ...] = ()  # "sleeping function called from invalid context"
+    warnings: tuple[str, ...] = ()  # failed assertions: lockdep_assert_*(), VM_WARN_ON_ONCE()
     _hash: int = field(default=0, init=False, compare=False, repr=False)
 
     def __hash__(self) -> int:
@@ -142,6 +143,7 @@ class State:
                     self.uaf,
                     self.stale,
                     self.bugs,
+                    self.warnings,
                 )
             ) or 1
             object.__setattr__(self, "_hash", h)

@@ -12,7 +12,7 @@ an error is one line naming the file, the key and what is accepted.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from ..kernel.scenario import ACTIONS, FAULTS, WALKERS, Scenario, parse_holds
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
 TOP_KEYS = ("name", "doc", "group", "expect", "states", "kernel", "config", "fault", "layout", "walker",
             "vma", "faulted", "path", "schedule")
-WALKER_KEYS = ("walk", "cpu", "holds", "address", "vma", "pause_before")
+WALKER_KEYS = ("walk", "cpu", "holds", "address", "vma", "pause_before", "patch")
 #: Keys that describe a layout of the file's own (not allowed with `layout = NAME`).
 OWN_LAYOUT = ("vma", "faulted", "path")
 
@@ -111,6 +111,9 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
     walk = _str(walker, "walk", f"{where}: walker", WALKS[0])
     if walk not in WALKS:
         raise ValueError(f"{where}: walker.walk: unknown walk {walk!r}; accepted: {', '.join(WALKS)}")
+    patch = _str(walker, "patch", f"{where}: walker")
+    if patch in ("", "none"):
+        patch = None
     cpu = _str(walker, "cpu", f"{where}: walker", "local")
     if cpu not in WALKERS:
         raise ValueError(f"{where}: walker.cpu: {cpu!r}; accepted: local (a CPU of the walked mm) or remote "
@@ -132,6 +135,8 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
     try:
         if builtin is not None:
             scenario = _on_builtin(d, builtin, walker, holds, config, cpu, fault, where, walk)
+            if patch is not None:
+                scenario = replace(scenario, patch=patch)
         else:
             missing = [k for k in ("vma", "path") if k not in d]
             if missing:
@@ -140,7 +145,7 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
             layout = parse_layout({"vma": d["vma"], "faulted": d.get("faulted", []), "path": d["path"],
                                    "walker": {k: walker[k] for k in ("address", "vma", "pause_before", "walk") if k in walker}},
                                   name=name, doc=doc)
-            scenario = Scenario(holds, name, config, cpu, fault, None, None, layout)
+            scenario = Scenario(holds, name, config, cpu, fault, None, None, layout, patch=patch)
     except LayoutError as err:
         raise ValueError(f"{where}: {err}") from None
     except (ValueError, TypeError) as err:

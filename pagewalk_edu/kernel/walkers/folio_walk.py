@@ -10,6 +10,7 @@ from ..geometry import Level
 from ..pgtable import Entry
 from ..state import Actor, State
 from ..steps import PAGE_TABLE_LOCK, Moved, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from .assertions import entry_assertions, refused, warn
 from .base import Walker
 from .caller import event as _ev
 from .caller import release_ops as _release_ops
@@ -47,7 +48,20 @@ def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str) ->
 
 
 def _pgd_offset(ctx, state, a):
+    # folio_walk_start()'s entry assertions (walkers/assertions.py) run in the
+    # same step as the first read: they change no table.
+    asserts = entry_assertions(ctx, state, a)
+    failed = tuple(x for x in asserts if not x.holds)
+    state = warn(state, a, failed)
+    if refused(ctx, asserts):
+        return _not_found(state, a, "folio_walk_start",
+                          "FW_VMA_LOCKED: VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma)) refuses the hugetlb VMA", SRC_WALK, "warn")
+    if failed:
+        note0 = " [WARNING: " + "; ".join(f"{x.function} fails: {x.why}" for x in failed) + "]"
+    else:
+        note0 = ""
     state, entry, note = _read(ctx, state, a, 0, Level.PGD, "pgd_offset")
+    note = note + note0
     idx = ctx.geo.pgd_index(ctx.walk_addr)
     if entry is None:
         return _not_found(state, a, "pgd_offset", f"pgd_offset(): PGD entry {idx} is none{note}", SRC_WALK)
