@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, KernelConfig, parse_config_list
-from .kernel.scenario import ACTIONS, FAULTS, WALKERS, make_scenario
+from .kernel.scenario import ACTIONS, ALL_ACTIONS, FAULTS, WALKERS, make_scenario
 from .kernel.layout import WALKS
 from .kernel.walker import HOLDS
 
@@ -66,7 +66,7 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
                             "docs/scenarios.md) or a saved scenario or trace file (JSON)")
         p.add_argument("--holds", action=Once, required=False, default=None,
                        help=f"none, or a comma-separated subset of {','.join(HOLDS)} (taken in the order given)")
-        p.add_argument("--action", action=Once, default=None, help="one of " + ", ".join(ACTIONS))
+        p.add_argument("--action", action=Once, default=None, help="one of " + ", ".join(ALL_ACTIONS))
         p.add_argument("--address", action=Once, default=None, metavar="ADDR",
                        help="the walked address, inside the action's walked VMA A: hex, or relative such as A+2M+0x5000 "
                             "(default: the layout's own)")
@@ -76,6 +76,9 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
     p.add_argument("--config", action=ConfigList, default=None,
                    help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans); may be repeated")
     p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
+    p.add_argument("--hugetlb-walk-lock", action=Once, default=None, choices=None, metavar="take|skip",
+                   help="on a hugetlb VMA: take hugetlb_vma_lock_read() (default), or skip it (the what-if "
+                        "'FW_VMA_LOCKED without its hugetlb refusal')")
     p.add_argument("--patch", action=Once, default=None,
                    help="fw_vma_locked: run the June 2026 patch's folio_walk_start(FW_VMA_LOCKED) (default: today's)")
     p.add_argument("--walk", action=Once, default=None,
@@ -110,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("matrix", help="verdicts for every protection set and action")
     _add_scenario_options(m, holds_required=False)
     m.add_argument("--json", action="store_true", help="print JSON")
+    m.add_argument("--hugetlb", action="store_true",
+                   help="the hugetlb PMD-sharing actions with the hugetlb holders (what the walker holds, and whether "
+                        "it takes the hugetlb walk lock)")
 
     try:
         from .tables.cli import add_parser as add_tables
@@ -132,7 +138,7 @@ def _scenario_and_schedule(args: argparse.Namespace):
         if given:
             raise UsageError(f"--scenario already names the scenario; drop --{given[0]}")
         if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault or args.address or args.walk \
-                or args.patch:
+                or args.patch or args.hugetlb_walk_lock:
             raise UsageError("--scenario already names kernel, walker, walk, config, fault and address; drop those options")
         if str(args.scenario).endswith(".toml"):
             from .scenarios.files import load
@@ -143,20 +149,27 @@ def _scenario_and_schedule(args: argparse.Namespace):
     if args.holds is None:
         raise UsageError("--holds is required: none, or a comma-separated subset of " + ",".join(HOLDS))
     if args.action is None:
-        raise UsageError("--action is required: one of " + ", ".join(ACTIONS))
+        raise UsageError("--action is required: one of " + ", ".join(ALL_ACTIONS))
     address = _address(args.address, args.action) if args.address is not None else None
     if args.walk is not None and args.walk not in WALKS:
         raise UsageError(f"unknown walk {args.walk!r}; accepted: {', '.join(WALKS)}")
     return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address,
-                         walk=args.walk, patch=args.patch), None
+                         walk=args.walk, patch=args.patch, hugetlb_walk_lock=_walk_lock(args)), None
+
+
+def _walk_lock(args: argparse.Namespace) -> str | None:
+    v = args.hugetlb_walk_lock
+    if v is not None and v not in ("take", "skip"):
+        raise UsageError(f"--hugetlb-walk-lock takes take or skip, got {v!r}")
+    return v
 
 
 def _address(text: str, action: str) -> int:
     """--address: hex, decimal, or relative to the layout's VMAs (A+2M+0x5000)."""
     from .kernel.layout import builtin_layout, parse_address
 
-    if action not in ACTIONS:
-        raise UsageError(f"unknown action {action!r}; accepted: {', '.join(ACTIONS)}")
+    if action not in ALL_ACTIONS:
+        raise UsageError(f"unknown action {action!r}; accepted: {', '.join(ALL_ACTIONS)}")
     layout = builtin_layout(action)
     try:
         return parse_address(text, {v.name: v for v in layout.vmas}, "--address")
@@ -192,6 +205,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(json.dumps(trace_json(trace), indent=2))
     else:
         print(trace_text(trace))
+        for f in trace.last.foreign:
+            print(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.via} in {f.function}() after P had unshared it and "
+                  f"{f.owner} had reused it (the walk reaches {f.owner}'s live tables; nothing was freed).")
         for w in trace.last.warnings:
             print(w)
     for fmt, target in views:
@@ -246,6 +262,7 @@ def trace_json(trace) -> dict:
         "use_after_free": [u._asdict() for u in last.uaf],
         "bugs": list(last.bugs),
         "warnings": list(last.warnings),
+        "foreign_table": [f._asdict() for f in last.foreign],
     }
 
 
@@ -280,7 +297,12 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError("--walk names a walker twice")
     if "gup_fast" in walks and args.walker != "local":
         raise UsageError("gup_fast walks current->mm, so it is always a local walker; drop --walker remote")
-    ms = [matrix(cfg, args.walker, fault, walk=w) for w in walks]
+    if args.hugetlb:
+        from .explore.matrix import HUGETLB_ROWS
+        from .kernel.scenario import HUGETLB_ACTIONS
+        ms = [matrix(cfg, args.walker, fault, rows=HUGETLB_ROWS, actions=HUGETLB_ACTIONS, walk=w) for w in walks]
+    else:
+        ms = [matrix(cfg, args.walker, fault, walk=w) for w in walks]
     if args.json:
         print(json.dumps(ms[0].as_dict() if len(ms) == 1 else {"matrices": [m.as_dict() for m in ms]}, indent=2))
         return 0

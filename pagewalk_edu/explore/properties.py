@@ -24,13 +24,16 @@ class Property:
 
 #: What is checked, in the order a verdict reads them.
 NO_USE_AFTER_FREE = Property("no use-after-free", "always", lambda ctx, s: not s.uaf, stop=True)
+#: The second violation (hugetlb PMD sharing): the walker reads a page table that
+#: is no longer its mm's and now another mm's, or returns that mm's page.
+NO_FOREIGN_TABLE = Property("no foreign table", "always", lambda ctx, s: not s.foreign, stop=True)
 NO_DEADLOCK = Property("no deadlock", "always", finished, terminal_only=True)
 NO_SLEEP_IN_ATOMIC = Property("no sleeping in atomic context", "always", lambda ctx, s: not s.bugs)
 STALE_READ = Property("a stale read", "sometimes", lambda ctx, s: bool(s.stale))
 #: folio_walk_start()'s own assertions (kernel/walkers/assertions.py): mmap_assert_locked()
 #: today; with FW_VMA_LOCKED vma_assert_locked(), lockdep_assert_irqs_disabled(), ...
 NO_FAILED_ASSERTION = Property("no failed assertion", "always", lambda ctx, s: not s.warnings)
-PROPERTIES = (NO_USE_AFTER_FREE, NO_DEADLOCK, NO_SLEEP_IN_ATOMIC, STALE_READ, NO_FAILED_ASSERTION)
+PROPERTIES = (NO_USE_AFTER_FREE, NO_DEADLOCK, NO_SLEEP_IN_ATOMIC, STALE_READ, NO_FAILED_ASSERTION, NO_FOREIGN_TABLE)
 
 
 @dataclass(frozen=True)

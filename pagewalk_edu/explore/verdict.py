@@ -14,7 +14,7 @@ from ..kernel.sim import Ctx, initial, make_ctx
 from ..kernel.roles import RCU_GP, WALKER
 from ..kernel.state import State
 from ..kernel.steps import FREED, Blocked, Event
-from .properties import NO_DEADLOCK, NO_USE_AFTER_FREE, STALE_READ, check, stops
+from .properties import NO_DEADLOCK, NO_FOREIGN_TABLE, NO_USE_AFTER_FREE, STALE_READ, check, stops
 from .search import Graph, bfs
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
@@ -45,6 +45,7 @@ class Verdict:
     also: list[str] = field(default_factory=list)  # other outcomes reachable (e.g. deadlock besides unsafe)
     properties: dict[str, bool] = field(default_factory=dict)  # each named property (properties.py): holds?
     warnings: list[str] = field(default_factory=list)  # failed assertions (walkers/assertions.py)
+    violation: str | None = None  # for unsafe: "use-after-free" or "foreign table"
 
     @property
     def assumed(self) -> str:
@@ -59,6 +60,7 @@ class Verdict:
             "schedule": self.schedule,
             "bugs": list(self.bugs),
             "warnings": list(self.warnings),
+            "violation": self.violation,
             "also_reachable": list(self.also),
             "properties": dict(self.properties),
             "scenario": self.scenario.as_dict(),
@@ -80,6 +82,12 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
     g = bfs(ctx, root, stop=stops(ctx))
     results = check(ctx, g.order, g.terminal)
     uaf_state = results[NO_USE_AFTER_FREE.name].witness
+    foreign_state = results[NO_FOREIGN_TABLE.name].witness
+    violation = None
+    if uaf_state is not None and (foreign_state is None or g.order.index(uaf_state) <= g.order.index(foreign_state)):
+        violation = "use-after-free"
+    elif foreign_state is not None:
+        violation, uaf_state = "foreign table", foreign_state
     deadlock = results[NO_DEADLOCK.name].witness  # breadth-first: a shortest one
     bugs = sorted({b for s in g.order for b in s.bugs})
     warnings = sorted({w for s in g.order for w in s.warnings})
@@ -97,12 +105,35 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
         cex, schedule = _steps(path), [a for a, _ in path]
     else:
         cex, schedule = None, None
-    why = explain(ctx, g, kind, uaf_state, deadlock)
+    why = explain(ctx, g, kind, uaf_state if violation == "use-after-free" else None, deadlock)
+    if violation == "foreign table":
+        why = _foreign_why(ctx, foreign_state) + why
     props = {name: r.holds for name, r in results.items()}
-    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props, warnings)
+    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props, warnings, violation)
 
 
 # --- why ----------------------------------------------------------------------
+
+
+def _foreign_why(ctx: Ctx, state: State) -> list[str]:
+    """The second violation, from its record (kernel/state.py Foreign)."""
+    f = state.foreign[0]
+    t = state.tables[f.via]
+    holds = ctx.holds
+    what = (f"FOREIGN TABLE: CPU0's walker of P read {t.level.name} table #{f.via} in {f.function}() after "
+            f"huge_pmd_unshare() had cleared P's PUD entry to it, and {f.owner} had reused it (pte_alloc() put "
+            f"{f.owner}'s own {state.tables[f.tid].level.name if f.tid != f.via else 'PTE'} table in it): the walk "
+            f"goes on in another process's live page tables and can return {f.owner}'s page. Nothing was freed.")
+    if "irqs_off" in holds:
+        how = ("The sync IPI did not hold the reuse back: "
+               + ("TABLE_SYNC=elide_native skips tlb_remove_table_sync_one(), and the TLB flush's IPIs go to P's "
+                  "mm_cpumask() only, which the remote walker's CPU is not in." if ctx.config.TABLE_SYNC == "elide_native"
+                  else "nothing waited for CPU0 while i_mmap_rwsem kept Q out."))
+    else:
+        how = ("P's VMA read lock and rcu_read_lock() do not stop huge_pmd_unshare() (it takes i_mmap_rwsem and the "
+               "hugetlb VMA lock for write, not the VMA lock), and the table is never freed, so no grace period matters; "
+               "its sync IPI is taken at once with IRQs on.")
+    return [what, how]
 
 
 def _walker_tables(ctx: Ctx, root: State) -> list[int]:
@@ -221,6 +252,8 @@ def said(ctx: Ctx, b: Blocked, past: bool = False) -> str:
     waits = "waited" if past else "waits"
     if b.mechanism == "vma_lock":
         return f"{b.waiter} {waits} in {b.function}() for {who(b.holder)}'s read lock of {b.obj}"
+    if b.mechanism == "rwsem":
+        return f"{b.waiter} {waits} in {b.function}(): {who(b.holder)} holds {b.obj}"
     if b.mechanism == "mmap_lock":
         return f"{b.waiter} {waits} in {b.function}(): {who(b.holder)} holds {b.obj}"
     if b.mechanism == "spin":

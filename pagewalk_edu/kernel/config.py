@@ -29,6 +29,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "TABLE_FREE_FALLBACK": "ipi",
         "PGTABLE_LEVELS": 4,
         "TABLE_SYNC": "ipi",
+        "HUGETLB_UNSHARE_SYNC": "after_flush",
     },
     # v7.1: commit 1fb3d8c20bfa replaced that IPI with tlb_remove_table_sync_rcu(),
     # i.e. synchronize_rcu(), then the free.
@@ -39,6 +40,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "TABLE_FREE_FALLBACK": "synchronize_rcu",
         "PGTABLE_LEVELS": 4,
         "TABLE_SYNC": "ipi",
+        "HUGETLB_UNSHARE_SYNC": "after_flush",
     },
 }
 DEFAULT_KERNEL = "6.18"
@@ -52,6 +54,10 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     # tlb_table_flush_implies_ipi_broadcast() lets tlb_remove_table_sync_one() and
     # tlb_remove_table_sync_rcu() return at once on native x86 without INVLPGB.
     "TABLE_SYNC": ("ipi", "elide_native"),
+    # Where huge_pmd_unshare()'s sync IPI is sent: after the TLB flush in
+    # huge_pmd_unshare_flush() (David Hildenbrand's fix, 6.18.y and 7.x), or inside
+    # huge_pmd_unshare() with the PMD table's lock held (v6.18.0, 1013af4f585f).
+    "HUGETLB_UNSHARE_SYNC": ("after_flush", "in_unshare"),
 }
 CONFIG_KEYS = _BOOL_KEYS + tuple(_CHOICES)
 
@@ -67,6 +73,7 @@ class KernelConfig:
     TABLE_FREE_FALLBACK: str = "ipi"
     PGTABLE_LEVELS: int = 4
     TABLE_SYNC: str = "ipi"
+    HUGETLB_UNSHARE_SYNC: str = "after_flush"
 
     def __post_init__(self) -> None:
         if self.kernel not in PROFILES:
@@ -124,6 +131,9 @@ class KernelConfig:
         if not self.PT_RECLAIM and self.kernel != "6.18" and self.MMU_GATHER_RCU_TABLE_FREE:
             out.append(f"what-if: PT_RECLAIM=n on {self.kernel} is a powerpc/sparc case (HAVE_ARCH_TLB_REMOVE_TABLE); "
                        "on x86 since v7.0 PT_RECLAIM is def_bool y with RCU table freeing")
+        if self.HUGETLB_UNSHARE_SYNC == "in_unshare" and self.kernel != "6.18":
+            out.append(f"what-if: HUGETLB_UNSHARE_SYNC=in_unshare is v6.18.0's huge_pmd_unshare(), not {self.kernel}'s "
+                       "(David Hildenbrand's fix moved the sync IPI after the flush in v7.0)")
         if self.TABLE_SYNC == "elide_native":
             out.append("what-if: TABLE_SYNC=elide_native (Lance Yang's series skipping the sync IPI on native x86) "
                        "is not in a release")

@@ -38,6 +38,11 @@ class Ctx:
     def fault(self) -> str | None:
         return self.scenario.fault
 
+    @cached_property
+    def multi_mm(self) -> bool:
+        """Does the scenario hold a second process (hugetlb PMD sharing)?"""
+        return any(v.mm for v in self.setup.vmas)
+
     @property
     def walk_addr(self) -> int:
         return self.setup.walk_addr

@@ -27,6 +27,11 @@ PATH_OPS: dict[str, tuple[str, bool]] = {
     "khugepaged_collapse": ("khugepaged", False),
     "retract_page_tables": ("khugepaged", False),
     "mremap": ("mremap", True),
+    # hugetlb PMD sharing (kernel/paths/hugetlb.py): another task's fallocate(), P's own
+    # madvise(), and process Q (a CPU of Q's mm, not of P's).
+    "hugetlb_punch_hole": ("fallocate", False),
+    "hugetlb_dontneed": ("madvise", True),
+    "hugetlb_reuse": ("Q", False),
 }
 #: Paths that change the VMA tree (split, detach, copy): two of them on one VMA
 #: would need the kernel's re-lookup under mmap_lock, which the programs do not
@@ -159,7 +164,7 @@ def _tname(value: Any) -> str:
 
 # --- reading a layout from a scenario file's tables -------------------------------------------
 
-VMA_KEYS = ("name", "start", "end", "size", "kind")
+VMA_KEYS = ("name", "start", "end", "size", "kind", "mm")
 PATH_KEYS = ("op", "start", "end", "size", "vma", "new", "actor")
 WALKER_LAYOUT_KEYS = ("address", "vma", "pause_before", "walk")
 
@@ -217,10 +222,15 @@ def parse_vmas(items: Any, key: str = "vma") -> tuple[Vma, ...]:
         if kind not in VMA_KINDS:
             raise LayoutError(f"{k}.kind: unknown VMA kind {kind!r}; accepted: {', '.join(VMA_KINDS)}")
         for other in vmas.values():
-            if start < other.end and other.start < end:
+            if other.mm == ("" if d.get("mm", "P") == "P" else "Q") and start < other.end and other.start < end:
                 raise LayoutError(f"{k}: VMA {name} [{start:#x}, {end:#x}) overlaps VMA {other.name} "
                                   f"[{other.start:#x}, {other.end:#x})")
-        vmas[name] = Vma(name, start, end, kind)
+        mm = d.get("mm", "P")
+        if mm not in ("P", "Q"):
+            raise LayoutError(f"{k}.mm: a VMA belongs to process P (the walked one, the default) or Q, got {mm!r}")
+        if mm == "Q" and kind != "hugetlb":
+            raise LayoutError(f"{k}.mm: only a hugetlb VMA of process Q is modelled (it shares a PMD table with P)")
+        vmas[name] = Vma(name, start, end, kind, mm="" if mm == "P" else mm)
     return tuple(sorted(vmas.values(), key=lambda v: v.start))
 
 
@@ -263,6 +273,8 @@ def _check_path(op: str, start: int, end: int, d: dict, byname: dict[str, Vma], 
     covered = [v for v in vmas if v.start < end and start < v.end]
     if "new" in d and op != "mremap":
         raise LayoutError(f"{k}.new: only mremap takes a new address")
+    if op.startswith("hugetlb_"):
+        return _check_hugetlb_path(op, start, end, vmas, k)
     if op in ("munmap", "madvise"):
         _aligned(start, end, PAGE_SIZE, k, f"{op}() refuses an unaligned start (-EINVAL) and the model rounds nothing")
         if not covered:
@@ -305,6 +317,22 @@ def _check_path(op: str, start: int, end: int, d: dict, byname: dict[str, Vma], 
             raise LayoutError(f"{k}.new: the new range [{new:#x}, {new + end - start:#x}) overlaps VMA {v.name}; "
                               "give free address space (MREMAP_FIXED onto a mapping is not modelled)")
     return new
+
+
+def _check_hugetlb_path(op: str, start: int, end: int, vmas: tuple[Vma, ...], k: str) -> None:
+    from .geometry import PUD_SIZE
+
+    _aligned(start, end, PMD_SIZE, k, "hugetlb pages are 2 MiB here")
+    mm = "Q" if op == "hugetlb_reuse" else ""
+    v = next((v for v in vmas if v.mm == mm and v.contains(start)), None)
+    if v is None or v.kind != "hugetlb" or end > v.end:
+        who = "Q's" if mm else "P's"
+        raise LayoutError(f"{k}: {op} needs a range inside {who} hugetlb VMA")
+    shared = [x for x in vmas if x.kind == "hugetlb"]
+    if sorted(x.mm for x in shared) != ["", "Q"] or any(x.start % PUD_SIZE or x.size != PUD_SIZE for x in shared):
+        raise LayoutError(f"{k}: {op} needs two hugetlb VMAs, one of P and one of Q (mm = \"Q\"), each a whole "
+                          "PUD-aligned GiB, so that huge_pmd_share() shares one PMD table")
+    return None
 
 
 def _check_vma_changes(paths: list[PathSpec], vmas: tuple[Vma, ...], key: str) -> None:

@@ -70,6 +70,7 @@ class Table:
     deposited: bool = False  # a PTE table kept by pgtable_trans_huge_deposit()
     counted: bool = True  # still in mm->pgtables_bytes (mm_dec_nr_*() not yet run)
     freed_by: str = ""  # kernel function that freed it (for the use-after-free report)
+    mm: str = ""  # whose table: "" the walked mm (P), "shared" a hugetlb PMD table of several mms, or "Q"
 
     def get(self, index: int) -> Entry | None:
         for i, entry in self.entries:
@@ -82,11 +83,11 @@ class Table:
         if entry is not None:
             rest = tuple(sorted(rest + ((index, entry),)))
         return Table(self.tid, self.level, self.base, rest, self.life,
-                     deposited=self.deposited, counted=self.counted, freed_by=self.freed_by)
+                     deposited=self.deposited, counted=self.counted, freed_by=self.freed_by, mm=self.mm)
 
     def with_life(self, life: Life, freed_by: str | None = None) -> "Table":
         return Table(self.tid, self.level, self.base, self.entries, life, deposited=self.deposited,
-                     counted=self.counted, freed_by=self.freed_by if freed_by is None else freed_by)
+                     counted=self.counted, freed_by=self.freed_by if freed_by is None else freed_by, mm=self.mm)
 
     def name(self) -> str:
         return f"{self.level.name} table #{self.tid}"
@@ -126,10 +127,10 @@ class PathStep(NamedTuple):
     entry: Entry | None
 
 
-def walk_path(tables: Tables, geo: Geometry, addr: int) -> list[PathStep]:
+def walk_path(tables: Tables, geo: Geometry, addr: int, root: int = 0) -> list[PathStep]:
     """The live path from the PGD to `addr`'s leaf (or the first none entry)."""
     path: list[PathStep] = []
-    table = tables[0]
+    table = tables[root]
     while True:
         index = geo.index(table.level, addr)
         entry = table.get(index)
@@ -156,12 +157,13 @@ _ALLOC_FUNCTION = {
 
 
 def ensure_table(
-    tables: Tables, geo: Geometry, addr: int, level: Level
+    tables: Tables, geo: Geometry, addr: int, level: Level, root: int = 0, mm: str = ""
 ) -> tuple[Tables, list[Allocation], Table]:
     """Allocate each missing table down to the table at `level` that maps `addr`
-    (__p4d_alloc, __pud_alloc, __pmd_alloc, __pte_alloc); return it."""
+    (__p4d_alloc, __pud_alloc, __pmd_alloc, __pte_alloc) in the tree of the mm
+    whose PGD is `root`, each new table marked as `mm`'s; return it."""
     allocated: list[Allocation] = []
-    table = tables[0]
+    table = tables[root]
     while table.level != level:
         index = geo.index(table.level, addr)
         entry = table.get(index)
@@ -170,7 +172,7 @@ def ensure_table(
         if entry is None:
             child_level = geo.child_level(table.level)
             base = entry_base(geo, table, index)
-            child = Table(tid=len(tables), level=child_level, base=base)
+            child = Table(tid=len(tables), level=child_level, base=base, mm=mm)
             tables = tables + (child,)
             tables = set_entry(tables, table.tid, index, Entry("table", child.tid))
             allocated.append(

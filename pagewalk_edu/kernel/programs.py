@@ -53,6 +53,9 @@ from .vma import Vma
 #: Between two PMD ranges of one khugepaged path: a step that gives up on one
 #: PMD skips to the next one (khugepaged_scan_mm_slot() moves on).
 NEXT_PMD = KhugepagedScanMmSlot()
+#: Where in its 2 MiB hole Q touches anonymous memory: the offset the shipped
+#: hugetlb layouts walk in P, so that the walk can return Q's very page.
+FAULT_OFFSET = 0x5000
 
 
 def in_mm(op: str) -> bool:
@@ -198,7 +201,78 @@ def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     )
 
 
+def _hugetlb_vmas(vmas: tuple[Vma, ...]) -> list[Vma]:
+    """The file's mapping->i_mmap, in the order hugetlb_vmdelete_list() visits it:
+    the walked mm's VMA first (the layout's choice; the other order unshares Q
+    instead and leaves P's tables alone)."""
+    return sorted((v for v in vmas if v.kind == "hugetlb"), key=lambda v: (v.mm != "", v.start))
+
+
+def hugetlb_punch_hole_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """fallocate(FALLOC_FL_PUNCH_HOLE) by another task: hugetlbfs_punch_hole() →
+    i_mmap_lock_write() → hugetlb_vmdelete_list(): per VMA of the file,
+    hugetlb_vma_trylock_write() (a VMA it cannot lock is skipped) →
+    unmap_hugepage_range() → __unmap_hugepage_range() → huge_pmd_unshare() or the
+    zap, then huge_pmd_unshare_flush() before the VMA's lock and i_mmap_rwsem go."""
+    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbVmaTrylockWrite, HugetlbVmaUnlockWrite, IMmapLockWrite,
+                                IMmapUnlockWrite, UnmapHugepageRange)
+    walked = _hugetlb_vmas(vmas)
+    base = walked[0].start
+    prog: list = [IMmapLockWrite("hugetlbfs_punch_hole")]
+    for v in walked:
+        lo, hi = v.start + (spec.start - base), v.start + (spec.end - base)
+        prog += [HugetlbVmaTrylockWrite(v.name), UnmapHugepageRange(v.mm, lo, hi), HugePmdUnshareFlush(v.mm),
+                 HugetlbVmaUnlockWrite(v.name)]
+    prog.append(IMmapUnlockWrite())
+    return tuple(prog)
+
+
+def hugetlb_dontneed_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """P's own madvise(MADV_DONTNEED) of its hugetlb range: under the VMA read lock
+    (MADVISE_VMA_READ_LOCK), zap_vma_range_batched() → __hugetlb_zap_begin()
+    (hugetlb_vma_lock_write(), i_mmap_lock_write()) → __unmap_hugepage_range() →
+    huge_pmd_unshare(), huge_pmd_unshare_flush(), then __hugetlb_zap_end()."""
+    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbVmaLockWrite, HugetlbVmaUnlockWrite, IMmapLockWrite,
+                                IMmapUnlockWrite, UnmapHugepageRange)
+    vma = next(v for v in vmas if v.mm == "" and v.contains(spec.start))
+    return (
+        LockVmaUnderRcu(spec.start),
+        HugetlbVmaLockWrite(vma.name),
+        IMmapLockWrite("__hugetlb_zap_begin"),
+        UnmapHugepageRange("", spec.start, spec.end),
+        HugePmdUnshareFlush(""),
+        IMmapUnlockWrite(),
+        HugetlbVmaUnlockWrite(vma.name),
+        VmaEndRead(),
+    )
+
+
+def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """Q unmaps a 2 MiB hole of its hugetlb VMA (mmap_write_lock(); __split_vma()
+    → vma_prepare() takes i_mmap_lock_write(); hugetlb_split() →
+    hugetlb_unshare_pmds() unshares Q's entry if the table is still shared; the
+    zap; free_pgtables() keeps the PMD table, which maps the rest of Q's VMA) and
+    faults anonymous memory there: pte_alloc() installs Q's PTE table."""
+    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbSplit, IMmapLockWrite, IMmapUnlockWrite, OtherMmLock,
+                                PteAlloc, UnmapHugepageRange)
+    vma = next(v for v in vmas if v.contains(spec.start) and v.mm)
+    return (
+        OtherMmLock(vma.mm, False),
+        IMmapLockWrite("__split_vma"),
+        HugetlbSplit(vma.mm, spec.start),
+        HugePmdUnshareFlush(vma.mm),
+        UnmapHugepageRange(vma.mm, spec.start, spec.end),
+        HugePmdUnshareFlush(vma.mm),
+        IMmapUnlockWrite(),
+        OtherMmLock(vma.mm, True),
+        PteAlloc(vma.mm, spec.start + FAULT_OFFSET),
+    )
+
+
 _BUILDERS = {
+    "hugetlb_punch_hole": hugetlb_punch_hole_program,
+    "hugetlb_dontneed": hugetlb_dontneed_program,
+    "hugetlb_reuse": hugetlb_reuse_program,
     "munmap": munmap_program,
     "madvise": madvise_program,
     "khugepaged_collapse": collapse_program,

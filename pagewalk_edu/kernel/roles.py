@@ -12,7 +12,7 @@ RCU_CB = "rcu_cb"
 
 #: What a walker's caller may hold, in the canonical order (sleeping locks first):
 #: mmap_read_lock(), lock_vma_under_rcu(), rcu_read_lock(), local_irq_disable().
-HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
+HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off", "i_mmap_lock")
 
 
 def irq_actor(cpu: int) -> str:

@@ -33,6 +33,9 @@ ACTIONS = (
     "retract_page_tables",
     "mremap",
 )
+#: hugetlb PMD sharing (kernel/paths/hugetlb.py): two processes share one PMD table.
+HUGETLB_ACTIONS = ("hugetlb_punch_hole", "hugetlb_dontneed")
+ALL_ACTIONS = ACTIONS + HUGETLB_ACTIONS
 WALKERS = ("local", "remote")
 #: Injectable faults.  batch_alloc_fail: tlb_remove_table() cannot allocate its
 #: batch page (__get_free_page(GFP_NOWAIT) fails), so tlb_remove_table_one()
@@ -50,6 +53,8 @@ FREER = {
     "khugepaged_collapse": "khugepaged",
     "retract_page_tables": "khugepaged",
     "mremap": "mremap",
+    "hugetlb_punch_hole": "fallocate",
+    "hugetlb_dontneed": "madvise",
 }
 
 
@@ -67,6 +72,7 @@ class Scenario:
     layout: Layout | None = None  # a scenario file's own layout; None: the action's shipped one
     walk: str | None = None  # which walk (kernel/walkers/): None is the layout's (folio_walk_start)
     patch: str | None = None  # "fw_vma_locked": the June 2026 patch's folio_walk_start(FW_VMA_LOCKED)
+    hugetlb_walk_lock: str = "take"  # vma_pgtable_walk_begin()'s hugetlb_vma_lock_read(), or the what-if "skip"
 
     def __post_init__(self) -> None:
         if not isinstance(self.holds, tuple):
@@ -81,8 +87,8 @@ class Scenario:
                 raise TypeError("layout must be a Layout (from a scenario file)")
             if self.vma_kind is not None:
                 raise ValueError("vma_kind applies to the built-in layouts only; a scenario file sets kind in its [[vma]] tables")
-        elif self.action not in ACTIONS:
-            raise ValueError(f"unknown action {self.action!r}; accepted: {', '.join(ACTIONS)}")
+        elif self.action not in ALL_ACTIONS:
+            raise ValueError(f"unknown action {self.action!r}; accepted: {', '.join(ALL_ACTIONS)}")
         if not isinstance(self.config, KernelConfig):
             raise TypeError("config must be a KernelConfig")
         if self.walker not in WALKERS:
@@ -101,8 +107,10 @@ class Scenario:
             if self.effective_walk != "folio_walk_start":
                 raise ValueError(f"--patch {self.patch} is a flag of folio_walk_start(); the walk here is {self.effective_walk}")
         kind = self.effective_vma_kind
-        if kind not in ("anon", "file"):
-            raise ValueError(f"unknown VMA kind {kind!r}; accepted: anon, file")
+        if kind not in ("anon", "file", "hugetlb"):
+            raise ValueError(f"unknown VMA kind {kind!r}; accepted: anon, file, hugetlb")
+        if self.hugetlb_walk_lock not in ("take", "skip"):
+            raise ValueError(f"unknown hugetlb walk lock {self.hugetlb_walk_lock!r}; accepted: take, skip")
         if self.action == "retract_page_tables" and kind != "file":
             raise ValueError("retract_page_tables needs a file-backed VMA (it walks mapping->i_mmap); got an anonymous one")
         if self.action == "khugepaged_collapse" and kind != "anon":
@@ -116,6 +124,8 @@ class Scenario:
             return self.vma_kind
         if self.layout is not None:
             return self.layout.vma(self.layout.walked).kind
+        if self.action in HUGETLB_ACTIONS:
+            return "hugetlb"
         return "file" if self.action == "retract_page_tables" else "anon"
 
     @property
@@ -138,6 +148,9 @@ class Scenario:
             fault += f", walk {self.effective_walk}"
         if self.patch:
             fault += f", patch {self.patch} (the June 2026 folio_walk_start() patch, not in a release)"
+        if self.hugetlb_walk_lock == "skip":
+            fault += (", hugetlb walk lock skipped (what-if: FW_VMA_LOCKED without its hugetlb refusal and without "
+                      "the hugetlb_vma_lock_read() it cannot take)")
         if self.layout is not None:
             paths = "; ".join(p.describe() for p in self.layout.paths)
             return (f"walker ({self.walker}) holds {self.holds_label}; scenario {self.layout.name}: {paths}; "
@@ -158,6 +171,7 @@ class Scenario:
             **({"layout": self.layout.as_dict()} if self.layout is not None else {}),
             **({"walk": self.walk} if self.walk is not None else {}),
             **({"patch": self.patch} if self.patch is not None else {}),
+            **({"hugetlb_walk_lock": self.hugetlb_walk_lock} if self.hugetlb_walk_lock != "take" else {}),
         }
 
 
@@ -203,6 +217,7 @@ def make_scenario(
     layout: Layout | None = None,
     walk: str | None = None,
     patch: str | None = None,
+    hugetlb_walk_lock: str | None = None,
 ) -> Scenario:
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
@@ -215,7 +230,8 @@ def make_scenario(
         walk = None
     if patch in ("", "none"):
         patch = None
-    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout, walk, patch)
+    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout, walk, patch,
+                    hugetlb_walk_lock or "take")
 
 
 @dataclass(frozen=True)
@@ -241,6 +257,7 @@ class Setup:
     summary: str
     walked: str  # the walked VMA's name
     walk: str = "folio_walk_start"  # which walker (kernel/walkers/)
+    roots: tuple[tuple[str, int], ...] = (("", 0),)  # each mm's PGD: P's is table 0, Q's table 1
 
     # The first racing path, under the names a two-CPU scenario used.
     @property
@@ -295,9 +312,13 @@ def _build_setup(s: Scenario) -> Setup:
     paths = tuple(
         PathSetup(p.actor, i + 1, in_mm(p.op), build_program(p, vmas, s.config), p) for i, p in enumerate(layout.paths)
     )
+    # hugetlb pages are 2 MiB PMD leaves; everything else is faulted in 4 KiB pages.
+    hugetlb = [v for v in vmas if v.kind == "hugetlb" and v.mm == ""]
+    levels = tuple((p & ~(PMD_SIZE - 1), Level.PMD) if any(v.contains(p) for v in hugetlb) else (p, Level.PTE)
+                   for p in dict.fromkeys(pages))
     return Setup(
         vmas=vmas,
-        pages=tuple((p, Level.PTE) for p in dict.fromkeys(pages)),
+        pages=tuple(dict.fromkeys(levels)),
         empty_pte_tables=empty,
         walk_addr=walk,
         paths=paths,
@@ -305,6 +326,7 @@ def _build_setup(s: Scenario) -> Setup:
         summary=layout.doc,
         walked=layout.walked,
         walk=s.effective_walk,
+        roots=(("", 0), ("Q", 1)) if any(v.mm for v in vmas) else (("", 0),),
     )
 
 

@@ -16,7 +16,7 @@ from .background import RCU_CB, RCU_GP, irq_actor, irq_step, rcu_cb_step, rcu_gp
 from .ctx import WALKER, Ctx, make_ctx
 from .geometry import Level
 from .names import rename, uses_7x_names
-from .pgtable import new_tree, populate, set_table
+from .pgtable import Entry, new_tree, populate, set_table
 from .scenario import Scenario
 from .state import Cpu, State
 from .steps import Blocked, Event, Moved, Outcome
@@ -28,8 +28,12 @@ def initial(ctx: Ctx) -> State:
     """The mm before the race: the layout's pages faulted in, no lock held."""
     geo = ctx.geo
     tables = new_tree(geo)
+    if ctx.multi_mm:
+        tables = _second_mm(ctx, tables)
     for addr, level in ctx.setup.pages:
         tables, _ = populate(tables, geo, addr, level)
+    if ctx.multi_mm:
+        tables = _share_pmd_table(ctx, tables)
     for addr in ctx.setup.empty_pte_tables:
         # The file THP collapse already unmapped these PTEs; the PTE table remains.
         tables, _ = populate(tables, geo, addr, Level.PTE)
@@ -40,6 +44,30 @@ def initial(ctx: Ctx) -> State:
         tables = set_table(tables, pte.__class__(pte.tid, pte.level, pte.base))
     actors = (initial_walker(ctx, WALKERS[ctx.setup.walk]),) + tuple(initial_freer(p.name, p.cpu, p.program) for p in ctx.paths)
     return State(tables=tables, vmas=ctx.setup.vmas, cpus=tuple(Cpu() for _ in range(ctx.ncpus)), actors=actors)
+
+
+def _second_mm(ctx: Ctx, tables):
+    """Process Q's PGD (pgd_alloc()), table 1 (Setup.roots)."""
+    from .pgtable import Table
+
+    return tables + (Table(tid=1, level=Level.PGD, base=0, mm="Q"),)
+
+
+def _share_pmd_table(ctx: Ctx, tables):
+    """huge_pmd_share(): Q's fault in its VM_MAYSHARE hugetlb VMA finds P's PMD
+    table for the same file offset through i_mmap and points its own PUD entry
+    at it (ptdesc_pmd_pts_inc()); the table is now 'shared'."""
+    from dataclasses import replace as _replace
+
+    from .pgtable import ensure_table, set_entry, set_table, walk_path
+
+    geo = ctx.geo
+    p = next(v for v in ctx.setup.vmas if v.kind == "hugetlb" and v.mm == "")
+    q = next(v for v in ctx.setup.vmas if v.kind == "hugetlb" and v.mm == "Q")
+    pmd = next(s.table for s in walk_path(tables, geo, p.start) if s.table.level == Level.PMD)
+    tables = set_table(tables, _replace(pmd, mm="shared"))
+    tables, _, pud = ensure_table(tables, geo, q.start, Level.PUD, root=1, mm="Q")
+    return set_entry(tables, pud.tid, geo.pud_index(q.start), Entry("table", pmd.tid))
 
 
 def outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:

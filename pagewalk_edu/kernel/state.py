@@ -86,6 +86,20 @@ class Uaf(NamedTuple):
     freed_by: str
 
 
+class Foreign(NamedTuple):
+    """The walker of one mm read a page table that belongs to another mm (a
+    previously shared hugetlb PMD table reused by its last user): not freed
+    memory, but another process's live tables and pages (mm/hugetlb.c
+    huge_pmd_unshare(); kernel-facts §13)."""
+
+    actor: str
+    function: str
+    tid: int
+    level: str
+    owner: str  # the mm whose table it is
+    via: int  # the table whose entry led there (the reused shared PMD table), or tid itself
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     name: str
@@ -124,6 +138,8 @@ class State:
     stale: frozenset[int] = frozenset()  # detached/pending tables the walker read
     bugs: tuple[str, ...] = ()  # "sleeping function called from invalid context"
     warnings: tuple[str, ...] = ()  # failed assertions: lockdep_assert_*(), VM_WARN_ON_ONCE()
+    sems: tuple[tuple[str, str, str], ...] = ()  # sleeping rw_semaphores held: (lock, "r"/"w", holder), sorted
+    foreign: tuple["Foreign", ...] = ()  # reads of another mm's page table (the second violation)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
 
     def __hash__(self) -> int:
@@ -144,6 +160,8 @@ class State:
                     self.stale,
                     self.bugs,
                     self.warnings,
+                    self.sems,
+                    self.foreign,
                 )
             ) or 1
             object.__setattr__(self, "_hash", h)

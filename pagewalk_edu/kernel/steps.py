@@ -73,6 +73,10 @@ def deref(ctx: "Ctx", state: State, actor: str, tid: int, function: str) -> tupl
     a stale read that revalidation (pmd_same()) must catch.  Returns the new
     state and a phrase for the event text ('' when the table is live)."""
     table = state.tables[tid]
+    if ctx.multi_mm and actor == ctx.walker_name and table.mm:
+        state, note = _deref_other_mm(state, actor, table, function)
+        if note:
+            return state, note
     if table.life.gone:
         uaf = Uaf(actor, function, tid, table.level.name, table.freed_by)
         note = (
@@ -86,6 +90,42 @@ def deref(ctx: "Ctx", state: State, actor: str, tid: int, function: str) -> tupl
             state = state.but(stale=state.stale | {tid})
         return state, f" (stale: {table.level.name} table #{tid} is {table.life.value})"
     return state, ""
+
+
+def _deref_other_mm(state: State, actor: str, table, function: str) -> tuple[State, str]:
+    """The walked mm is P (tables with mm ""); a hugetlb PMD table shared with
+    another mm has mm "shared"; a table another mm allocated has its name."""
+    if table.mm != "shared":
+        return foreign(state, actor, table.tid, table.tid, function, table.mm), (
+            f" FOREIGN TABLE: {table.level.name} table #{table.tid} is {table.mm}'s")
+    if not any(t.mm == "" and any(e.is_table and e.target == table.tid for _, e in t.entries) for t in state.tables):
+        # huge_pmd_unshare() cleared P's PUD entry: the table lives on as the
+        # other sharers' only; reading it unchanged is stale, not yet reuse.
+        if table.tid not in state.stale:
+            state = state.but(stale=state.stale | {table.tid})
+        return state, f" (stale: {table.level.name} table #{table.tid} was unshared from this mm)"
+    return state, ""
+
+
+def foreign(state: State, actor: str, tid: int, via: int, function: str, owner: str) -> State:
+    from .state import Foreign
+
+    t = state.tables[tid]
+    rec = Foreign(actor, function, tid, t.level.name, owner, via)
+    return state if rec in state.foreign else state.but(foreign=state.foreign + (rec,))
+
+
+def check_entry(ctx: "Ctx", state: State, actor: str, tid: int, entry, function: str) -> tuple[State, str]:
+    """An entry the walker read points into another mm's table: the shared PMD
+    table was reused (pte_alloc() installed that mm's PTE table in it)."""
+    if not ctx.multi_mm or entry is None or not entry.is_table:
+        return state, ""
+    child = state.tables[entry.target]
+    if child.mm in ("", "shared"):
+        return state, ""
+    state = foreign(state, actor, tid, tid, function, child.mm)
+    return state, (f" FOREIGN TABLE: {state.tables[tid].level.name} table #{tid} is no longer this mm's and now "
+                   f"points to {child.mm}'s {child.level.name} table #{child.tid}")
 
 
 def might_sleep(state: State, actor: Actor, function: str) -> State:

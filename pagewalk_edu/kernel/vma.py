@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-VMA_KINDS = ("anon", "file")
+VMA_KINDS = ("anon", "file", "hugetlb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class Vma:
     readers: frozenset[str] = frozenset()  # vma_start_read() holders
     writer: str = ""  # vma_start_write() holder, until vma_end_write_all()
     detached: bool = False  # removed from the mm's VMA tree
+    mm: str = ""  # the process whose VMA it is: "" the walked mm (P), or another one ("Q")
 
     def __post_init__(self) -> None:
         if self.kind not in VMA_KINDS:
@@ -41,10 +42,10 @@ def attached(vmas: Vmas) -> list[Vma]:
     return [v for v in vmas if not v.detached]
 
 
-def find_vma(vmas: Vmas, addr: int) -> Vma | None:
-    """vma_lookup(): the attached VMA containing `addr`."""
+def find_vma(vmas: Vmas, addr: int, mm: str = "") -> Vma | None:
+    """vma_lookup(): the attached VMA of mm `mm` containing `addr`."""
     for v in vmas:
-        if not v.detached and v.contains(addr):
+        if not v.detached and v.mm == mm and v.contains(addr):
             return v
     return None
 

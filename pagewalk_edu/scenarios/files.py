@@ -26,12 +26,12 @@ from ..kernel.layout import (
     parse_address,
     parse_layout,
 )
-from ..kernel.scenario import ACTIONS, FAULTS, WALKERS, Scenario, parse_holds
+from ..kernel.scenario import ACTIONS, ALL_ACTIONS, FAULTS, WALKERS, Scenario, parse_holds
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
 TOP_KEYS = ("name", "doc", "group", "expect", "states", "kernel", "config", "fault", "layout", "walker",
             "vma", "faulted", "path", "schedule")
-WALKER_KEYS = ("walk", "cpu", "holds", "address", "vma", "pause_before", "patch")
+WALKER_KEYS = ("walk", "cpu", "holds", "address", "vma", "pause_before", "patch", "hugetlb_walk_lock")
 #: Keys that describe a layout of the file's own (not allowed with `layout = NAME`).
 OWN_LAYOUT = ("vma", "faulted", "path")
 
@@ -111,6 +111,9 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
     walk = _str(walker, "walk", f"{where}: walker", WALKS[0])
     if walk not in WALKS:
         raise ValueError(f"{where}: walker.walk: unknown walk {walk!r}; accepted: {', '.join(WALKS)}")
+    walk_lock = _str(walker, "hugetlb_walk_lock", f"{where}: walker", "take")
+    if walk_lock not in ("take", "skip"):
+        raise ValueError(f"{where}: walker.hugetlb_walk_lock: {walk_lock!r}; accepted: take, skip")
     patch = _str(walker, "patch", f"{where}: walker")
     if patch in ("", "none"):
         patch = None
@@ -135,8 +138,8 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
     try:
         if builtin is not None:
             scenario = _on_builtin(d, builtin, walker, holds, config, cpu, fault, where, walk)
-            if patch is not None:
-                scenario = replace(scenario, patch=patch)
+            if patch is not None or walk_lock != "take":
+                scenario = replace(scenario, patch=patch, hugetlb_walk_lock=walk_lock)
         else:
             missing = [k for k in ("vma", "path") if k not in d]
             if missing:
@@ -145,7 +148,8 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
             layout = parse_layout({"vma": d["vma"], "faulted": d.get("faulted", []), "path": d["path"],
                                    "walker": {k: walker[k] for k in ("address", "vma", "pause_before", "walk") if k in walker}},
                                   name=name, doc=doc)
-            scenario = Scenario(holds, name, config, cpu, fault, None, None, layout, patch=patch)
+            scenario = Scenario(holds, name, config, cpu, fault, None, None, layout, patch=patch,
+                                hugetlb_walk_lock=walk_lock)
     except LayoutError as err:
         raise ValueError(f"{where}: {err}") from None
     except (ValueError, TypeError) as err:
@@ -182,8 +186,8 @@ def _config(d: dict, where: str) -> KernelConfig:
 
 
 def _on_builtin(d, builtin, walker, holds, config, cpu, fault, where, walk=WALKS[0]) -> Scenario:
-    if builtin not in ACTIONS:
-        raise ValueError(f"{where}: layout: unknown layout {builtin!r}; accepted: {', '.join(ACTIONS)}")
+    if builtin not in ALL_ACTIONS:
+        raise ValueError(f"{where}: layout: unknown layout {builtin!r}; accepted: {', '.join(ALL_ACTIONS)}")
     own = [k for k in OWN_LAYOUT if k in d] + [f"walker.{k}" for k in ("vma", "pause_before") if k in walker]
     if own:
         raise ValueError(f"{where}: {own[0]}: a file with layout = {builtin!r} uses that layout as shipped; "

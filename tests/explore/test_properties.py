@@ -11,7 +11,7 @@ def test_properties_are_named_always_or_sometimes():
     assert [(p.name, p.expectation) for p in PROPERTIES] == [
         ("no use-after-free", "always"), ("no deadlock", "always"),
         ("no sleeping in atomic context", "always"), ("a stale read", "sometimes"),
-        ("no failed assertion", "always")]
+        ("no failed assertion", "always"), ("no foreign table", "always")]
 
 
 def test_a_verdict_reports_each_property():
@@ -23,7 +23,7 @@ def test_a_verdict_reports_each_property():
     # Today's folio_walk_start() asserts the mmap lock: a VMA-locked caller trips it.
     assert stale.properties == {"no use-after-free": True, "no deadlock": True,
                                 "no sleeping in atomic context": True, "a stale read": True,
-                                "no failed assertion": False}
+                                "no failed assertion": False, "no foreign table": True}
     # mmap_read_lock() after local_irq_disable(): __might_sleep() in atomic context.
     sleepy = verdict(make_scenario("irqs_off,mmap_lock", "munmap_adjacent"))
     assert sleepy.properties["no sleeping in atomic context"] is False and sleepy.bugs

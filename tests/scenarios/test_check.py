@@ -49,7 +49,8 @@ def test_a_bad_file_is_exit_2_and_the_others_are_still_checked(capsys, write):
     rc, out, err = cli(capsys, "check", str(bad), str(good))
     assert rc == 2
     assert err.strip().splitlines() == [f"pagewalk-edu: error: {bad}: path[0].op: unknown path 'mprotect'; accepted: munmap, "
-                                        "madvise, khugepaged_collapse, retract_page_tables, mremap"]
+                                        "madvise, khugepaged_collapse, retract_page_tables, mremap, hugetlb_punch_hole, hugetlb_dontneed, "
+                                        "hugetlb_reuse"]
     assert "PASS" in out
     rc, _, err = cli(capsys, "check")
     assert rc == 2 and "check needs at least one scenario file" in err

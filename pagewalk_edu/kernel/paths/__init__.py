@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from . import khugepaged, madvise, memory, mmap_lock, mmu_gather, mremap, pt_reclaim, tlb, vma
+from . import hugetlb, khugepaged, madvise, memory, mmap_lock, mmu_gather, mremap, pt_reclaim, tlb, vma
 from .base import Op, initial_freer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..steps import Outcome
 
 OPS: dict[type, Callable] = {}  # instruction type → the step that runs it
-for _module in (mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap,):
+for _module in (mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap, hugetlb):
     OPS.update(_module.OPS)
 
 

@@ -21,12 +21,14 @@ _ACQUIRE = {
     "vma_lock": "lock_vma_under_rcu",
     "rcu": "rcu_read_lock",
     "irqs_off": "local_irq_disable",
+    "i_mmap_lock": "i_mmap_lock_read",
 }
 _RELEASE = {
     "mmap_lock": "mmap_read_unlock",
     "vma_lock": "vma_end_read",
     "rcu": "rcu_read_unlock",
     "irqs_off": "local_irq_enable",
+    "i_mmap_lock": "i_mmap_unlock_read",
 }
 
 
@@ -114,6 +116,17 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
         return Moved(state.with_actor(a), event(a, op, f"rcu_read_lock() on CPU{a.cpu}: grace periods now wait for this CPU",
                                               "include/linux/rcupdate.h: rcu_read_lock", "rcu:enter"))
 
+    if op == "i_mmap_lock_read":
+        from ..rwsem import I_MMAP, down_read
+
+        out = down_read(state, a, I_MMAP, op, "the file's i_mmap_rwsem")
+        if not hasattr(out, "sems"):
+            return out
+        a = a.set(pc=nxt, held=held + ("i_mmap_lock",), todo=rest)
+        return Moved(out.with_actor(a), event(a, op, "i_mmap_lock_read() takes the walked file's i_mmap_rwsem: "
+                                              "huge_pmd_unshare() (which needs it for write) waits",
+                                              "include/linux/fs.h: i_mmap_lock_read", "i_mmap:read"))
+
     if op == "local_irq_disable":
         state = cpu_add(state, a.cpu, irqs_off=True)
         a = a.set(pc=nxt, held=held + ("irqs_off",), todo=rest)
@@ -139,6 +152,11 @@ def _release(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
         name = a.get("vma")
         state = locks.vma_end_read(state, a, name)
         text, src, ch = f"vma_end_read() drops the read lock of VMA {name}", "include/linux/mmap_lock.h: vma_end_read", f"vma_lock:{name}:unlock"
+    elif op == "i_mmap_unlock_read":
+        from ..rwsem import I_MMAP, up
+
+        state = up(state, a, I_MMAP)
+        text, src, ch = "i_mmap_unlock_read()", "include/linux/fs.h: i_mmap_unlock_read", "i_mmap:unlock"
     elif op == "mmap_read_unlock":
         state = locks.mmap_read_unlock(state, a)
         text, src, ch = "mmap_read_unlock()", "include/linux/mmap_lock.h: mmap_read_unlock", "mmap_lock:unlock"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..geometry import Level
 from ..pgtable import Entry
 from ..state import Actor, State
-from ..steps import PAGE_TABLE_LOCK, Moved, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import PAGE_TABLE_LOCK, Moved, check_entry, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from .assertions import entry_assertions, refused, warn
 from .base import Walker
 from .caller import event as _ev
@@ -34,8 +34,47 @@ WALK_LABELS = (
 )
 
 
+def _walk_lock_needed(ctx, a: Actor) -> bool:
+    from ..vma import by_name
+
+    return (not a.get("hlock") and ctx.scenario.hugetlb_walk_lock == "take"
+            and by_name(ctx.setup.vmas, ctx.setup.walked).kind == "hugetlb")
+
+
+def _vma_pgtable_walk_begin(ctx, state: State, a: Actor, failed) -> Moved:
+    """vma_pgtable_walk_begin(): hugetlb_vma_lock_read() for a hugetlb VMA, a
+    sleeping rw_semaphore (mm/memory.c; mm/hugetlb.c)."""
+    from ..rwsem import down_read, hugetlb_vma_lock
+
+    out = down_read(state, a, hugetlb_vma_lock(ctx.setup.walked), "hugetlb_vma_lock_read",
+                    f"VMA {ctx.setup.walked}'s hugetlb VMA lock")
+    if not hasattr(out, "sems"):
+        return out
+    a = a.set(hlock=True, entered=True)
+    warn_txt = (" [WARNING: " + "; ".join(f"{x.function} fails: {x.why}" for x in failed) + "]") if failed else ""
+    return Moved(out.with_actor(a), _ev(a, "vma_pgtable_walk_begin",
+                                        f"vma_pgtable_walk_begin(): hugetlb_vma_lock_read() of VMA {ctx.setup.walked}: "
+                                        f"huge_pmd_unshare() of this VMA now waits (it needs the lock for write){warn_txt}",
+                                        "mm/memory.c: vma_pgtable_walk_begin", "hugetlb_vma_lock:read"))
+
+
+def _walk_end(ctx, state: State, a: Actor) -> State:
+    """vma_pgtable_walk_end(): hugetlb_vma_unlock_read()."""
+    if not a.get("hlock"):
+        return state
+    from ..rwsem import hugetlb_vma_lock, up
+
+    return up(state, a, hugetlb_vma_lock(ctx.setup.walked))
+
+
 def _not_found(state: State, a: Actor, function: str, text: str, source: str, *changes: str) -> Moved:
     """`goto not_found`: folio_walk_start() returns NULL; the caller then drops what it holds."""
+    if a.get("hlock"):
+        from ..rwsem import up
+
+        state = state.but(sems=tuple(x for x in state.sems if x[2] != a.name or not x[0].startswith("hugetlb_vma_lock")))
+        a = a.set(hlock=False)
+        text += "; vma_pgtable_walk_end() drops the hugetlb VMA lock"
     todo = _release_ops(a)
     a = a.set(pc="release" if todo else "done", result="NULL", todo=todo)
     return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
@@ -44,18 +83,21 @@ def _not_found(state: State, a: Actor, function: str, text: str, source: str, *c
 def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
     state, note = deref(ctx, state, a.name, tid, function)
     entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
-    return state, entry, note
+    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
+    return state, entry, note + note2
 
 
 def _pgd_offset(ctx, state, a):
     # folio_walk_start()'s entry assertions (walkers/assertions.py) run in the
     # same step as the first read: they change no table.
-    asserts = entry_assertions(ctx, state, a)
+    asserts = () if a.get("entered") else entry_assertions(ctx, state, a)
     failed = tuple(x for x in asserts if not x.holds)
     state = warn(state, a, failed)
     if refused(ctx, asserts):
         return _not_found(state, a, "folio_walk_start",
                           "FW_VMA_LOCKED: VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma)) refuses the hugetlb VMA", SRC_WALK, "warn")
+    if _walk_lock_needed(ctx, a):
+        return _vma_pgtable_walk_begin(ctx, state, a, failed)
     if failed:
         note0 = " [WARNING: " + "; ".join(f"{x.function} fails: {x.why}" for x in failed) + "]"
     else:
@@ -210,6 +252,9 @@ def _ptep_get(ctx, state, a):
 def _folio_walk_end(ctx, state, a):
     lock = a.get("lock")
     state = release_spin(state, a, lock)
+    if a.get("hlock"):
+        state = _walk_end(ctx, state, a)
+        a = a.set(hlock=False)
     changes = [f"unlock:{lock}"]
     text = "folio_walk_end(): the caller is done with the folio; spin_unlock()"
     if lock.startswith("ptl:"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..geometry import Level
 from ..state import Actor, State
-from ..steps import Moved, cpu_add, deref
+from ..steps import Moved, check_entry, cpu_add, deref
 from .base import Walker
 from .caller import event as _ev
 from .caller import release_ops as _release_ops
@@ -48,7 +48,9 @@ PAUSES = {"spin_lock": "ptep_get_lockless", "pud_lock": "pudp_get", "pmd_lock": 
 
 def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str):
     state, note = deref(ctx, state, a.name, tid, function)
-    return state, state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr)), note
+    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
+    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
+    return state, entry, note + note2
 
 
 def _go(state: State, a: Actor, pc: str, function: str, text: str, source: str, *changes: str, **regs) -> Moved:

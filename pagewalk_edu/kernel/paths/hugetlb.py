@@ -1,0 +1,281 @@
+"""hugetlb PMD sharing: mm/hugetlb.c (huge_pmd_unshare, huge_pmd_unshare_flush,
+__unmap_hugepage_range, __hugetlb_zap_begin/_end, hugetlb_unshare_pmds),
+fs/hugetlbfs/inode.c (hugetlbfs_punch_hole → hugetlb_vmdelete_list),
+include/asm-generic/tlb.h (tlb_flush_unshared_tables), mm/memory.c (__pte_alloc).
+
+Two mms, P (the walked one, tables with mm "") and Q, both map one hugetlbfs
+file MAP_SHARED over a PUD-aligned GiB and share one PMD table T (mm "shared",
+huge_pmd_share()).  huge_pmd_unshare() clears one mm's PUD entry to T under T's
+PMD lock, i_mmap_rwsem for write and the hugetlb VMA lock for write; the last
+sharer keeps T, and may reuse it: pte_alloc() installs its own PTE table in T.
+With David Hildenbrand's fix (6.18.y, 7.x) the sync IPI tlb_remove_table_sync_one()
+comes from huge_pmd_unshare_flush() after the TLB flush, still under
+i_mmap_rwsem; v6.18.0 (Jann Horn's 1013af4f585f) sent it inside huge_pmd_unshare()
+with T's lock held (HUGETLB_UNSHARE_SYNC=in_unshare).
+"""
+
+from __future__ import annotations
+
+from ..geometry import Level
+from ..pgtable import Entry, ensure_table, set_entry, walk_path
+from ..program import instruction
+from ..rwsem import I_MMAP, down_write, down_write_trylock, hugetlb_vma_lock, up
+from ..steps import all_other_cpus, cpu_list, pmd_lock_name, release_spin, send_ipi, spin_lock, take_spin
+from .base import go
+from .tlb import WaitIpi
+
+SRC = "mm/hugetlb.c"
+
+# The instructions this file runs (kernel/program.py).
+IMmapLockWrite = instruction("i_mmap_lock_write", "caller")
+IMmapUnlockWrite = instruction("i_mmap_unlock_write")
+HugetlbVmaTrylockWrite = instruction("hugetlb_vma_trylock_write", "vma")
+HugetlbVmaLockWrite = instruction("hugetlb_vma_lock_write", "vma")
+HugetlbVmaUnlockWrite = instruction("hugetlb_vma_unlock_write", "vma")
+UnmapHugepageRange = instruction("__unmap_hugepage_range", "mm", "start", "end")
+HugetlbSplit = instruction("hugetlb_split", "mm", "at")
+HugePteUnlock = instruction("huge_pte_unlock", "mm", doc="spin_unlock() of the ptl huge_pte_lock() took")
+HugePmdUnshareFlush = instruction("huge_pmd_unshare_flush", "mm")
+OtherMmLock = instruction("other_mm_mmap_write_lock", "mm", "unlock", doc="mmap_write_lock()/unlock() of Q's own mm")
+PteAlloc = instruction("__pte_alloc", "mm", "addr")
+
+
+def root_of(ctx, mm: str) -> int:
+    return dict(ctx.setup.roots)[mm]
+
+
+def mm_name(mm: str) -> str:
+    return mm or "P"
+
+
+def _pud_step(ctx, state, mm: str, addr: int):
+    """The PUD table and entry index of `mm`'s tree that map `addr`, and the PMD
+    table it points to (-1 if none)."""
+    for step in walk_path(state.tables, ctx.geo, addr, root_of(ctx, mm)):
+        if step.table.level == Level.PUD:
+            e = step.entry
+            return step.table.tid, step.index, (e.target if e is not None and e.is_table else -1)
+    return -1, -1, -1
+
+
+def _sharers(state, tid: int) -> int:
+    """ptdesc_pmd_pts_count() + 1: how many PUD entries point to the table."""
+    return sum(1 for t in state.tables if t.level == Level.PUD
+               for _, e in t.entries if e.is_table and e.target == tid)
+
+
+def _mm_cpus(ctx, mm: str, a) -> frozenset[int]:
+    """mm_cpumask() of `mm`, without the sender's CPU."""
+    if mm == "":
+        cpus = set(ctx.cpumask)
+    else:
+        cpus = {p.cpu for p in ctx.paths if p.spec.op == "hugetlb_reuse"}
+    return frozenset(c for c in cpus if c != a.cpu)
+
+
+def _i_mmap_lock_write(ctx, state, a, op, rest):
+    out = down_write(state, a, I_MMAP, "i_mmap_lock_write", "the file's i_mmap_rwsem")
+    if not hasattr(out, "sems"):
+        return out
+    return go(out, a, rest, "i_mmap_lock_write", f"{op.caller}: i_mmap_lock_write() takes the file's i_mmap_rwsem for write",
+              _src_of(op.caller), "i_mmap:write")
+
+
+def _src_of(caller: str) -> str:
+    return {"hugetlbfs_punch_hole": "fs/hugetlbfs/inode.c: hugetlbfs_punch_hole",
+            "__hugetlb_zap_begin": f"{SRC}: __hugetlb_zap_begin",
+            "__split_vma": "mm/vma.c: vma_prepare"}.get(caller, SRC)
+
+
+def _i_mmap_unlock_write(ctx, state, a, op, rest):
+    return go(up(state, a, I_MMAP), a, rest, "i_mmap_unlock_write", "i_mmap_unlock_write(): other sharers of the file may change their tables now",
+              SRC, "i_mmap:unlock")
+
+
+def _trylock(ctx, state, a, op, rest):
+    """hugetlb_vmdelete_list(): `if (!hugetlb_vma_trylock_write(vma)) continue;`"""
+    lock = hugetlb_vma_lock(op.vma)
+    new = down_write_trylock(state, a, lock)
+    if new is None:
+        end = next(i for i, x in enumerate(rest) if isinstance(x, HugetlbVmaUnlockWrite) and x.vma == op.vma)
+        return go(state, a, rest[end + 1:], "hugetlb_vma_trylock_write",
+                  f"hugetlb_vmdelete_list(): hugetlb_vma_trylock_write() of VMA {op.vma} fails (someone holds its hugetlb VMA "
+                  "lock): the VMA is skipped", "fs/hugetlbfs/inode.c: hugetlb_vmdelete_list")
+    return go(new, a, rest, "hugetlb_vma_trylock_write", f"hugetlb_vmdelete_list(): hugetlb_vma_trylock_write() takes VMA {op.vma}'s hugetlb VMA lock",
+              "fs/hugetlbfs/inode.c: hugetlb_vmdelete_list")
+
+
+def _lock_write(ctx, state, a, op, rest):
+    out = down_write(state, a, hugetlb_vma_lock(op.vma), "hugetlb_vma_lock_write", f"VMA {op.vma}'s hugetlb VMA lock")
+    if not hasattr(out, "sems"):
+        return out
+    return go(out, a, rest, "hugetlb_vma_lock_write", f"__hugetlb_zap_begin(): hugetlb_vma_lock_write() of VMA {op.vma}",
+              f"{SRC}: __hugetlb_zap_begin")
+
+
+def _unlock_write(ctx, state, a, op, rest):
+    return go(up(state, a, hugetlb_vma_lock(op.vma)), a, rest, "hugetlb_vma_unlock_write",
+              f"hugetlb_vma_unlock_write() of VMA {op.vma}", SRC)
+
+
+def _unshare_or_zap(ctx, state, a, op, rest, zap: bool, fn: str = "__unmap_hugepage_range"):
+    """huge_pte_lock() (T's split PMD lock), then huge_pmd_unshare(): T shared
+    → pud_clear() of this mm's entry; not shared → (a zap) clear T's leaves."""
+    mm, start = op.mm, op.start
+    pud, idx, t = _pud_step(ctx, state, mm, start)
+    who = mm_name(mm)
+    if t < 0:
+        return go(state, a, rest, fn, f"{fn}(): {who}'s PUD entry is none: nothing to {'unmap' if zap else 'unshare'}", SRC)
+    lock = pmd_lock_name(t)
+    out = spin_lock(state, a, lock, "huge_pte_lock", f"the PMD lock of PMD table #{t}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    after = (HugePteUnlock(mm),) + rest
+    if _sharers(state, t) > 1:
+        state = state.but(tables=set_entry(state.tables, pud, idx, None))
+        text = (f"huge_pte_lock() takes PMD table #{t}'s lock; huge_pmd_unshare(): the table is shared, so pud_clear() of "
+                f"entry {idx} of {who}'s PUD table #{pud}: {who} no longer maps it; ptdesc_pmd_pts_dec()")
+        changes = [f"unshared:{t}:{who}"]
+        fully = _sharers(state, t) == 1
+        if ctx.config.HUGETLB_UNSHARE_SYNC == "in_unshare":
+            state, after2, how, ch = sync_one(ctx, state, a, after)
+            text += f"; v6.18.0: tlb_remove_table_sync_one() inside huge_pmd_unshare(), with the lock held: {how}"
+            after = after2
+            changes += ch
+        return go(state, a, after, "huge_pmd_unshare", text, f"{SRC}: huge_pmd_unshare", *changes,
+                  unshared=True, fully=fully, tlock=lock)
+    if not zap:
+        state = release_spin(state, a, lock)
+        return go(state, a, rest, fn, f"{fn}(): PMD table #{t} is not shared: nothing to unshare", SRC)
+    # Entries by index: the table maps the same file GiB in every sharer, at each
+    # mm's own PUD-aligned address.
+    first, last = ctx.geo.pmd_index(start), ctx.geo.pmd_index(op.end - 1)
+    tables = state.tables
+    n = 0
+    for i, e in state.tables[t].entries:
+        if first <= i <= last and e.is_leaf:
+            tables = set_entry(tables, t, i, None)
+            n += 1
+    state = state.but(tables=tables)
+    return go(state, a, after, "__unmap_hugepage_range",
+              f"huge_pte_lock() takes PMD table #{t}'s lock; it is {who}'s alone now, so __unmap_hugepage_range() clears "
+              f"{n} hugetlb PMD entr{'y' if n == 1 else 'ies'} of it", f"{SRC}: __unmap_hugepage_range", f"zap:{t}",
+              zapped=True, tlock=lock)
+
+
+def _unmap(ctx, state, a, op, rest):
+    return _unshare_or_zap(ctx, state, a, op, rest, zap=True)
+
+
+def _split(ctx, state, a, op, rest):
+    """__split_vma() → hugetlb_split() → hugetlb_unshare_pmds(): a split inside a
+    shared PUD range unshares this mm's own entry first."""
+    return _unshare_or_zap(ctx, state, a, UnmapHugepageRange(op.mm, op.at, op.at), rest, zap=False, fn="hugetlb_split")
+
+
+def _pte_unlock(ctx, state, a, op, rest):
+    lock = a.get("tlock")
+    return go(release_spin(state, a, lock), a, rest, "spin_unlock", "spin_unlock() of the PMD table's lock", SRC,
+              f"unlock:{lock}", tlock="")
+
+
+def sync_one(ctx, state, a, rest):
+    """tlb_remove_table_sync_one(): an IPI to every other CPU and wait (an empty
+    stub without MMU_GATHER_RCU_TABLE_FREE; skipped under TABLE_SYNC=elide_native)."""
+    from .mmu_gather import table_sync_elided
+
+    if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
+        return state, rest, "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE", []
+    if table_sync_elided(ctx):
+        return state, rest, ("tlb_remove_table_sync_one() returns at once (TABLE_SYNC=elide_native, not in a release: "
+                             "the TLB flush is taken to have IPIed every walker)"), []
+    targets = all_other_cpus(ctx, a)
+    state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
+    return (state, ((WaitIpi(),) if targets else ()) + rest,
+            f"tlb_remove_table_sync_one() IPIs every other CPU ({cpu_list(targets)}) and waits",
+            [f"ipi:cpu{c}" for c in sorted(targets)])
+
+
+def _unshare_flush(ctx, state, a, op, rest):
+    """huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): the TLB flush of
+    this mm, then, when a table became exclusive, tlb_remove_table_sync_one(),
+    before i_mmap_rwsem is dropped.  On v6.18.0 only the flush is left here."""
+    if not (a.get("unshared") or a.get("zapped")):
+        return go(state, a, rest, "huge_pmd_unshare_flush", "huge_pmd_unshare_flush(): nothing was unshared or unmapped", SRC)
+    mm = op.mm
+    targets = _mm_cpus(ctx, mm, a)
+    tail = rest
+    sync_text, sync_ch = "", []
+    if a.get("unshared") and a.get("fully") and ctx.config.HUGETLB_UNSHARE_SYNC == "after_flush":
+        state, tail, sync_text, sync_ch = sync_one(ctx, state, a, rest)
+        sync_text = "; then " + sync_text
+    if ctx.config.TLB_FLUSH == "broadcast" or not targets:
+        how = "a broadcast invalidation (INVLPGB): no IPI" if ctx.config.TLB_FLUSH == "broadcast" else \
+            f"no other CPU in {mm_name(mm)}'s mm_cpumask()"
+        rest2, ch = tail, []
+    else:
+        # The flush IPIs first, then the sync IPI: one IPI in flight per sender.
+        state = send_ipi(state, a, "flush_tlb_func", "native_flush_tlb_multi", targets)
+        how = f"IPIs {cpu_list(targets)} ({mm_name(mm)}'s mm_cpumask()) and waits"
+        rest2, ch = (WaitIpi(),) + tail, [f"ipi:cpu{c}" for c in sorted(targets)]
+        if sync_ch:  # send the sync IPI once the flush is acknowledged
+            state = state.but(ipis=tuple(i for i in state.ipis if not (i.sender == a.name and i.handler == "tlb_remove_table_smp_sync")))
+            rest2 = (WaitIpi(), _ResendSync()) + rest
+    return go(state, a, rest2, "huge_pmd_unshare_flush",
+              f"huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): tlb_flush_mmu_tlbonly() of {mm_name(mm)}: {how}{sync_text}",
+              f"{SRC}: huge_pmd_unshare_flush", *ch, *sync_ch, unshared=False, zapped=False, fully=False)
+
+
+_ResendSync = instruction("tlb_flush_unshared_tables_sync", doc="tlb_flush_unshared_tables(): tlb_remove_table_sync_one() after the flush")
+
+
+def _resend_sync(ctx, state, a, op, rest):
+    state, rest2, how, ch = sync_one(ctx, state, a, rest)
+    return go(state, a, rest2, "tlb_remove_table_sync_one", f"tlb_flush_unshared_tables(): {how}",
+              "include/asm-generic/tlb.h: tlb_flush_unshared_tables", *ch)
+
+
+def _other_mm_lock(ctx, state, a, op, rest):
+    """Q's own mmap lock: nobody else in the scenario takes it, so it is a step."""
+    fn = "mmap_write_unlock" if op.unlock else "mmap_write_lock"
+    return go(state, a, rest, fn, f"{fn}() of {mm_name(op.mm)}'s mm", "include/linux/mmap_lock.h: " + fn)
+
+
+def _pte_alloc(ctx, state, a, op, rest):
+    """do_anonymous_page() → pte_alloc() → __pte_alloc(): pmd_lock() of the PMD
+    table the entry lives in, pmd_populate() with a new PTE table, then the page."""
+    mm, addr = op.mm, op.addr
+    root = root_of(ctx, mm)
+    tables, allocated, pmd = ensure_table(state.tables, ctx.geo, addr, Level.PMD, root, mm)
+    lock = pmd_lock_name(pmd.tid)
+    st = state.but(tables=tables)
+    out = spin_lock(st, a, lock, "__pte_alloc", f"the PMD lock of PMD table #{pmd.tid}")
+    if out is not None:
+        return out if not allocated else out  # (a PMD table allocated then spun on: same outcome)
+    st, a = take_spin(st, a, lock)
+    tables, more, pte = ensure_table(st.tables, ctx.geo, addr, Level.PTE, root, mm)
+    tables = set_entry(tables, pte.tid, ctx.geo.pte_index(addr), Entry("leaf", 4096))
+    st = release_spin(st.but(tables=tables), a, lock)
+    new = ", ".join(f"{al.function}() → {al.level.name} table #{al.tid}" for al in allocated + more)
+    reused = " (the table once shared with P: reuse)" if pmd.mm == "shared" else ""
+    return go(st, a, rest, "__pte_alloc",
+              f"{mm_name(mm)} faults anonymous memory at {addr:#x}: under PMD table #{pmd.tid}'s lock{reused} {new}; "
+              f"set_pte_at() maps {mm_name(mm)}'s page", "mm/memory.c: __pte_alloc",
+              *(f"allocated:{al.tid}" for al in allocated + more))
+
+
+OPS = {
+    IMmapLockWrite: _i_mmap_lock_write,
+    IMmapUnlockWrite: _i_mmap_unlock_write,
+    HugetlbVmaTrylockWrite: _trylock,
+    HugetlbVmaLockWrite: _lock_write,
+    HugetlbVmaUnlockWrite: _unlock_write,
+    UnmapHugepageRange: _unmap,
+    HugetlbSplit: _split,
+    HugePteUnlock: _pte_unlock,
+    HugePmdUnshareFlush: _unshare_flush,
+    _ResendSync: _resend_sync,
+    OtherMmLock: _other_mm_lock,
+    PteAlloc: _pte_alloc,
+}
