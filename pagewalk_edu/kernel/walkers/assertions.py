@@ -37,6 +37,11 @@ def entry_assertions(ctx, state: State, a: Actor) -> tuple[Assertion, ...]:
         return (Assertion("mmap_assert_locked(vma->vm_mm)", "mmap_lock" in held,
                           "the caller does not hold the mmap lock"),)
     kind = _walked_kind(ctx)
+    # --hugetlb-walk-lock skip is the what-if "FW_VMA_LOCKED without its hugetlb
+    # refusal": the refusal is what it removes.
+    refusal = () if ctx.scenario.hugetlb_walk_lock == "skip" else (
+        Assertion("VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma))", kind != "hugetlb",
+                  "the VMA is a hugetlb VMA: PMD sharing maps page tables this VMA's lock does not cover"),)
     return (
         Assertion("vma_assert_locked(vma)", "vma_lock" in held,
                   "the caller holds no read or write lock of the VMA" + (" (the mmap lock alone does not count)"
@@ -45,9 +50,7 @@ def entry_assertions(ctx, state: State, a: Actor) -> tuple[Assertion, ...]:
                   f"IRQs are enabled on CPU{a.cpu}"),
         Assertion("VM_WARN_ON_ONCE(!IS_ENABLED(CONFIG_MMU_GATHER_RCU_TABLE_FREE))", ctx.config.MMU_GATHER_RCU_TABLE_FREE,
                   "this kernel has MMU_GATHER_RCU_TABLE_FREE=n"),
-        Assertion("VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma))", kind != "hugetlb",
-                  "the VMA is a hugetlb VMA: PMD sharing maps page tables this VMA's lock does not cover"),
-    )
+    ) + refusal
 
 
 def refused(ctx, asserts: tuple[Assertion, ...]) -> bool:

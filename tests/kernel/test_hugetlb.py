@@ -1,0 +1,142 @@
+"""hugetlb PMD sharing: reuse, not freeing (mm/hugetlb.c huge_pmd_share(),
+huge_pmd_unshare(), huge_pmd_unshare_flush(); fs/hugetlbfs/inode.c
+hugetlb_vmdelete_list(); include/asm-generic/tlb.h tlb_flush_unshared_tables()).
+Two processes P and Q share one PMD table; P's walker races with an unshare of
+P's PUD entry and Q's reuse of the table (pte_alloc() installs Q's PTE table)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pagewalk_edu.cli import main
+from pagewalk_edu.explore import verdict
+from pagewalk_edu.kernel import make_scenario, run
+from pagewalk_edu.kernel.ctx import make_ctx
+from pagewalk_edu.kernel.geometry import Level
+from pagewalk_edu.kernel.sim import initial
+from pagewalk_edu.scenarios.files import loads
+
+ACTIONS = ("hugetlb_punch_hole", "hugetlb_dontneed")
+
+
+def v(holds, action="hugetlb_punch_hole", kernel="7.1", walker="local", config=None, lock="skip", **kw):
+    return verdict(make_scenario(holds, action, kernel, walker, config, hugetlb_walk_lock=lock, **kw))
+
+
+def test_huge_pmd_share_points_both_pud_entries_at_one_pmd_table():
+    """huge_pmd_share(): Q's PUD entry points at P's PMD table, now shared."""
+    ctx = make_ctx(make_scenario("none", "hugetlb_punch_hole"))
+    s = initial(ctx)
+    pmds = [t for t in s.tables if t.level == Level.PMD]
+    assert len(pmds) == 1 and pmds[0].mm == "shared"
+    pointing = [t for t in s.tables if t.level == Level.PUD for _, e in t.entries if e.is_table and e.target == pmds[0].tid]
+    assert sorted(t.mm for t in pointing) == ["", "Q"]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("kernel", ["6.18", "7.1"])
+@pytest.mark.parametrize("holds", ["vma_lock", "vma_lock,rcu"])
+def test_huge_pmd_unshare_then_reuse_is_a_foreign_table_under_vma_lock_or_rcu(action, kernel, holds):
+    """Neither P's VMA read lock nor rcu_read_lock() stops huge_pmd_unshare(); T is
+    never freed, so nothing waits for a grace period: unsafe (foreign table)."""
+    for walker in ("local", "remote"):
+        r = v(holds, action, kernel, walker)
+        assert (r.verdict, r.violation) == ("unsafe", "foreign table"), (walker, r.why)
+        assert r.properties["no foreign table"] is False and r.properties["no use-after-free"] is True
+        assert r.why[0].startswith("FOREIGN TABLE")
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("kernel", ["6.18", "7.1"])
+def test_tlb_remove_table_sync_one_waits_for_an_irqs_off_walker_while_i_mmap_rwsem_keeps_q_out(action, kernel):
+    """huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): the sync IPI is sent
+    before i_mmap_rwsem is dropped; a walker with IRQs off, local or remote, holds
+    it back, and Q's split needs i_mmap_lock_write(): not unsafe."""
+    for walker in ("local", "remote"):
+        r = v("vma_lock,irqs_off", action, kernel, walker)
+        assert r.verdict in ("safe", "safe_but_stale"), (walker, r.why)
+
+
+def test_table_sync_elide_native_lets_q_reuse_the_table_under_a_remote_walker():
+    """Lance Yang's elision assumes every lockless walker is in the mm's cpumask;
+    a remote walker (__access_remote_vm()) is not (kernel-facts §14)."""
+    r = v("vma_lock,irqs_off", walker="remote", config="TABLE_SYNC=elide_native")
+    assert (r.verdict, r.violation) == ("unsafe", "foreign table")
+    assert "elide_native" in r.why[1]
+    # A local walker still takes P's TLB-flush IPI only after the walk.
+    assert v("vma_lock,irqs_off", walker="local", config="TABLE_SYNC=elide_native").verdict != "unsafe"
+    # The counterexample ends with the walker reading Q's PTE table through T.
+    assert r.counterexample[-1].actor == "walker" and "FOREIGN TABLE" in r.counterexample[-1].text
+
+
+def test_huge_pmd_unshare_in_v6_18_0_deadlocks_an_irqs_off_walker_on_the_pmd_lock():
+    """1013af4f585f: tlb_remove_table_sync_one() inside huge_pmd_unshare(), under the
+    PMD table's lock, which the walker spins on for the hugetlb leaf."""
+    r = v("vma_lock,irqs_off", kernel="6.18", config="HUGETLB_UNSHARE_SYNC=in_unshare")
+    assert r.verdict == "deadlock"
+    assert any("spins in pmd_lock()" in line for line in r.why)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_vma_pgtable_walk_begin_takes_hugetlb_vma_lock_read_so_the_walk_is_safe(action):
+    """folio_walk_start() → vma_pgtable_walk_begin() → hugetlb_vma_lock_read():
+    hugetlb_vmdelete_list()'s trylock skips P's VMA; __hugetlb_zap_begin() waits."""
+    for kernel in ("6.18", "7.1"):
+        assert v("vma_lock", action, kernel, lock="take").verdict == "safe"
+        assert v("none", action, kernel, lock="take").verdict == "safe"
+
+
+def test_hugetlb_vma_lock_read_with_irqs_off_is_the_sleeping_in_atomic_bug():
+    r = v("vma_lock,rcu", lock="take")
+    assert any("hugetlb_vma_lock_read() on CPU0" in b and "sleeping function" in b for b in r.bugs)
+
+
+def test_i_mmap_lock_read_held_by_the_walker_keeps_huge_pmd_unshare_out():
+    """i_mmap_rwsem for read: huge_pmd_unshare() needs it for write (every version)."""
+    for cfg in (None, "HUGETLB_UNSHARE_SYNC=in_unshare", "TABLE_SYNC=elide_native"):
+        assert v("i_mmap_lock,vma_lock,irqs_off", walker="remote", config=cfg).verdict == "safe"
+
+
+def test_fw_vma_locked_refuses_a_hugetlb_vma():
+    """VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma)): the walk returns NULL."""
+    r = v("vma_lock,irqs_off", lock="take", patch="fw_vma_locked")
+    assert r.verdict == "safe"
+    assert any("VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma)) fails" in w for w in r.warnings)
+    t = run(make_scenario("vma_lock,irqs_off", "hugetlb_punch_hole", patch="fw_vma_locked"))
+    assert t.last.actors[0].get("result") == "NULL"
+    # With the refusal removed (skip), the race it is there for.
+    r = v("vma_lock,irqs_off", walker="remote", config="TABLE_SYNC=elide_native", patch="fw_vma_locked")
+    assert r.violation == "foreign table" and not any("hugetlb_page" in w for w in r.warnings)
+
+
+def test_a_normal_walk_has_no_foreign_table():
+    """The second violation exists only with a second mm: no existing scenario changes."""
+    r = verdict(make_scenario("none", "munmap"))
+    assert r.violation == "use-after-free" and r.properties["no foreign table"] is True
+
+
+def test_cli_trace_verdict_matrix_and_scenario_file(capsys):
+    assert main(["verdict", "--holds", "vma_lock,irqs_off", "--walker", "remote", "--action", "hugetlb_punch_hole",
+                 "--hugetlb-walk-lock", "skip", "--kernel", "7.1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["verdict"] == "safe_but_stale" and d["violation"] is None
+    assert main(["verdict", "--holds", "vma_lock", "--action", "hugetlb_dontneed", "--hugetlb-walk-lock", "skip",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["verdict"], d["violation"]) == ("unsafe", "foreign table")
+    assert main(["trace", "--holds", "vma_lock", "--action", "hugetlb_dontneed", "--hugetlb-walk-lock", "skip",
+                 "--schedule", ",".join(d["schedule"]), "--no-continue", "--json"]) == 0
+    t = json.loads(capsys.readouterr().out)
+    assert t["foreign_table"] and t["foreign_table"][0]["owner"] == "Q"
+    assert main(["verdict", "--holds", "vma_lock", "--action", "hugetlb_punch_hole", "--hugetlb-walk-lock", "maybe"]) == 2
+    assert "take or skip" in capsys.readouterr().err
+    assert main(["matrix", "--hugetlb", "--walker", "remote"]) == 0
+    out = capsys.readouterr().out
+    assert "vma_lock+irqs_off [skip]" in out and "i_mmap_lock+vma_lock+irqs_off [skip]" in out and "foreign table" in out
+    f = loads('name = "h"\nlayout = "hugetlb_punch_hole"\nexpect = "unsafe"\n[walker]\nholds = ["vma_lock"]\n'
+              'hugetlb_walk_lock = "skip"\n', "h.toml")
+    assert verdict(f.scenario).violation == "foreign table"
+    with pytest.raises(ValueError, match="h.toml: walker.hugetlb_walk_lock"):
+        loads('name = "h"\nlayout = "hugetlb_punch_hole"\n[walker]\nhugetlb_walk_lock = "no"\n', "h.toml")
