@@ -8,7 +8,6 @@ line naming what was wrong and what is accepted; never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Sequence
 
@@ -77,7 +76,13 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
     p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
 
 
-def build_parser() -> argparse.ArgumentParser:
+TABLES_HELP = "page-table bytes per step of a scenario: the simulator's prediction and (--real) the kernel's VmPTE"
+
+
+def build_parser(with_tables: bool = True) -> argparse.ArgumentParser:
+    """The whole command line.  `with_tables=False` stands a bare entry in for
+    the tables command, so that the other commands do not import it (it is the
+    costliest import of the package and they never use it)."""
     parser = _Parser(prog=PROG, description="Watch folio_walk_start() race with munmap(), MADV_DONTNEED and THP collapse.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -105,14 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(m, holds_required=False)
     m.add_argument("--json", action="store_true", help="print JSON")
 
-    try:
-        from .tables.cli import add_parser as add_tables
-    except ImportError:  # pragma: no cover - the tables command ships with the package
-        add_tables = None
     from .check import add_parser as add_check
     add_check(sub)
-    if add_tables is not None:
+    if with_tables:
+        from .tables.cli import add_parser as add_tables
         add_tables(sub)
+    else:
+        sub.add_parser("tables", help=TABLES_HELP)
     return parser
 
 
@@ -179,6 +183,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         except OSError as err:
             raise UsageError(f"cannot write {args.save}: {err.strerror}") from None
     if args.json:
+        import json
         print(json.dumps(trace_json(trace), indent=2))
     else:
         print(trace_text(trace))
@@ -240,6 +245,7 @@ def cmd_verdict(args: argparse.Namespace) -> int:
 
     v = verdict(_scenario(args))
     if args.json:
+        import json
         print(json.dumps(v.as_dict(), indent=2))
         return 0
     from .viz.text import verdict_text
@@ -258,6 +264,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown walker {args.walker!r}; accepted: local, remote")
     m = matrix(cfg, args.walker, fault)
     if args.json:
+        import json
         print(json.dumps(m.as_dict(), indent=2))
         return 0
     fault_txt = f", fault {fault}" if fault else ""
@@ -267,7 +274,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    args_given = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_given if not a.startswith("-")), None)
+    parser = build_parser(with_tables=command in (None, "tables") or "-h" in args_given or "--help" in args_given)
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
