@@ -156,7 +156,7 @@ CASES: tuple[Case, ...] = (
          ("load", {"text": json.dumps({"schema": 1, "holds": 3, "action": "munmap"})})),
     Case("widget-save-exists", "widget", "Explorer: Save onto an existing file without ticking overwrite", "exists: tick 'overwrite an existing file'",
          ("save_exists", {})),
-    Case("widget-save-no-dir", "widget", "Explorer: Save into a folder that does not exist", "No such file or directory", ("save_no_dir", {})),
+    Case("widget-save-no-dir", "widget", "Explorer: Save into a folder that does not exist", "missing does not exist", ("save_no_dir", {})),
     Case("widget-quiz-reveal-twice", "widget", "Quiz: Reveal pressed twice", "Already revealed", ("quiz_twice", {})),
     Case("api-holds-type", "api", "make_scenario(holds=5)", "holds must be a string", ("make_scenario", {"holds": 5})),
     Case("api-kernel-type", "api", "make_scenario(kernel=6.18) (a float)", "kernel must be a string", ("make_scenario", {"kernel": 6.18})),
