@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..kernel.geometry import PAGE_SIZE, fmt_size
-from ..saved import json_type, parse_json, read_user_text
+from ..console import echo, quote
+from ..files import read_user_text
+from ..saved import json_type, parse_json
 
 SLOT = 1 << 39  # 512 GiB: what one PGD entry maps with four-level paging
 OPS = ("mmap", "touch", "munmap", "madvise")
@@ -95,13 +97,13 @@ def parse_size(value, where: str) -> int:
         m = _SIZE.match(value)
         if not m:
             if value.strip().startswith("-"):
-                raise ValueError(f"{where} must not be negative, got {value!r}")
-            raise ValueError(f"{where} must be {SIZE_HELP}, got {value!r}")
+                raise ValueError(f"{where} must not be negative, got {quote(value)}")
+            raise ValueError(f"{where} must be {SIZE_HELP}, got {quote(value)}")
         n = int(m.group(1)) << _UNIT[m.group(2).upper()]
     else:
         raise TypeError(f"{where} must be {SIZE_HELP}, got {json_type(value)}")
     if n < 0:
-        raise ValueError(f"{where} must not be negative, got {value!r}")
+        raise ValueError(f"{where} must not be negative, got {quote(value)}")
     return n
 
 
@@ -128,29 +130,29 @@ def _step(i: int, raw) -> Op:
         raise TypeError(f"{where} must be an object like {{\"op\": \"mmap\", \"start\": 0, \"length\": \"4M\"}}, "
                         f"got {json_type(raw)}")
     for key in getattr(raw, "duplicates", ()):
-        raise ValueError(f"{where}: field {key!r} is given twice")
+        raise ValueError(f"{where}: field {quote(key)} is given twice")
     if "op" not in raw:
         raise ValueError(f"{where}: field 'op' is missing; accepted: {', '.join(OPS)}")
     op = raw["op"]
     if not isinstance(op, str) or op not in OPS:
-        raise ValueError(f"{where}: field 'op' must be one of {', '.join(OPS)}, got {op!r}")
+        raise ValueError(f"{where}: field 'op' must be one of {', '.join(OPS)}, got {quote(op)}")
     for key in raw:
         if key not in FIELDS[op]:
-            raise ValueError(f"{where}: field {key!r} is not accepted for {op}; accepted: {', '.join(FIELDS[op])}")
+            raise ValueError(f"{where}: field {quote(key)} is not accepted for {op}; accepted: {', '.join(FIELDS[op])}")
     for key in ("start", "length"):
         if key not in raw:
             raise ValueError(f"{where}: field '{key}' is missing; it takes {SIZE_HELP}")
     start = parse_size(raw["start"], f"{where}: field 'start'")
     length = parse_size(raw["length"], f"{where}: field 'length'")
     if start % PAGE_SIZE:
-        raise ValueError(f"{where}: field 'start' must be page aligned (a multiple of 4K), got {raw['start']!r}")
+        raise ValueError(f"{where}: field 'start' must be page aligned (a multiple of 4K), got {quote(raw['start'])}")
     if length == 0:
-        raise ValueError(f"{where}: field 'length' must be positive (a multiple of 4K), got {raw['length']!r}")
+        raise ValueError(f"{where}: field 'length' must be positive (a multiple of 4K), got {quote(raw['length'])}")
     if length % PAGE_SIZE:
-        raise ValueError(f"{where}: field 'length' must be page aligned (a multiple of 4K), got {raw['length']!r}")
+        raise ValueError(f"{where}: field 'length' must be page aligned (a multiple of 4K), got {quote(raw['length'])}")
     if start >= SLOT:
         raise ValueError(f"{where}: field 'start' must lie inside the 512G slot the scenario lives in "
-                         f"(0 to {fmt_size(SLOT - PAGE_SIZE)}), got {raw['start']!r}")
+                         f"(0 to {fmt_size(SLOT - PAGE_SIZE)}), got {quote(raw['start'])}")
     if start + length > SLOT:
         raise ValueError(f"{where}: field 'length' takes the range past the end of the 512G slot "
                          f"(start {_off(start)} + length {fmt_size(length)} > 512G)")
@@ -158,7 +160,7 @@ def _step(i: int, raw) -> Op:
     if op == "touch" and "stride" in raw:
         stride = parse_size(raw["stride"], f"{where}: field 'stride'")
         if stride == 0:
-            raise ValueError(f"{where}: field 'stride' must be positive, got {raw['stride']!r}")
+            raise ValueError(f"{where}: field 'stride' must be positive, got {quote(raw['stride'])}")
     if op == "touch" and touched_page_count(start, length, stride) > MAX_TOUCHED_PAGES:
         raise ValueError(f"{where}: field 'stride' makes this step write more than {MAX_TOUCHED_PAGES} pages "
                          f"(2G of memory); use a larger stride or split the step")
@@ -168,7 +170,7 @@ def _step(i: int, raw) -> Op:
             raise ValueError(f"{where}: field 'advice' is missing; accepted: {', '.join(ADVICE)}")
         advice = raw["advice"]
         if not isinstance(advice, str) or advice.lower() not in ADVICE:
-            raise ValueError(f"{where}: field 'advice' must be one of {', '.join(ADVICE)}, got {advice!r}")
+            raise ValueError(f"{where}: field 'advice' must be one of {', '.join(ADVICE)}, got {quote(advice)}")
         advice = advice.lower()
     return Op(op, start, length, stride, advice)
 
@@ -185,10 +187,10 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
     if not isinstance(doc, dict):
         raise TypeError(f"{where}: expected a JSON object with 'steps', got {json_type(doc)}")
     for key in getattr(doc, "duplicates", ()):
-        raise ValueError(f"{where}: field {key!r} is given twice")
+        raise ValueError(f"{where}: field {quote(key)} is given twice")
     for key in doc:
         if key not in TOP_KEYS:
-            raise ValueError(f"{where}: unknown field {key!r}; accepted: {', '.join(TOP_KEYS)}")
+            raise ValueError(f"{where}: unknown field {quote(key)}; accepted: {', '.join(TOP_KEYS)}")
     if "steps" not in doc:
         raise ValueError(f"{where}: field 'steps' is missing (a list of steps)")
     steps = doc["steps"]
@@ -277,9 +279,10 @@ def _decode(text: str, where: str):
 def load_tables_scenario(path) -> TablesScenario:
     """Read and validate a scenario file (at most 1 MiB of UTF-8 JSON)."""
     text = read_user_text(path, "scenario file")
+    where = echo(path)
     if not text.strip():
-        raise ValueError(f"{path}: the file is empty; expected a JSON object with 'steps'")
-    return parse_tables_scenario(_decode(text, str(path)), str(path), Path(path).stem)
+        raise ValueError(f"{where}: the file is empty; expected a JSON object with 'steps'")
+    return parse_tables_scenario(_decode(text, where), where, Path(path).stem)
 
 
 def parse_tables_text(text: str, where: str = "scenario") -> TablesScenario:
