@@ -41,6 +41,12 @@ MAX_DESCRIPTION = 2000
 #: scenario at most MAX_SCENARIO_PAGES: --real really writes them.
 MAX_TOUCHED_PAGES = 1 << 19
 MAX_SCENARIO_PAGES = 1 << 20
+#: The prediction's work is bounded too: the touch steps reach at most this
+#: many 2M ranges (PTE tables) in all, every PTE table of the slot once; the
+#: munmap and madvise steps cover at most MAX_ZAPPED_BYTES in all.
+MAX_PTE_TABLES_TOUCHED = 1 << 18
+MAX_ZAPPED_BYTES = 1 << 42
+PMD_SPAN = 1 << 21
 _SIZE = re.compile(r"^\s*(\d{1,20})\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
 _UNIT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
 SIZE_HELP = "an integer number of bytes or a size like '4K', '2M', '1G'"
@@ -221,10 +227,14 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
 def _check_sequence(ops: tuple[Op, ...]) -> None:
     """What a real run would refuse or crash on: an mmap over a live mapping
     (MAP_FIXED_NOREPLACE fails: the scenario must be unambiguous), a touch of
-    unmapped memory (SIGSEGV), a madvise of unmapped memory (ENOMEM); and more
-    touched memory than the MAX_SCENARIO_PAGES bound."""
+    unmapped memory (SIGSEGV), a madvise of unmapped memory (ENOMEM); and the
+    bounds on the work: MAX_SCENARIO_PAGES written, MAX_PTE_TABLES_TOUCHED
+    reached, MAX_ZAPPED_BYTES unmapped or advised (what is mapped at once is
+    bounded by the 512G slot itself)."""
     mapped: list[tuple[int, int, int]] = []  # (start, end, step that mapped it)
     pages = 0
+    pte_ranges = 0
+    zapped = 0
 
     def hole(s: int, e: int) -> tuple[int, int] | None:
         at = s
@@ -253,11 +263,24 @@ def _check_sequence(ops: tuple[Op, ...]) -> None:
                                  f"[{_off(gap[0])}, {_off(gap[1])}), which is not mapped at that point; "
                                  "mmap it in an earlier step")
             if op.op == "touch":
-                pages += touched_page_count(op.start, op.length, op.stride)
+                count = touched_page_count(op.start, op.length, op.stride)
+                pages += count
                 if pages > MAX_SCENARIO_PAGES:
                     raise ValueError(f"step {i}: field 'length': the scenario writes more than "
                                      f"{MAX_SCENARIO_PAGES} pages (4G of memory) in all")
-        else:
+                pte_ranges += min(count, ((op.end - 1) // PMD_SPAN) - (op.start // PMD_SPAN) + 1)
+                if pte_ranges > MAX_PTE_TABLES_TOUCHED:
+                    raise ValueError(f"step {i}: field 'length': the touch steps reach more than "
+                                     f"{MAX_PTE_TABLES_TOUCHED} PTE tables (2M ranges) in all, every PTE table "
+                                     "of the 512G slot once; accepted: at most that many")
+            else:
+                zapped += op.length
+        if op.op == "munmap":
+            zapped += op.length
+        if zapped > MAX_ZAPPED_BYTES:
+            raise ValueError(f"step {i}: field 'length': the munmap and madvise steps cover more than "
+                             f"{fmt_size(MAX_ZAPPED_BYTES)} in all; accepted: at most {fmt_size(MAX_ZAPPED_BYTES)}")
+        if op.op == "munmap":
             kept = []
             for a, b, j in mapped:
                 if b <= op.start or a >= op.end:
