@@ -134,6 +134,8 @@ def check_target(path, overwrite: bool = False, what: str = "file") -> str:
     except FileNotFoundError:
         _check_folder(name)
         return name
+    except NotADirectoryError:
+        raise _not_a_folder(name) from None
     except OSError as err:
         raise _error(err, name) from None
     target = name
@@ -218,10 +220,22 @@ def _check_folder(name: str) -> None:
         st = os.stat(folder)
     except FileNotFoundError:
         raise FileError(errno.ENOENT, f"cannot write {echo(name)}: folder {echo(folder)} does not exist", name) from None
+    except NotADirectoryError:
+        raise _not_a_folder(name) from None
     except OSError as err:
         raise _error(err, name) from None
     if not stat.S_ISDIR(st.st_mode):
         raise FileError(errno.ENOTDIR, f"cannot write {echo(name)}: {echo(folder)} is not a folder", name)
+
+
+def _not_a_folder(name: str) -> FileError:
+    """ENOTDIR: name the part of the path that is a file, not a folder."""
+    part = os.path.dirname(name)
+    while part and part != os.path.dirname(part):
+        if os.path.lexists(part) and not os.path.isdir(part):
+            return FileError(errno.ENOTDIR, f"cannot write {echo(name)}: {echo(part)} is not a folder", name)
+        part = os.path.dirname(part)
+    return FileError(errno.ENOTDIR, f"cannot write {echo(name)}: a part of the path is not a folder", name)
 
 
 def _error(err: OSError, name: str) -> FileError:
