@@ -84,7 +84,10 @@ class KernelConfig:
         number a loaded file would not accept."""
         for key in ("kernel", "TLB_FLUSH", "TABLE_FREE_FALLBACK"):
             value = getattr(self, key)
-            if isinstance(value, str) and type(value) is not str:
+            if not isinstance(value, str):
+                accepted = ", ".join(PROFILES) if key == "kernel" else ", ".join(map(str, _CHOICES[key]))
+                raise TypeError(f"{key} must be a string ({accepted}), got {type(value).__name__}")
+            if type(value) is not str:
                 object.__setattr__(self, key, str(value))
         levels = self.PGTABLE_LEVELS
         if isinstance(levels, bool) or isinstance(levels, float) or not isinstance(levels, numbers.Integral):
