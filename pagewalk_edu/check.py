@@ -108,7 +108,7 @@ def run(args) -> int:
     for i, path in enumerate(files):
         try:
             r = check_file(path)
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OSError) as err:  # OSError: files.FileError, a path the system refused
             msg = str(err).splitlines()[0] if str(err) else type(err).__name__
             bad = True
             if args.json:

@@ -147,7 +147,7 @@ def test_svg_and_png_refuse_to_replace_files_without_force(tmp_path):
     assert (tmp_path / "step-tree.svg").read_bytes() == before
     (tmp_path / "d-tree.png").mkdir()
     rc, _, err = cli(*base, "--png", str(tmp_path / "d"), "--force")
-    assert rc == 2 and "d-tree.png is a directory" in err
+    assert rc == 2 and "d-tree.png: is a directory" in err
 
 
 def test_save_onto_a_directory_says_so_at_once(tmp_path):

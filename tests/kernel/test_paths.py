@@ -117,3 +117,15 @@ def test_every_instruction_is_typed_and_has_one_step():
             assert all(type(i) in OPS for i in p.program), action
     for p in make_ctx(_scenario(FOUR_CPUS)).paths:
         assert all(type(i) in OPS for i in p.program)
+
+
+def test_tlb_remove_table_sync_one_is_an_empty_stub_without_mmu_gather_rcu_table_free():
+    """include/asm-generic/tlb.h: without CONFIG_MMU_GATHER_RCU_TABLE_FREE,
+    `static inline void tlb_remove_table_sync_one(void) { }`: collapse_huge_page()
+    sends no IPI after pmdp_collapse_flush()."""
+    from pagewalk_edu.kernel import make_scenario
+
+    for config, ipis in (("MMU_GATHER_RCU_TABLE_FREE=n", set()), (None, {"ipi:cpu0"})):
+        trace = run(make_scenario("none", "khugepaged_collapse", config=config))
+        sync = next(e for e in trace.events if e.function == "tlb_remove_table_sync_one")
+        assert {c for c in sync.changes if c.startswith("ipi:")} == ipis
