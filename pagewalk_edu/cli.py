@@ -1,4 +1,4 @@
-"""The `pagewalk-edu` command: trace, verdict, matrix, tables.
+"""The `pagewalk-edu` command: trace, verdict, matrix, check, tables.
 
 Every command that takes a scenario shares the same options (--holds,
 --action, --kernel, --walker, --config, --fault).  Bad input exits 2 with one
@@ -20,9 +20,9 @@ from .kernel.walker import HOLDS
 from .options import PROG, ConfigList, Once, UsageError, file_to_read, file_to_write, given_options
 
 TABLES_PROG = f"{PROG} tables"  # the tables command's errors say so (docs/tables.md)
-COMMANDS = ("trace", "verdict", "matrix", "tables")
-#: The options a saved scenario file settles (--scenario FILE refuses them).
-SCENARIO_OPTIONS = ("holds", "action", "kernel", "walker", "config", "fault")
+COMMANDS = ("trace", "verdict", "matrix", "check", "tables")
+#: The options a scenario file or saved scenario settles (--scenario FILE refuses them).
+SCENARIO_OPTIONS = ("holds", "action", "kernel", "walker", "config", "fault", "address")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,12 +33,16 @@ class _Parser(argparse.ArgumentParser):
 def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = True) -> None:
     if holds_required:
         p.add_argument("--scenario", action=Once, default=None, metavar="FILE", type=file_to_read,
-                       help="load the scenario (and, for trace, its schedule) from a saved scenario or trace file; "
-                            "the file settles holds, action, kernel, walker, config and fault, so those options "
-                            "are refused beside it (trace --schedule is applied: it replaces the saved schedule)")
+                       help="load the scenario (and, for trace, its schedule) from a scenario file (FILE.toml, "
+                            "docs/scenarios.md) or a saved scenario or trace file (JSON); the file settles holds, "
+                            "action, kernel, walker, config, fault and address, so those options are refused beside it "
+                            "(trace --schedule is applied: it replaces the saved schedule)")
         p.add_argument("--holds", action=Once, required=False, default=None,
                        help=f"none, or a comma-separated subset of {','.join(HOLDS)} (taken in the order given)")
         p.add_argument("--action", action=Once, default=None, help="one of " + ", ".join(ACTIONS))
+        p.add_argument("--address", action=Once, default=None, metavar="ADDR",
+                       help="the walked address, inside the action's walked VMA A: hex, or relative such as A+2M+0x5000 "
+                            "(default: the layout's own)")
     p.add_argument("--kernel", action=Once, default=DEFAULT_KERNEL,
                    help=f"kernel profile: {' or '.join(PROFILES)} (default {DEFAULT_KERNEL})")
     p.add_argument("--walker", action=Once, default="local", help="local (the walker runs on a CPU of the walked mm) or remote")
@@ -54,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("trace", help="step through one interleaving and print each step")
     _add_scenario_options(t)
     t.add_argument("--schedule", action=Once, default=None,
-                   help="comma-separated actors to move, in order (walker, the action's path, irq0, irq1, rcu_gp, rcu_cb; "
-                        "cpu0/cpu1 also accepted); then the default schedule continues")
+                   help="comma-separated actors to move, in order (walker, the racing paths by name, irq0, irq1, ..., "
+                        "rcu_gp, rcu_cb; cpu0 for the walker, cpu1, cpu2, ... for the paths); then the default schedule continues")
     t.add_argument("--no-continue", action="store_true", help="stop when the schedule ends")
     t.add_argument("--json", action="store_true", help="print the trace as JSON")
     t.add_argument("--save", action=Once, default=None, metavar="FILE", type=file_to_write, help="save the trace (schedule and state fingerprints) as JSON")
@@ -79,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         from .tables.cli import add_parser as add_tables
     except ImportError:  # pragma: no cover - the tables command ships with the package
         add_tables = None
+    from .check import add_parser as add_check
+    add_check(sub)
     if add_tables is not None:
         add_tables(sub)
     return parser
@@ -92,15 +98,33 @@ def _scenario_and_schedule(args: argparse.Namespace):
     if getattr(args, "scenario", None) is not None:
         given = [f"--{f}" for f in SCENARIO_OPTIONS if f in given_options(args)]
         if given:  # refused, never silently ignored: the file's values are the ones used
-            raise UsageError(f"--scenario already names the scenario (its holds, action, kernel, walker, config "
-                             f"and fault); drop {', '.join(given)}, or edit the file")
+            raise UsageError(f"--scenario already names the scenario (its holds, action, kernel, walker, config, "
+                             f"fault and address); drop {', '.join(given)}, or edit the file")
+        if str(args.scenario).endswith(".toml"):
+            from .scenarios.files import load
+            f = load(args.scenario)
+            return f.scenario, (list(f.schedule) if f.schedule else None)
         from .saved import load_scenario
         return load_scenario(args.scenario)
     if args.holds is None:
         raise UsageError("--holds is required: none, or a comma-separated subset of " + ",".join(HOLDS))
     if args.action is None:
         raise UsageError("--action is required: one of " + ", ".join(ACTIONS))
-    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault), None
+    address = _address(args.address, args.action) if args.address is not None else None
+    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address), None
+
+
+def _address(text: str, action: str) -> int:
+    """--address: hex, decimal, or relative to the layout's VMAs (A+2M+0x5000)."""
+    from .kernel.layout import builtin_layout, parse_address
+
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}; accepted: {', '.join(ACTIONS)}")
+    layout = builtin_layout(action)
+    try:
+        return parse_address(text, {v.name: v for v in layout.vmas}, "--address")
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _config(args: argparse.Namespace) -> KernelConfig:
@@ -242,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"unrecognized arguments: {' '.join(extra)}", prog)
         if args.command is None:
             raise UsageError(f"a command is required: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
+        if args.command == "check":
+            from .check import run as run_check
+            return run_check(args)
         if args.command == "tables":
             from .tables.cli import run as run_tables
             status = run_tables(args)

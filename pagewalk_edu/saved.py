@@ -29,7 +29,7 @@ from .kernel.walker import HOLDS
 SCHEMA = 1
 MAX_DEPTH = 100  # and in how deeply their arrays and objects nest
 MAX_SCHEDULE = 10_000
-SCENARIO_KEYS = ("schema", "kind", "holds", "action", "kernel", "config", "walker", "fault", "address", "vma_kind", "schedule")
+SCENARIO_KEYS = ("schema", "kind", "holds", "action", "kernel", "config", "walker", "fault", "address", "vma_kind", "schedule", "layout")
 TRACE_KEYS = ("schema", "kind", "scenario", "schedule", "steps", "fingerprints")
 
 
@@ -269,10 +269,23 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     if schedule is not None:
         _check_schedule(schedule, where)
     try:
-        scenario = make_scenario(holds or "none", action, kernel, walker, overrides, fault, address, vma_kind)
+        scenario = make_scenario(holds or "none", action, kernel, walker, overrides, fault, address, vma_kind,
+                                 _layout(d.get("layout"), where))
     except (ValueError, TypeError) as err:
         raise type(err)(f"{where}: {err}") from None
     return scenario, schedule
+
+
+def _layout(d: Any, where: str):
+    """A scenario file's own layout, saved with its scenario (kernel/layout.py checks it)."""
+    if d is None:
+        return None
+    from .kernel.layout import parse_layout
+
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not isinstance(d.get("doc", ""), str):
+        raise TypeError(f"{where}: field 'layout' must be an object with a name, as a scenario file's layout is saved")
+    rest = {k: v for k, v in d.items() if k not in ("name", "doc")}
+    return parse_layout(rest, name=d["name"], doc=d.get("doc", ""))
 
 
 def load_scenario(path) -> tuple[Scenario, list[str] | None]:

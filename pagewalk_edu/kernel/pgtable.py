@@ -395,3 +395,12 @@ def iter_entries_in(
                 yield from visit(tables[entry.target])
 
     yield from visit(tables[0])
+
+
+def unlink_table(tables: Tables, parent: int, index: int, tid: int, *, counted: bool = False) -> Tables:
+    """Clear entry `index` of table `parent` (pmd_clear(), pud_clear(), ...) and
+    mark table `tid`, which it pointed to, detached: still valid memory that a
+    lockless walker may read, no longer in the tree.  `counted`: the table still
+    counts in mm->pgtables_bytes (a PTE table deposited under a THP does)."""
+    tables = set_entry(tables, parent, index, None)
+    return set_table(tables, replace(tables[tid], life=Life.DETACHED, counted=counted))

@@ -94,7 +94,7 @@ CASES: tuple[Case, ...] = (
          ("trace", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "holds": ["vma_lock"], "action": "munmap", "schedule": ["walker", "munmap", "munmap"]})}),
     Case("file-kind-wrong", "file", "a trace file's kind set to something else", "expected a 'scenario' file",
          ("verdict", "--scenario", "{f}"), {"f": json.dumps({"schema": 1, "kind": "notes", "holds": [], "action": "munmap"})}),
-    Case("cli-no-command", "cli", "pagewalk-edu with no command", "a command is required: trace, verdict, matrix or tables", ()),
+    Case("cli-no-command", "cli", "pagewalk-edu with no command", "a command is required: trace, verdict, matrix, check or tables", ()),
     Case("cli-holds-given-twice", "cli", "--holds rcu --holds none", "--holds given twice", V + ("--holds", "none")),
     Case("cli-action-given-twice", "cli", "--action munmap --action mremap", "--action given twice", V + ("--action", "mremap")),
     Case("cli-kernel-given-twice", "cli", "--kernel 7.1 --kernel 6.18", "--kernel given twice", V + ("--kernel", "7.1", "--kernel", "6.18")),
