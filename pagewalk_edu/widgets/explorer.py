@@ -27,11 +27,13 @@ from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
 AUTO = "auto"
 #: the groups of settings a lesson may show; the rest go behind "more settings"
 CONTROLS = ("holds", "action", "kernel", "walker", "config", "fault", "files")
+#: shown when a caller names none: the kernel's config keys and the files are one click away
+DEFAULT_CONTROLS = ("holds", "action", "kernel", "walker", "fault")
 
 
 def _controls_arg(controls) -> tuple[str, ...]:
     if controls is None:
-        return CONTROLS
+        return DEFAULT_CONTROLS
     if isinstance(controls, str):
         controls = tuple(x.strip() for x in controls.split(",") if x.strip())
     if not isinstance(controls, (tuple, list)) or not all(isinstance(c, str) for c in controls):
@@ -86,17 +88,19 @@ class Explorer(RunThisCell, W.VBox):
         self._holds_order = tuple(holds)
         self.holds = {h: W.Checkbox(value=h in holds, description=h, indent=False, tooltip=f"the walker holds {h}",
                                     layout=W.Layout(width="auto")) for h in HOLDS}
-        self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action", tooltip="the kernel path racing with the walker")
+        self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action", tooltip="the kernel path racing with the walker",
+                                 style={"description_width": "initial"}, layout=W.Layout(width="240px"))
         self.cfg = ConfigControls(kernel, walker, fault, config)
         self.next_actor = W.Dropdown(options=[AUTO], value=AUTO, description="next", tooltip="which actor moves at the next Step",
-                                     layout=W.Layout(width="210px"))
+                                     style={"description_width": "initial"}, layout=W.Layout(width="170px"))
         self.step_button = W.Button(description="Step", tooltip="move one actor one step (key n or →)", icon="step-forward")
         self.back_button = W.Button(description="Back", tooltip="go back one step (key b or ←)", icon="step-backward")
         self.reset_button = W.Button(description="Reset", tooltip="back to the initial state (of the loaded scenario, if any)", icon="undo")
         self.bug_button = W.Button(description="Show me the bug", tooltip="load the explorer's shortest counterexample",
                                    button_style="warning", icon="bug")
         self.play = W.Play(value=0, min=0, max=10_000, step=1, interval=600, description="Play", tooltip="play / pause")
-        self.slider = W.IntSlider(value=0, min=0, max=0, description="step", continuous_update=False, tooltip="step of the trace shown")
+        self.slider = W.IntSlider(value=0, min=0, max=0, description="step", continuous_update=False, tooltip="step of the trace shown",
+                                  style={"description_width": "initial"}, layout=W.Layout(width="320px"))
         self.presenter = W.ToggleButton(value=bool(presenter), description="Presenter", icon="desktop",
                                         tooltip="presenter mode: large type, the tree and the current step; Space/→ steps, ← goes back")
         self.more = W.ToggleButton(value=False, description="more settings", icon="sliders",
@@ -113,8 +117,11 @@ class Explorer(RunThisCell, W.VBox):
         self.overwrite = W.Checkbox(value=False, description="overwrite an existing file", indent=False, layout=W.Layout(width="auto"))
         self.save_button = W.Button(description="Save", tooltip="save this scenario and its schedule", icon="save")
         self.load_button = W.Button(description="Load", tooltip="load a saved scenario or trace", icon="folder-open")
-        for w in (self.play, self.slider):  # ipywidgets gives these no accessible name of their own
-            w.add_class("pw-named")
+        for b in (self.step_button, self.back_button, self.reset_button, self.bug_button, self.presenter, self.more,
+                  self.save_button, self.load_button):
+            b.layout.width = "auto"
+        self.path.layout.width = "320px"
+        self.path.style.description_width = "initial"
 
         self.trace: Trace | None = None
         self.index = 0
@@ -143,23 +150,23 @@ class Explorer(RunThisCell, W.VBox):
         for name, box in groups.items():
             box.add_class(f"pw-group-{name}")
         groups["files"].add_class("pw-files")
-        front = [groups[g] for g in CONTROLS if g in shown]
+        front = [W.HBox([groups[g] for g in CONTROLS if g in shown and g not in ("config", "files")])]
+        front += [groups[g] for g in ("config", "files") if g in shown]
         self._hidden = W.VBox([groups[g] for g in CONTROLS if g not in shown])
         self._hidden.layout.display = "none"
         settings = W.VBox(front + ([self.more, self._hidden] if self._hidden.children else []))
         settings.add_class("pw-settings")
-        bar = W.HBox([self.back_button, self.step_button, self.next_actor, self.play, self.reset_button, self.bug_button,
-                      self.presenter])
-        help_row = W.HTML('<div class="pw-help">Keys while the widget has focus: n or → Step, b or ← Back; '
-                          "in presenter mode also Space.</div>")
+        help_row = W.HTML('<div class="pw-help">keys: n or → Step, b or ← Back (Space too in presenter mode)</div>')
         help_row.add_class("pw-help-row")
+        bar = W.HBox([self.back_button, self.step_button, self.next_actor, self.play, self.slider, self.reset_button,
+                      self.bug_button, self.presenter, help_row])
         self.tree.add_class("pw-tree")
         self.event_log.add_class("pw-log")
         self.timeline.add_class("pw-timeline")
         self.verdict_box.add_class("pw-verdict")
         main = W.HBox([self.tree, self.event_log])
         main.add_class("pw-main")
-        super().__init__([style(), settings, bar, self.slider, help_row, self.message, self.now, self.frontend, main,
+        super().__init__([style(), settings, bar, self.message, self.now, self.frontend, main,
                           self.timeline, self.verdict_box])
         self.add_class("pw-root")
         self.add_class("pw-explorer")
@@ -288,7 +295,7 @@ class Explorer(RunThisCell, W.VBox):
             self._fail(err)
             return
         self.index = len(trace.states) - 1
-        self.message.value = message(f"{event.actor}: {event.function}()", "ok")
+        self.message.value = message("")
         self.redraw()
 
     def do_back(self) -> None:

@@ -15,6 +15,16 @@ def source_file(e) -> str:
     return e.source.split(":", 1)[0].strip() if e.source else ""
 
 
+def said(e) -> str:
+    """The event's sentence without the function name it may start with
+    (the log shows that name already)."""
+    text = e.text
+    for head in (f"{e.function}(): ", f"{e.function}() ", f"{e.function}: "):
+        if text.startswith(head):
+            return text[len(head):]
+    return text
+
+
 def event_log_html(trace, index: int, waits: dict) -> str:
     items = []
     for i, e in enumerate(trace.events, start=1):
@@ -23,7 +33,7 @@ def event_log_html(trace, index: int, waits: dict) -> str:
         src = source_file(e)
         items.append(f"<li{cur}>{i}. {who} {escape(e.actor)} <code>{escape(e.function)}()</code>"
                      + (f' <span class="pw-src">({escape(src)})</span>' if src else "")
-                     + f": {escape(e.text)}</li>")
+                     + f": {escape(said(e))}</li>")
     if not items:
         items.append("<li>No step yet: press Step (or the n key) to move one CPU one step.</li>")
     blocked = "".join(f"<li><i>{escape(n)} is blocked: {escape(b.reason)}</i></li>" for n, b in waits.items())
@@ -40,8 +50,8 @@ def now_html(trace, index: int) -> str:
     e = trace.events[index - 1]
     who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
     return (f'<div class="pw-now"><b>Step {index} of {len(trace)}</b>: {who} {escape(e.actor)} '
-            f'<code class="pw-mono">{escape(e.function)}()</code> <span class="pw-src">in {escape(e.source or "?")}</span>'
-            f"<br>{escape(e.text)}</div>")
+            f'<code class="pw-mono">{escape(e.function)}()</code> <span class="pw-src">({escape(source_file(e) or "?")})</span>: '
+            f"{escape(said(e))}</div>")
 
 
 def announcement(trace, index: int) -> str:

@@ -10,14 +10,14 @@ from ..model.tree import TreeModel
 from ..style import LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
 
-BOX_W = 236
+BOX_W = 214
 LEAF_W = 128
-GAP = 18
-RANK_LABEL_W = 100
+GAP = 14
+RANK_LABEL_W = 84
 LINE = 17
 HEAD = 2 * LINE + 8
 ROW = 2 * LINE + 2
-RANK_GAP = 40
+RANK_GAP = 32
 PAD = 8
 PATH = OKABE_ITO["blue"]
 CURSOR = OKABE_ITO["sky"]
@@ -87,7 +87,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     for n in lay.nodes.values():
         h = _height(n) if hasattr(n, "rows") else 2 * LINE + 8
         rank_h[n.rank] = max(rank_h[n.rank], h)
-    head_lines = _head_lines(m, max(content_w, 560) - 2 * PAD)
+    head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
     top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
     rank_y, y = [], top
     used = [i for i, h in enumerate(rank_h) if h > 0]
@@ -97,8 +97,8 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
-    vma_h = 4 * LINE + 14
-    width = max(content_w, width_hint or 0, 560, *(text_width(t) + 2 * PAD for t, _ in head_lines))
+    vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
+    width = max(content_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
     legend_rows = _legend_rows(width) if legend else []
     height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
     out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
@@ -212,7 +212,7 @@ def _table_box(n, x: float, y: float) -> str:
                          f'stroke="{PATH}" stroke-width="2.5" class="cursor"/>')
         elif r.on_path:
             parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{ROW - 2}" fill="{PATH}"/>')
-        label = f"[{r.index}] {r.text}" + ("  ◀ reads next" if r.cursor else "")
+        label = f"[{r.index}] {r.text}" + (" ◀ reads next" if r.cursor else "")
         parts.append(f'<g class="entry" data-index="{r.index}">'
                      + text(x + 12, ry + LINE - 3, label, weight="bold" if r.on_path else "normal")
                      + text(x + 12, ry + 2 * LINE - 5, _span(r.lo, r.hi), fill="#333") + "</g>")
@@ -221,7 +221,8 @@ def _table_box(n, x: float, y: float) -> str:
         parts.append(text(x + 12, ry + LINE - 3, f"… {n.more} more entries", fill="#333"))
         ry += ROW
     for lock in n.locks:
-        parts.append(text(x + 12, ry + LINE - 3, f"🔒 {lock}", weight="bold"))
+        for k, piece in enumerate(wrap(f"lock: {lock}", BOX_W - 20)[:2]):
+            parts.append(text(x + 12, ry + (k + 1) * LINE - 3, piece, weight="bold"))
         ry += ROW
     parts.append("</g>")
     return "".join(parts)
@@ -239,15 +240,24 @@ def _leaf_box(n, x: float, y: float) -> str:
             + "</g>")
 
 
+def notes(m: TreeModel) -> list[str]:
+    """The lines under the VMA band: the mmap_lock, what is queued for freeing,
+    the VMAs outside the drawn range."""
+    out = [m.mm_lock]
+    out += [f"queued for freeing: {q}" for q in m.queued]
+    outside = [v.name for v in m.vmas if not v.visible]
+    if outside:
+        out.append("VMAs outside the drawn tables: " + ", ".join(outside))
+    return out
+
+
 def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
-    out = [text(x0, y0 + LINE, f"VMAs over {m.lo:#x}–{m.hi:#x}   {m.mm_lock}", weight="bold")]
+    out = [text(x0, y0 + LINE, f"VMAs over {m.lo:#x}-{m.hi:#x}", weight="bold")]
     span = max(1, m.hi - m.lo)
     by = y0 + LINE + 6
     out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
-    outside = []
     for v in m.vmas:
         if not v.visible:
-            outside.append(v.name)
             continue
         a = x0 + max(0.0, max(v.lo, m.lo) - m.lo) / span * w
         b = x0 + min(w, (min(v.hi, m.hi) - m.lo) / span * w)
@@ -256,11 +266,12 @@ def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
         label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
         out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
                    f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
-                   f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"'
-                   f'{dashed}/>'
-                   + text(a + 4, by + LINE + 4, label) + "</g>")
-    if outside:
-        out.append(text(x0, by + 3 * LINE + 2, "outside the drawn tables: " + ", ".join(outside), fill="#333"))
+                   f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label) + "</g>")
+    y = by + 2 * LINE + LINE + 2
+    for line in notes(m):
+        for piece in wrap(line, w):
+            out.append(text(x0, y, piece, fill="#222"))
+            y += LINE
     return out
 
 
