@@ -74,13 +74,14 @@ def dot_source(m: TreeModel, *, legend: bool = True):
         g.node(n.id, label=f"{n.label}\n{n.lo:#x}", shape="box", style="rounded,filled", fillcolor="#EEEEEE",
                penwidth="2.5" if n.on_path else "1")
         by_rank.setdefault(n.rank, []).append(n.id)
+    ports = {(n.id, r.index) for n in m.tables for r in n.rows}
     for e in m.edges:
         attrs = {"label": e.label} if e.kind != "leaf" else {}
         if e.kind == "ghost":
             attrs.update(style="dashed", color="#555555", fontcolor="#333333")
         if e.on_path:
             attrs.update(color=OKABE_ITO["blue"], penwidth="2.5")
-        g.edge(f"{e.src}:e{e.index}", e.dst, **attrs)
+        g.edge(f"{e.src}:e{e.index}" if (e.src, e.index) in ports else e.src, e.dst, **attrs)
     # rank labels: level and the address bits it indexes, one per rank, in order
     for i, rank in enumerate(m.ranks):
         if i in by_rank:
@@ -140,14 +141,12 @@ def tree_svg(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: 
 
 
 def tree_image(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None):
-    """The tree as an image Jupyter shows (image/svg+xml with its alt text)."""
-    from .svg.base import SvgImage
+    """The tree as an image Jupyter shows (image/svg+xml with its alt text), laid
+    out in pure Python: what lessons show where `dot` cannot run."""
+    from .svg.tree import tree_image as image
 
     _check(ctx, state)
-    m = tree_model(ctx, state, trace=trace, index=index)
-    from .svg.tree import tree_svg_model
-
-    return SvgImage(tree_svg_model(m, legend=legend), m.alt)
+    return image(tree_model(ctx, state, trace=trace, index=index), legend=legend)
 
 
 def dot_svg(ctx: Ctx, state: State, **kw) -> str:

@@ -183,8 +183,6 @@ class Explorer(RunThisCell, W.VBox):
         address = vma_kind = None
         if self._loaded is not None and self._loaded.action == self.action.value:
             address, vma_kind = self._loaded.address, self._loaded.vma_kind
-        if vma_kind is None:
-            vma_kind = "file" if self.action.value == "retract_page_tables" else "anon"
         return Scenario(holds, self.action.value, self.cfg.config(), self.cfg.walker.value, self.cfg.fault_value(), address,
                         vma_kind)
 
