@@ -239,7 +239,7 @@ class Explorer(RunThisCell, W.VBox):
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
-        self.message.value = message(f"{ctx.setup.summary}. The walker reads {ctx.walk_addr:#x}.") + no_kernel_note()
+        self.message.value = message("") + no_kernel_note()  # the step-0 line below says what the scenario is
         self.verdict_box.value = ""
         self.redraw()
         return True
@@ -413,6 +413,9 @@ class Explorer(RunThisCell, W.VBox):
         if not self._render:
             return
         tm = tree_model(ctx, state, trace=trace, index=self.index)
-        self.tree.value = tree_svg_model(tm, legend=True)
+        svg = tree_svg_model(tm, legend=True)
+        # the tree asks for its natural width: beside the log when both fit, else above it, never shrunk below 12 px type
+        self.tree.layout.flex = f"1 1 {svg[svg.index('width=') + 7:].split(chr(34), 1)[0]}px"
+        self.tree.value = svg
         lm = timeline_model(trace, self.index)
         self.timeline.value = timeline_svg_model(lm, legend=not self.presenter.value)

@@ -10,8 +10,10 @@ from ..model.tree import TreeModel
 from ..style import LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
 
-BOX_W = 214
+BOX_W = 190
 LEAF_W = 128
+LEAF_H = 2 * 17 + 8
+LEAF_GAP = 6
 GAP = 14
 RANK_LABEL_W = 84
 LINE = 17
@@ -51,13 +53,23 @@ class _Layout:
         self.children = {k: [d for _, d in sorted(v)] for k, v in children.items()}
         self.roots = sorted((k for k in self.nodes if k not in has_parent), key=lambda k: (self.nodes[k].rank, k))
         self.x: dict[str, float] = {}
+        self.dy: dict[str, int] = {}  # place in a column of stacked leaves
         self._w: dict[str, float] = {}
+
+    def stacked(self, nid: str) -> bool:
+        """A table whose children are all leaves (pages): they stack in a
+        column under it, so a PTE table is never wider than its box."""
+        kids = self.children[nid]
+        return len(kids) > 1 and all(k.count(".p") for k in kids)
 
     def width(self, nid: str) -> float:
         if nid not in self._w:
             own = LEAF_W if nid.count(".p") else BOX_W
             kids = self.children[nid]
-            self._w[nid] = max(own, sum(self.width(k) for k in kids) + GAP * (len(kids) - 1) if kids else own)
+            if self.stacked(nid):
+                self._w[nid] = max(own, LEAF_W)
+            else:
+                self._w[nid] = max(own, sum(self.width(k) for k in kids) + GAP * (len(kids) - 1) if kids else own)
         return self._w[nid]
 
     def place(self, nid: str, left: float) -> None:
@@ -65,6 +77,11 @@ class _Layout:
         own = LEAF_W if nid.count(".p") else BOX_W
         self.x[nid] = left + (w - own) / 2
         kids = self.children[nid]
+        if self.stacked(nid):
+            for k, kid in enumerate(kids):
+                self.x[kid] = left + (w - LEAF_W) / 2
+                self.dy[kid] = k
+            return
         total = sum(self.width(k) for k in kids) + GAP * (len(kids) - 1)
         cur = left + (w - total) / 2
         for k in kids:
@@ -85,7 +102,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
-        h = _height(n) if hasattr(n, "rows") else 2 * LINE + 8
+        h = _height(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (LEAF_H + LEAF_GAP) - LEAF_GAP
         rank_h[n.rank] = max(rank_h[n.rank], h)
     head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
     top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
@@ -116,7 +133,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             out.append(f'<line x1="{PAD}" x2="{width - PAD:.0f}" y1="{y0 - RANK_GAP / 2:.0f}" y2="{y0 - RANK_GAP / 2:.0f}" '
                        f'stroke="#ddd" stroke-width="1"/>')
     # edges under the boxes
-    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank]) for nid in lay.nodes}
+    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (LEAF_H + LEAF_GAP)) for nid in lay.nodes}
     for e in m.edges:
         if e.src not in pos or e.dst not in pos:
             continue
@@ -128,6 +145,9 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         dw = LEAF_W if e.kind == "leaf" else BOX_W
         x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
+        if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
+            x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
+            c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 30:.1f},{y1:.1f} {x2 + 40:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
         if e.kind == "ghost":
             stroke, dash, sw = ("#555", "5 4", 2.2)
         else:
@@ -212,7 +232,7 @@ def _table_box(n, x: float, y: float) -> str:
                          f'stroke="{PATH}" stroke-width="2.5" class="cursor"/>')
         elif r.on_path:
             parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{ROW - 2}" fill="{PATH}"/>')
-        label = f"[{r.index}] {r.text}" + (" ◀ reads next" if r.cursor else "")
+        label = f"[{r.index}] {r.text}" + (" ◀ next" if r.cursor else "")
         parts.append(f'<g class="entry" data-index="{r.index}">'
                      + text(x + 12, ry + LINE - 3, label, weight="bold" if r.on_path else "normal")
                      + text(x + 12, ry + 2 * LINE - 5, _span(r.lo, r.hi), fill="#333") + "</g>")
@@ -233,10 +253,10 @@ def _leaf_box(n, x: float, y: float) -> str:
     stroke = PATH if n.on_path else "#111"
     # a leaf is a page, not a table: rounded, shaded, no entries
     return (f'<g class="leaf" data-node="{n.id}" data-level="{n.level}">'
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{LEAF_W}" height="{2 * LINE + 8}" rx="{LINE}" '
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{LEAF_W}" height="{LEAF_H}" rx="{LINE}" '
             f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
             + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
-            + text(x + LEAF_W / 2, y + 2 * LINE, f"{n.lo:#x}"[-10:], anchor="middle", fill="#333")
+            + text(x + LEAF_W / 2, y + 2 * LINE, f"{n.lo:#x}", anchor="middle", fill="#333")
             + "</g>")
 
 
