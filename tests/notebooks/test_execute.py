@@ -79,15 +79,22 @@ def test_lesson_06_stores_an_explorer_widget():
     assert views, "the Explorer widget is displayed"
 
 
-def test_stored_notebooks_have_outputs_and_widget_state():
-    """The committed notebooks render without a kernel: outputs stored, widget state saved where widgets are shown."""
+def test_shipped_notebooks_carry_no_outputs():
+    """The notebooks are the lessons' only source and ship without outputs: no answer is on screen before
+    the learner predicts it (the docs build executes them)."""
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert all(c.get("outputs") or c.source.strip().startswith("my_") or "answer =" in c.source for c in code), path.name
-        shows_widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in code for o in c.outputs)
-        if shows_widget:
-            assert nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json"), path.name
+        for i, c in enumerate(nb.cells):
+            if c.cell_type == "code":
+                assert not c.get("outputs") and c.get("execution_count") is None, f"{path.name} cell {i} carries outputs"
+        assert "widgets" not in nb.metadata, f"{path.name} carries saved widget state"
+
+
+def test_no_generator_writes_the_lessons():
+    """One source per lesson: nothing in tools/ writes notebooks (an edit in JupyterLab is the edit)."""
+    for tool in (ROOT / "tools").glob("*.py"):
+        text = tool.read_text(encoding="utf-8")
+        assert "new_notebook(" not in text, f"{tool.name} generates notebooks"
 
 
 def test_every_lesson_has_objectives_time_recap_and_sources():
