@@ -38,15 +38,16 @@ def test_notebook_executes_without_error(path):
 
 def test_start_here_states_what_the_explorer_finds():
     from pagewalk_edu.explore import verdict
-    from pagewalk_edu.kernel import make_scenario
+    from pagewalk_edu.scenarios import named
 
     nb = execute(ROOT / "notebooks" / "00-start-here.ipynb")
     text = text_of(nb)
-    assert "USE-AFTER-FREE" in text
-    assert "waits in vma_start_write()" in text
-    for holds in ("none", "vma_lock", "rcu"):
-        v = verdict(make_scenario(holds, "munmap"))
-        assert f"{holds:9s} -> {v.verdict:15s}" in text
+    assert "munmap waits in vma_start_write()" in text, "the short trace shows munmap blocked by the walker's VMA lock"
+    for name in ("none+munmap", "vma_lock+munmap"):
+        v = verdict(named(name).scenario)
+        assert f"{name:16s} -> {v.verdict:15s} ({v.states} states)" in text
+    assert verdict(named("none+munmap").scenario).verdict == "unsafe"
+    assert verdict(named("vma_lock+munmap").scenario).verdict == "safe"
 
 
 def _verdict(*args, **kw):
