@@ -1,5 +1,6 @@
 """Every lesson runs top to bottom headless, and its key outputs hold."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -50,34 +51,58 @@ def test_start_here_states_what_the_explorer_finds():
     assert verdict(named("vma_lock+munmap").scenario).verdict == "safe"
 
 
-def _verdict(*args, **kw):
+def _verdict(name: str) -> str:
     from pagewalk_edu.explore import verdict
-    from pagewalk_edu.kernel import make_scenario
+    from pagewalk_edu.scenarios import named
 
-    return verdict(make_scenario(*args, **kw)).verdict
-
-
-def test_lessons_state_what_the_explorer_finds():
-    """Each lesson's key claim matches the explorer, computed here independently."""
-    t03 = text_of(execute(ROOT / "notebooks" / "03-munmap-free-pgtables.ipynb"))
-    assert f"verdict: {_verdict('none', 'munmap_adjacent')}" in t03
-    assert f"vma_lock  {_verdict('vma_lock', 'munmap_partial')}" in t03
-    t05 = text_of(execute(ROOT / "notebooks" / "05-thp-collapse.ipynb"))
-    assert f"the explorer says {_verdict('irqs_off', 'retract_page_tables')}" in t05
-    assert _verdict("irqs_off", "retract_page_tables") == "deadlock"
-    t06 = text_of(execute(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb"))
-    assert f"the explorer says {_verdict('rcu', 'munmap', config='PT_RECLAIM=n', fault='batch_alloc_fail')}" in t06
-    assert "rcu_read_lock() does not block IPIs" in t06
-    for action, fault in (("madv_dontneed", "gather_batch_full"), ("retract_page_tables", None)):
-        for walker in ("local", "remote"):
-            v = _verdict("vma_lock,irqs_off", action, walker=walker, fault=fault)
-            assert f"{action:20s} {walker:6s} fault={str(fault):17s} {v}" in t06
+    return verdict(named(name).scenario).verdict
 
 
-def test_lesson_06_stores_an_explorer_widget():
-    nb = execute(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb")
-    views = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert views, "the Explorer widget is displayed"
+#: A claim in a lesson's prose: a named scenario in backquotes, a colon, the verdict in bold.
+CLAIM = re.compile(r"`([^`\s]+)`: \*\*(safe_but_stale|safe|unsafe|deadlock)\*\*")
+#: A named scenario quoted in a lesson's code.
+QUOTED = re.compile(r"""(?:named|reveal_verdict\(\w+,|uaf_reachable)\(?\s*"([^"]+)"|quiz\(([^)]*)\)""")
+
+
+def _claims():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                for name, claimed in CLAIM.findall(cell.source):
+                    yield path.name, name, claimed
+
+
+@pytest.mark.parametrize("lesson,name,claimed", list(_claims()), ids=lambda x: str(x))
+def test_each_verdict_a_lesson_states_is_the_explorers(lesson, name, claimed):
+    from pagewalk_edu.scenarios import named
+
+    assert named(name).expected == claimed, (lesson, name, "verdicts.json says", named(name).expected)
+    assert _verdict(name) == claimed, (lesson, name)
+
+
+def test_lessons_state_claims_and_quote_only_named_scenarios_that_exist():
+    from pagewalk_edu.scenarios import named
+
+    assert len(list(_claims())) >= 15, "the lessons state their verdicts as claims the tests pin"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for single, many in QUOTED.findall(cell.source):
+                for name in [single] if single else re.findall(r'"([^"]+)"', many):
+                    named(name)  # raises ValueError naming the unknown scenario
+
+
+def test_an_explorer_widget_is_displayed_where_a_lesson_builds_one():
+    for path in NOTEBOOKS:
+        nb0 = nbformat.read(path, as_version=4)
+        if not any("Explorer(" in c.source for c in nb0.cells if c.cell_type == "code"):
+            continue
+        nb = execute(path)
+        views = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert views, f"{path.name}: the Explorer widget is displayed"
 
 
 def test_shipped_notebooks_carry_no_outputs():
