@@ -57,7 +57,8 @@ def glossary_anchors() -> list[str]:
 
 def markdown_of(nb) -> str:
     """The lesson's prose, headings left out (a term in a title is linked in the text below it)."""
-    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    # the list of kernel source files a recap ends with names files, not terms
+    text = "\n\n".join(c.source.split("**Kernel source discussed**")[0] for c in nb.cells if c.cell_type == "markdown")
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
