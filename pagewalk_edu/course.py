@@ -164,6 +164,9 @@ def check(key: str, holds) -> Feedback:
     if key not in EXERCISES:
         raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
     ex = EXERCISES[key]
+    if holds is None:  # the exercise cell as shipped: no answer yet, so no verdict either
+        return Feedback(False, ["Write your answer first: set answer to what the walker holds, "
+                                "e.g. 'rcu' or 'vma_lock,irqs_off', then run the cell."])
     chosen = parse_holds(holds)
     bad = [h for h in chosen if h in ex.forbid]
     if bad:
@@ -183,6 +186,20 @@ def check(key: str, holds) -> Feedback:
         _wrong[key] = n + 1
         lines.append("Hint: " + hint(key, n))
     return Feedback(False, lines)
+
+
+#: The reference answer of each exercise (one of possibly several that pass).
+REFERENCE = {"remote-walker": "vma_lock,rcu", "atomic-walker": "irqs_off", "no-stale": "vma_lock"}
+
+
+def reference_answers(*answers) -> None:
+    """Print a reference answer to each exercise, checked, once the learner has
+    tried every one (each of `answers` is no longer None)."""
+    if not answers or any(a is None for a in answers):
+        print("Try each exercise first: the reference answers appear once every answer above is set.")
+        return
+    for key, holds in REFERENCE.items():
+        print(f"{key}: {holds} -> {'passed' if check(key, holds).passed else 'failed'}")
 
 
 #: How many wrong answers each exercise has had (this session): which hint comes next.
