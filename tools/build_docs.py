@@ -58,7 +58,7 @@ def vendor_html_manager() -> None:
             except OSError as err:
                 raise SystemExit(f"build_docs: the widget renderer {name}@{version} (from npm) is not cached and the network "
                                  f"is unreachable ({err.__class__.__name__}); once online run `npm pack {name}@{version}` and "
-                                 f"save it as {cache.relative_to(ROOT)}, or rerun this build") from None
+                                 f"save it as {cache.relative_to(ROOT) if cache.is_relative_to(ROOT) else cache}, or rerun this build") from None
             cache.write_bytes(data)
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(cache) as tar:
