@@ -53,6 +53,18 @@ def test_first_use_check_catches_an_unlinked_term():
     assert link < plain
 
 
-def test_the_docs_site_carries_the_glossary():
-    build = (ROOT / "tools" / "build_docs.py").read_text(encoding="utf-8")
-    assert "glossary.md" in build and "lessons/glossary" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+def test_the_docs_site_carries_the_glossary_and_the_lessons_links_reach_it(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_docs
+
+    monkeypatch.setattr(build_docs, "DOCS", tmp_path)
+    build_docs.copy_lessons()
+    assert (tmp_path / "glossary.md").read_bytes() == GLOSSARY.read_bytes()
+    assert (tmp_path / "img" / "grace-period.svg").is_file()
+    for path in NOTEBOOKS:
+        copied = (tmp_path / "lessons" / path.name).read_text(encoding="utf-8")
+        assert "](glossary.md" not in copied and ("](../glossary.md" in copied) == ("](glossary.md" in path.read_text(encoding="utf-8"))
+    toc = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "\nglossary\n" in toc and "\ntutorial\n" in toc and "lessons/tutorial-90min" in toc
