@@ -99,10 +99,12 @@ def copy_lessons() -> None:
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir()
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        # lessons link the glossary beside them (notebooks/glossary.md); on the site it is one level up
-        text = nb.read_text(encoding="utf-8").replace("](glossary.md", "](../glossary.md")
+        if nb.name == "glossary.ipynb":  # a reference page of the site, not a lesson
+            shutil.copy(nb, DOCS / nb.name)
+            continue
+        # lessons link the glossary beside them (notebooks/glossary.ipynb); on the site it is one level up
+        text = nb.read_text(encoding="utf-8").replace("](glossary.ipynb", "](../glossary.ipynb")
         (dst / nb.name).write_text(text, encoding="utf-8")
-    shutil.copy(ROOT / "notebooks" / "glossary.md", DOCS / "glossary.md")
     shutil.rmtree(DOCS / "img", ignore_errors=True)
     shutil.copytree(ROOT / "notebooks" / "img", DOCS / "img")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-GLOSSARY = ROOT / "notebooks" / "glossary.md"
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name != "glossary.ipynb")  # the lessons and the tutorial
+GLOSSARY = ROOT / "notebooks" / "glossary.ipynb"
 
 #: Each glossary heading (its link target) and the words by which a lesson uses the term.
 TERMS = {
@@ -51,7 +51,8 @@ LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 
 def glossary_anchors() -> list[str]:
     """The link target of each glossary entry, as JupyterLab and the docs site both make it."""
-    heads = re.findall(r"^## (.+)$", GLOSSARY.read_text(encoding="utf-8"), flags=re.M)
+    text = "\n\n".join(c.source for c in read(GLOSSARY).cells if c.cell_type == "markdown")
+    heads = re.findall(r"^## (.+)$", text, flags=re.M)
     return [h.strip().replace(" ", "-") for h in heads]
 
 
@@ -68,7 +69,7 @@ def first_uses(text: str) -> dict[str, tuple[int | None, int | None]]:
     blanked = list(text)
     for m in LINK.finditer(text):
         target = m.group(2)
-        if target.startswith("glossary.md#"):
+        if target.startswith("glossary.ipynb#"):
             links.setdefault(target.split("#", 1)[1], m.start())
             blanked[m.start():m.end()] = " " * (m.end() - m.start())
         else:  # another link: its text is prose, its target is not

@@ -21,7 +21,8 @@ def test_the_glossary_has_every_required_term_and_each_entry_is_checked():
 
 
 def test_glossary_pictures_exist_and_have_alt_text():
-    text = GLOSSARY.read_text(encoding="utf-8")
+    text = "\n".join(c.source for c in read(GLOSSARY).cells)
+    assert all(c.cell_type == "markdown" for c in read(GLOSSARY).cells), "the glossary is prose: it opens rendered in JupyterLab"
     pictures = re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", text)
     assert {"img/grace-period.svg", "img/ipi-irqs-off.svg"} <= {p for _, p in pictures}
     for alt, path in pictures:
@@ -35,7 +36,7 @@ def test_each_term_is_linked_at_its_first_use(path):
     text = markdown_of(read(path))
     anchors = set(glossary_anchors())
     for m in LINK.finditer(text):
-        if m.group(2).startswith("glossary.md#"):
+        if m.group(2).startswith("glossary.ipynb#"):
             assert m.group(2).split("#", 1)[1] in anchors, f"{path.name} links a term the glossary lacks: {m.group(2)}"
     problems = []
     for anchor, (link, plain) in first_uses(text).items():
@@ -45,10 +46,10 @@ def test_each_term_is_linked_at_its_first_use(path):
 
 
 def test_first_use_check_catches_an_unlinked_term():
-    uses = first_uses("A grace period, then the [grace period](glossary.md#grace-period) again.")
+    uses = first_uses("A grace period, then the [grace period](glossary.ipynb#grace-period) again.")
     link, plain = uses["grace-period"]
     assert plain < link
-    uses = first_uses("The [IPI](glossary.md#ipi) and the IPI.")
+    uses = first_uses("The [IPI](glossary.ipynb#ipi) and the IPI.")
     link, plain = uses["ipi"]
     assert link < plain
 
@@ -61,10 +62,11 @@ def test_the_docs_site_carries_the_glossary_and_the_lessons_links_reach_it(tmp_p
 
     monkeypatch.setattr(build_docs, "DOCS", tmp_path)
     build_docs.copy_lessons()
-    assert (tmp_path / "glossary.md").read_bytes() == GLOSSARY.read_bytes()
+    assert (tmp_path / "glossary.ipynb").read_bytes() == GLOSSARY.read_bytes()
+    assert not (tmp_path / "lessons" / "glossary.ipynb").exists(), "the glossary is a page of its own, not a lesson"
     assert (tmp_path / "img" / "grace-period.svg").is_file()
-    for path in NOTEBOOKS:
+    for path in NOTEBOOKS:  # the lessons and the tutorial
         copied = (tmp_path / "lessons" / path.name).read_text(encoding="utf-8")
-        assert "](glossary.md" not in copied and ("](../glossary.md" in copied) == ("](glossary.md" in path.read_text(encoding="utf-8"))
+        assert "](glossary.ipynb" not in copied and ("](../glossary.ipynb" in copied) == ("](glossary.ipynb" in path.read_text(encoding="utf-8"))
     toc = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     assert "\nglossary\n" in toc and "\ntutorial\n" in toc and "lessons/tutorial-90min" in toc
