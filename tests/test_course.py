@@ -158,3 +158,18 @@ def test_lab_prints_the_address_of_lesson_00_and_switches_the_news_prompt_off(tm
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_an_exercise_without_an_answer_asks_for_one_and_gives_no_hint():
+    f = course.check("remote-walker", None)
+    assert not f.passed and f.lines == ["Write your answer first: set answer to what the walker holds, "
+                                        "e.g. 'rcu' or 'vma_lock,irqs_off', then run the cell."]
+    assert course.check("remote-walker", "none").lines[-1] == "Hint: " + course.EXERCISES["remote-walker"].hints[0]
+
+
+def test_reference_answers_wait_until_every_exercise_was_tried(capsys):
+    course.reference_answers("rcu", None, "vma_lock")
+    assert capsys.readouterr().out.strip() == "Try each exercise first: the reference answers appear once every answer above is set."
+    course.reference_answers("rcu", "irqs_off", "vma_lock")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f"{k}: {h} -> passed" for k, h in course.REFERENCE.items()]
