@@ -18,6 +18,8 @@ def test_the_glossary_has_every_required_term_and_each_entry_is_checked():
     assert REQUIRED <= set(anchors), REQUIRED - set(anchors)
     assert set(anchors) == set(TERMS), ("glossary entries and the words lessons use for them", set(anchors) ^ set(TERMS))
     assert len(anchors) == len(set(anchors)), "two entries with the same heading"
+    index = read(GLOSSARY).cells[0].source
+    assert all(f"](#{a})" in index for a in anchors), "the index at the top links every entry"
 
 
 def test_glossary_pictures_exist_and_have_alt_text():
