@@ -173,3 +173,23 @@ def test_reference_answers_wait_until_every_exercise_was_tried(capsys):
     course.reference_answers("rcu", "irqs_off", "vma_lock")
     out = capsys.readouterr().out.strip().splitlines()
     assert out == [f"{k}: {h} -> passed" for k, h in course.REFERENCE.items()]
+
+
+def test_a_lesson_quiz_asks_the_named_scenarios_in_order_with_nothing_preselected():
+    from pagewalk_edu.explore import verdict
+    from pagewalk_edu.scenarios import named
+
+    q = course.quiz("none+munmap", "vma_lock+munmap")
+    assert [x.name for x in q.questions] == ["none+munmap", "vma_lock+munmap"]
+    assert q.answer.value is None
+    q.reveal_button.click()
+    assert "Make a prediction first" in q.feedback.value and q.answered == 0
+    q.answer.value = verdict(named("none+munmap").scenario).verdict
+    q.reveal_button.click()
+    assert "Right: the explorer says unsafe" in q.feedback.value and q.right == 1
+    q.next_button.click()
+    assert q.answer.value is None and "Question 2 of 2" in q.question.value
+    with pytest.raises(ValueError, match="no named scenario 'nope'"):
+        course.quiz("nope")
+    with pytest.raises(ValueError, match="needs at least one named scenario"):
+        course.quiz()
