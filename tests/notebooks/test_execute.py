@@ -60,7 +60,7 @@ def _verdict(name: str) -> str:
 
 
 #: A claim in a lesson's prose: a named scenario in backquotes, a colon, the verdict in bold.
-CLAIM = re.compile(r"`([^`\s]+)`: \*\*(safe_but_stale|safe|unsafe|deadlock)\*\*")
+CLAIM = re.compile(r"`([^`\s]+)`:\s+\*\*(safe_but_stale|safe|unsafe|deadlock)\*\*")
 #: A named scenario quoted in a lesson's code.
 QUOTED = re.compile(r"""(?:named|reveal_verdict\(\w+,|uaf_reachable)\(?\s*"([^"]+)"|quiz\(([^)]*)\)""")
 
@@ -80,6 +80,15 @@ def test_each_verdict_a_lesson_states_is_the_explorers(lesson, name, claimed):
 
     assert named(name).expected == claimed, (lesson, name, "verdicts.json says", named(name).expected)
     assert _verdict(name) == claimed, (lesson, name)
+
+
+def test_every_bold_verdict_in_a_lesson_is_a_pinned_claim():
+    """A verdict in bold is always written as a claim the tests above check: `NAME`: **verdict**."""
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                bold = re.findall(r"\*\*(safe_but_stale|safe|unsafe|deadlock)\*\*", cell.source)
+                assert len(bold) == len(CLAIM.findall(cell.source)), (path.name, cell.source[:200])
 
 
 def test_lessons_state_claims_and_quote_only_named_scenarios_that_exist():
