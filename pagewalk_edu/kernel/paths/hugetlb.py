@@ -34,9 +34,9 @@ HugetlbVmaLockWrite = instruction("hugetlb_vma_lock_write", "vma")
 HugetlbVmaUnlockWrite = instruction("hugetlb_vma_unlock_write", "vma")
 UnmapHugepageRange = instruction("__unmap_hugepage_range", "mm", "start", "end")
 HugetlbSplit = instruction("hugetlb_split", "mm", "at")
-HugePteUnlock = instruction("huge_pte_unlock", "mm", doc="spin_unlock() of the ptl huge_pte_lock() took")
+HugePteUnlock = instruction("huge_pte_unlock", "mm")
 HugePmdUnshareFlush = instruction("huge_pmd_unshare_flush", "mm")
-OtherMmLock = instruction("other_mm_mmap_write_lock", "mm", "unlock", doc="mmap_write_lock()/unlock() of Q's own mm")
+OtherMmLock = instruction("other_mm_mmap_write_lock", "mm", "unlock")
 PteAlloc = instruction("__pte_alloc", "mm", "addr")
 
 
@@ -227,7 +227,7 @@ def _unshare_flush(ctx, state, a, op, rest):
               f"{SRC}: huge_pmd_unshare_flush", *ch, *sync_ch, unshared=False, zapped=False, fully=False)
 
 
-_ResendSync = instruction("tlb_flush_unshared_tables_sync", doc="tlb_flush_unshared_tables(): tlb_remove_table_sync_one() after the flush")
+_ResendSync = instruction("tlb_flush_unshared_tables_sync")
 
 
 def _resend_sync(ctx, state, a, op, rest):
