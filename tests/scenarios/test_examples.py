@@ -29,7 +29,7 @@ def test_doc_shows_the_example_as_shipped_with_its_answer(path):
     block = re.search(re.escape(f"`{rel}`:") + r"\n\n```toml\n(.*?)```", DOC, re.S)
     assert block, f"docs/scenarios.md does not show {rel}"
     assert block.group(1) == path.read_text(encoding="utf-8")
-    answer = re.search(re.escape(f"pagewalk-edu check {rel}` answers:") + r"\n\n```text\n(.*?)```", DOC, re.S).group(1)
+    answer = re.search(re.escape(f"pagewalk-edu check {rel}` gives this verdict and why (and PASS):") + r"\n\n```text\n(.*?)```", DOC, re.S).group(1)
     v = verdict(load(path).scenario)
     assert answer == f"verdict: {v.verdict}  ({v.states} states explored)\n" + "".join(f"- {w}\n" for w in v.why)
 
