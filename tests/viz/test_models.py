@@ -152,3 +152,18 @@ def test_matrix_svg_has_every_word_and_alt_text():
     for c in mm.cells:
         assert f">{c.word}</text>" in svg
     assert int(root.get("width")) <= 1100, "fits a 1280-pixel screen"
+
+
+def test_exported_svgs_carry_the_states_text_alternative(tmp_path, uaf_trace):
+    import shutil
+
+    from pagewalk_edu.viz.export import write_views
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed: --svg export needs it")
+    tree_path, timeline_path = write_views(uaf_trace, str(tmp_path / "bug"), "svg")
+    for path, words in ((tree_path, "USE-AFTER-FREE"), (timeline_path, "use-after-free")):
+        root = ET.parse(path).getroot()
+        desc = root.find("s:desc", NS)
+        assert root.get("role") == "img" and desc is not None and words.lower() in desc.text.lower(), path
+    assert "was entry 254" in open(tree_path).read()
