@@ -167,3 +167,19 @@ def test_exported_svgs_carry_the_states_text_alternative(tmp_path, uaf_trace):
         desc = root.find("s:desc", NS)
         assert root.get("role") == "img" and desc is not None and words.lower() in desc.text.lower(), path
     assert "was entry 254" in open(tree_path).read()
+
+
+def test_a_scenario_with_three_cpus_gets_three_cpu_lanes():
+    from pathlib import Path
+
+    from pagewalk_edu.scenarios.files import load
+
+    root = Path(__file__).resolve().parents[2]
+    sf = load(root / "pagewalk_edu" / "scenarios" / "examples" / "vma_lock+munmap-neighbour+collapse.toml")
+    t = run(sf.scenario)
+    m = timeline_model(t, 0)
+    assert [l.label for l in m.lanes] == ["CPU0 walker", "CPU1 munmap", "CPU2 khugepaged", "RCU"]
+    svg = timeline_svg_model(m)
+    assert svg.count('class="lane"') == 4 and "CPU2 khugepaged" in svg
+    tm = tree_model(t.ctx, t.last, trace=t, index=len(t.states) - 1)
+    assert any(e.kind == "ghost" for e in tm.edges), "the table munmap freed keeps its ghost edge"

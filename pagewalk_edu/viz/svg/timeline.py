@@ -63,6 +63,13 @@ def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = Tru
         title = f"{lane.label}: {lane.next}"
         body.append(f'<g class="lane" data-lane="{lane.key}">')
         body.append(text(PAD, top + LINE - 4, lane.label, weight="bold"))
+        room = plot_r - plot_l - 8
+        nxt = lane.next
+        if text_width(nxt) > room:  # cut at a word, never inside one; the whole sentence is in <desc>
+            while nxt and text_width(nxt + " …") > room:
+                nxt = nxt.rsplit(" ", 1)[0] if " " in nxt else ""
+            nxt += " …"
+        lane = lane.__class__(lane.key, lane.label, lane.cpu, nxt, lane.rows)
         nxt_x = plot_l + 4
         if m.current is not None:
             nxt_x = min(max(plot_l + 4, x_of(m.current) + dx / 2 + 6), plot_r - text_width(lane.next) - 2)
