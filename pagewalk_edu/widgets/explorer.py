@@ -23,7 +23,7 @@ from ..viz.svg.tree import tree_svg_model
 from ..viz.text import outcome_lines
 from .common import ConfigControls, cached_verdict, choice, message
 from .explorer_view import announcement, event_log_html, now_html
-from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
+from .frontend import KeyHelper, RunThisCell, style
 
 AUTO = "auto"
 #: the groups of settings a lesson may show; the rest go behind "more settings"
@@ -241,7 +241,7 @@ class Explorer(RunThisCell, W.VBox):
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
-        self.message.value = message("") + no_kernel_note()  # the step-0 line below says what the scenario is
+        self.message.value = message("")  # the step-0 line below says what the scenario is
         self.verdict_box.value = ""
         self.redraw()
         return True
