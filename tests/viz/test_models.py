@@ -183,3 +183,15 @@ def test_a_scenario_with_three_cpus_gets_three_cpu_lanes():
     assert svg.count('class="lane"') == 4 and "CPU2 khugepaged" in svg
     tm = tree_model(t.ctx, t.last, trace=t, index=len(t.states) - 1)
     assert any(e.kind == "ghost" for e in tm.edges), "the table munmap freed keeps its ghost edge"
+
+
+def test_kernel_free_stepper_pages_draw_svg_with_alt_text(tmp_path, uaf_trace):
+    from pagewalk_edu.viz.stepper import write_stepper
+
+    index = write_stepper(uaf_trace, tmp_path / "bug", "bug")
+    page = index.read_text()
+    assert 'src="timeline.svg"' in page and 'tabindex="0"' in page and "<main>" in page
+    timeline_svg = (tmp_path / "bug" / "timeline.svg").read_text()
+    assert "CPU1 munmap" in timeline_svg and "<desc" in timeline_svg
+    last = (tmp_path / "bug" / f"tree-{len(uaf_trace.states) - 1:03d}.svg").read_text()
+    assert "was entry" in last and "USE-AFTER-FREE" in last

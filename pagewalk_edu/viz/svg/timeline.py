@@ -45,11 +45,22 @@ def place_labels(items: list[tuple[float, str]], left: float, right: float) -> l
     return out
 
 
-def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = True) -> str:
+def geometry(m: TimelineModel, width: int = 860) -> tuple[float, float, float]:
+    """(left edge of the plot, right edge, width of one step) in SVG pixels."""
     lw = max(text_width(l.label) for l in m.lanes) + 2 * PAD
     plot_l, plot_r = lw, width - PAD
+    return plot_l, plot_r, (plot_r - plot_l) / max(m.states, 12)
+
+
+def step_span(m: TimelineModel, i: int, width: int = 860) -> tuple[float, float]:
+    """Where step i's column lies, as fractions of the image width (for an overlay)."""
+    plot_l, _, dx = geometry(m, width)
+    return (plot_l + i * dx) / width, (plot_l + (i + 1) * dx) / width
+
+
+def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = True) -> str:
+    plot_l, plot_r, dx = geometry(m, width)
     steps = max(m.states, 12)
-    dx = (plot_r - plot_l) / steps
 
     def x_of(i: float) -> float:
         return plot_l + (i + 0.5) * dx
