@@ -17,7 +17,7 @@ CONDA_FILES = (ROOT / "environment.yml", ROOT / "binder" / "environment.yml")
 
 # PyPI name -> conda-forge name (conda-forge's `graphviz` is the dot binary).
 CONDA_NAME = {"graphviz": "python-graphviz", "matplotlib": "matplotlib", "ipywidgets": "ipywidgets",
-              "jupyterlab": "jupyterlab", "ipykernel": "ipykernel"}
+              "jupyterlab": "jupyterlab", "ipykernel": "ipykernel", "anywidget": "anywidget"}
 
 NAME = re.compile(r"([A-Za-z0-9_.\-]+)\s*([^;]*)")
 

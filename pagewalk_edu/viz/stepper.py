@@ -14,7 +14,7 @@ from ..files import write_atomic
 from ..kernel.sim import Trace
 from .text import outcome_lines, state_text
 from .timeline import timeline
-from .tree import tree
+from .tree import tree_svg
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -88,7 +88,7 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
     steps = []
     for i, state in enumerate(trace.states):
         name = f"tree-{i:03d}.svg"
-        write_atomic(folder / name, tree(ctx, state, legend=(i == 0)).pipe(format="svg"), overwrite=True)
+        write_atomic(folder / name, tree_svg(ctx, state, legend=(i == 0), trace=trace, index=i).encode("utf-8"), overwrite=True)
         x0 = ax.transData.transform((i - 0.5, 0))[0] / width_px
         x1 = ax.transData.transform((i + 0.5, 0))[0] / width_px
         if i == 0:
