@@ -13,6 +13,7 @@ Only the words people read are renamed: no step decides anything on them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: v6.18 name → v7.x name.
 RENAMES_7X = {
@@ -39,6 +40,7 @@ def uses_7x_names(kernel: str) -> bool:
     return int(kernel.split(".")[0]) >= 7
 
 
+@lru_cache(maxsize=8192)  # the explorer meets the same sentences in many states
 def rename(kernel: str, text: str) -> str:
     """`text` with the function and file names of `kernel`'s release."""
     if not text or not uses_7x_names(kernel):
