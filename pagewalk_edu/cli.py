@@ -268,8 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"a command is required: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
         if args.command == "check":
             from .check import run as run_check
-            return run_check(args)
-        if args.command == "tables":
+            status = run_check(args)
+        elif args.command == "tables":
             from .tables.cli import run as run_tables
             status = run_tables(args)
         else:
