@@ -108,7 +108,7 @@ def run(args) -> int:
     for i, path in enumerate(files):
         try:
             r = check_file(path)
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OSError) as err:  # OSError: files.FileError, a path the system refused
             msg = one_line(err)  # a line break or an escape in a path or value is shown escaped
             bad = True
             if args.json:
