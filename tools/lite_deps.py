@@ -56,10 +56,12 @@ EXTRA = {
 EXTRA_DEPENDS = {"comm": [], "ipywidgets": ["comm", "ipython", "traitlets"], "graphviz": []}
 EXTRA_IMPORTS = {"comm": ["comm"], "ipywidgets": ["ipywidgets"], "graphviz": ["graphviz"]}
 
-# For the engine's tests under Node: pytest and its dependencies from the lock,
-# hypothesis (pure, not in the lock) from PyPI.
-TEST_BOOT = ("pytest",)
-TEST_EXTRA = {"hypothesis": "6.170.17", "sortedcontainers": "2.4.0", "attrs": "26.1.0"}
+# For the engine's tests under Node: pytest, hypothesis and what they import, at
+# the versions the test extra installs for CPython here (the lock's own `depends`
+# for pytest still lists py and atomicwrites, which pytest 9 no longer uses) except
+# hypothesis: 6.155.7 is its last release with a pure wheel (later ones are compiled).
+TEST_WHEELS = {"pytest": "9.2.0", "pluggy": "1.7.0", "iniconfig": "2.3.1", "packaging": "26.4",
+               "pygments": "2.20.0", "hypothesis": "6.155.7", "sortedcontainers": "2.4.0", "attrs": "26.1.0"}
 
 
 def say(msg: str) -> None:
@@ -130,7 +132,7 @@ def pypi_wheel(name: str, version: str, cache: Path = CACHE) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     say(f"fetching {name}=={version} from PyPI")
     p = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                        "--no-deps", "--only-binary=:all:", "--python-version", PYODIDE_PYTHON,
+                        "--no-deps", "--only-binary=:all:", "--python-version", PYODIDE_PYTHON, "--platform", "any",
                         "-d", str(folder), f"{name}=={version}"], capture_output=True, text=True)
     for whl in folder.glob("*.whl"):
         stem = whl.name.split("-")
@@ -233,3 +235,21 @@ def rel(p: Path) -> str:
 
 def read_lock(core: Path) -> dict:
     return json.loads((core / "pyodide-lock.json").read_text())
+
+
+def fetch_all(cache: Path = CACHE) -> None:
+    """Everything the Lite site and tests/lite need, into the cache (skips what is there)."""
+    lock = read_lock(pyodide_core(cache))
+    lock_wheels(lock, BOOT, cache)
+    for name, version in {**EXTRA, **TEST_WHEELS}.items():
+        pypi_wheel(name, version, cache)
+
+
+if __name__ == "__main__":
+    # python tools/lite_deps.py: fetch once (scripts/test.sh does), then build offline.
+    try:
+        fetch_all()
+    except FetchError as e:
+        print(f"lite_deps: {e}", file=sys.stderr)
+        sys.exit(1)
+    print(f"lite_deps: the Pyodide core and {len(list((CACHE / 'wheels').glob('*.whl')))} wheels are in {rel(CACHE)}")
