@@ -62,13 +62,13 @@ def pyodide_folder(dest: Path, cache: Path) -> list[str]:
         packages[name] = deps.lock_entry(name, version, whl, deps.EXTRA_IMPORTS[name], deps.EXTRA_DEPENDS[name])
     own = deps.own_wheel(dest)
     version = own.name.split("-")[1]
-    # matplotlib is a dependency on CPython only: the browser views need none.
-    packages["pagewalk-edu"] = deps.lock_entry("pagewalk-edu", version, own, ["pagewalk_edu"], ["ipywidgets", "graphviz"])
+    packages["pagewalk-edu"] = deps.lock_entry("pagewalk-edu", version, own, ["pagewalk_edu"], deps.own_depends())
     shipped = {deps.canonical(n) for n in packages}
     for entry in packages.values():
         for d in entry["depends"]:
             if deps.canonical(d) not in shipped:
-                raise SystemExit(f"build_lite: {entry['name']} depends on {d}, which the site does not ship")
+                raise SystemExit(f"build_lite: {entry['name']} depends on {d}, which the site does not ship "
+                                 "(pin a pure wheel of it in tools/lite_deps.py EXTRA, or list it in NOT_IN_BROWSER)")
     lock["packages"] = dict(sorted(packages.items()))
     (dest / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
     return ["pagewalk-edu"]

@@ -43,7 +43,8 @@ PYODIDE_PYTHON = "3.14"
 # Packages the Pyodide kernel loads as it boots: micropip (piplite is built on it),
 # then IPython and jedi (initKernel() in the kernel's worker). Their versions, and
 # those of their dependencies, are the ones pyodide-lock.json names.
-BOOT = ("micropip", "ipython", "jedi", "traitlets")
+# typing-extensions is there for anywidget.
+BOOT = ("micropip", "ipython", "jedi", "traitlets", "typing-extensions")
 
 # Pure wheels Pyodide's lock file does not have, pinned. matplotlib is left out:
 # it has compiled parts and no wasm wheel in any registry reached here.
@@ -51,10 +52,24 @@ EXTRA = {
     "comm": "0.2.3",
     "ipywidgets": "8.1.9",
     "graphviz": "0.21",
+    "anywidget": "0.11.0",
+    "psygnal": "0.16.1",
 }
-# What ipywidgets and graphviz need at import time (lock names).
-EXTRA_DEPENDS = {"comm": [], "ipywidgets": ["comm", "ipython", "traitlets"], "graphviz": []}
-EXTRA_IMPORTS = {"comm": ["comm"], "ipywidgets": ["ipywidgets"], "graphviz": ["graphviz"]}
+# What each needs at import time (their Requires-Dist, by lock names).
+EXTRA_DEPENDS = {"comm": [], "ipywidgets": ["comm", "ipython", "traitlets"], "graphviz": [],
+                 "anywidget": ["ipywidgets", "psygnal", "typing-extensions"], "psygnal": []}
+EXTRA_IMPORTS = {name: [name] for name in EXTRA}
+# Dependencies of pagewalk-edu that the browser goes without: matplotlib has
+# compiled parts and no wasm wheel in any registry reached here, and the lessons'
+# views in the browser are the package's own SVG.
+NOT_IN_BROWSER = {"matplotlib"}
+
+
+def own_depends() -> list[str]:
+    """pagewalk-edu's runtime dependencies that the site ships, by canonical name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [canonical(re.match(r"[A-Za-z0-9_.\-]+", d).group(0)) for d in project["dependencies"]]
+    return [n for n in names if n not in NOT_IN_BROWSER]
 
 # For the engine's tests under Node: pytest, hypothesis and what they import, at
 # the versions the test extra installs for CPython here (the lock's own `depends`
@@ -178,7 +193,9 @@ def own_wheel(out_dir: Path) -> Path:
     name, version = project["name"], project["version"]
     dist = name.replace("-", "_")
     files: dict[str, bytes] = {}
-    pkgs = sorted(p.parent for p in ROOT.glob("pagewalk_edu/**/__init__.py"))
+    # pyproject's packages.find looks for namespace packages too (setuptools'
+    # default there): a folder of modules is a package with or without __init__.py.
+    pkgs = sorted({p.parent for p in ROOT.glob("pagewalk_edu/**/*.py") if "__pycache__" not in p.parts})
     for pkg in pkgs:
         dotted = ".".join(pkg.relative_to(ROOT).parts)
         if not any(fnmatch.fnmatchcase(dotted, g) for g in include):

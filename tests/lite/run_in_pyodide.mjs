@@ -38,12 +38,15 @@ class Count:
     def __init__(self):
         self.outcomes = {}
         self.failed = []
+        self.passed = []
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or report.outcome != "passed":
             key = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
             self.outcomes[key] = self.outcomes.get(key, 0) + 1
             if report.outcome == "failed":
                 self.failed.append(report.nodeid)
+            elif report.outcome == "passed":
+                self.passed.append(report.nodeid)
     def pytest_collectreport(self, report):
         if report.outcome == "failed":
             self.outcomes["error"] = self.outcomes.get("error", 0) + 1
@@ -51,7 +54,7 @@ class Count:
 
 count = Count()
 code = pytest.main(list(ARGS), plugins=[count])
-json.dumps({"exit": int(code), "outcomes": count.outcomes, "failed": count.failed,
+json.dumps({"exit": int(code), "outcomes": count.outcomes, "failed": count.failed, "passed": count.passed,
             "platform": sys.platform, "python": sys.version.split()[0]})
 `);
 console.log(summary);
