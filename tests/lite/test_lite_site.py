@@ -1,0 +1,137 @@
+"""The course in a browser tab with no server kernel and no internet: the built Lite
+site, served on 127.0.0.1 as `python3 -m http.server` would, runs every lesson top to
+bottom in the Pyodide kernel without an error, its Explorer steps, goes back and shows
+the bug, a Quiz takes an answer, and not one request goes to another host.
+Screenshots land in artifacts/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from litebrowser import Guard, add_cell, cells, lite_context, open_notebook, run_all, serve
+from litehelp import ROOT
+
+ARTIFACTS = ROOT / "artifacts"
+LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+# Known failures, each named with its cause; strict, so each must go once fixed.
+# The browser has no `dot` binary and no matplotlib wheel: views must be the
+# package's own SVG (pagewalk_edu/viz/svg) for the widgets, the tree, the charts.
+NO_SVG_VIEWS = not (ROOT / "pagewalk_edu" / "viz" / "svg").is_dir()
+WIDGETS_NEED_SVG = pytest.mark.xfail(NO_SVG_VIEWS, strict=True,
+                                     reason="the widgets import matplotlib and call dot; the SVG views replace both")
+BLOCKED = {
+    "01-the-tree.ipynb": "tree() returns a graphviz.Digraph, whose notebook display runs `dot`",
+    "03-munmap-free-pgtables.ipynb": "viz.tables_chart draws with matplotlib",
+    "04-madv-dontneed-pt-reclaim.ipynb": "viz.tables_chart draws with matplotlib",
+    "07-any-interleaving.ipynb": "viz.matrix.matrix_figure and the Matrix widget draw with matplotlib",
+}
+
+
+def lesson_param(name):
+    if name in BLOCKED:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=BLOCKED[name]))
+    if name == "06-rcu-irqs-ipis.ipynb":
+        return pytest.param(name, marks=WIDGETS_NEED_SVG)
+    return name
+
+
+@pytest.fixture(scope="module")
+def site(lite_site):
+    with serve(lite_site) as base:
+        yield base
+
+
+@pytest.fixture
+def page(chromium, site):
+    guard = Guard(site)
+    ctx = lite_context(chromium, site, guard)
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+    assert not guard.foreign, f"the Lite site requested another host: {guard.foreign[:5]}"
+
+
+def test_site_is_offline_by_configuration(lite_site):
+    cfg = json.loads((lite_site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = cfg["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True
+    assert kernel["pyodideUrl"].startswith("./static/pyodide/")
+    assert sorted(p.name for p in (lite_site / "files").glob("*.ipynb")) == LESSONS
+    size = sum(p.stat().st_size for p in lite_site.rglob("*") if p.is_file())
+    assert size <= 100e6, f"the Lite site is {size / 1e6:.0f} MB; the conference kit allows 100 MB"
+
+
+@pytest.mark.parametrize("lesson", [lesson_param(n) for n in LESSONS])
+def test_lesson_runs_top_to_bottom_in_the_browser(page, site, lesson):
+    open_notebook(page, site, lesson)
+    run_all(page)
+    got = cells(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"lite-{lesson.replace('.ipynb', '')}.png"))
+    not_run = [c["source"].splitlines()[0] for c in got if c["count"] is None and c["source"].strip()]
+    errors = [(c["source"].splitlines()[0], c["errors"]) for c in got if c["errors"]]
+    assert not errors, f"{lesson}: cells failed in the browser: {errors}"
+    assert not not_run, f"{lesson}: cells that never ran: {not_run}"
+    for c in got:
+        if "tables.check import check" in c["source"]:
+            # no Linux kernel in a browser tab: one line says so, and the prediction shows
+            assert "runs in a web browser" in c["text"] and "prediction" in c["text"], c["text"][:500]
+
+
+def _widget_svgs(page) -> list[str]:
+    return page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML)")
+
+
+def _log(page) -> str:
+    return page.locator(".widget-html:has-text('Event log')").first.inner_text()
+
+
+@WIDGETS_NEED_SVG
+def test_explorer_steps_back_and_shows_the_bug_in_the_browser(page, site):
+    open_notebook(page, site, "06-rcu-irqs-ipis.ipynb")
+    run_all(page)
+    step = page.locator(".widget-button:has-text('Step')").first
+    step.wait_for(timeout=60_000)
+    step.scroll_into_view_if_needed()
+    before_log, before_svgs = _log(page), _widget_svgs(page)
+    assert len(before_svgs) >= 2, "the Explorer draws its tree and its timeline as SVG"
+    step.click()
+    page.wait_for_function("(b) => ![...document.querySelectorAll('.widget-html')].some(e => e.innerText === b)",
+                           arg=before_log, timeout=30_000)
+    page.wait_for_function("(n) => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML).join() !== n",
+                           arg=",".join(before_svgs), timeout=30_000)
+    after_step, step_svgs = _log(page), _widget_svgs(page)
+    assert "1. CPU" in after_step, after_step[:300]
+    assert "Step 1 of" in page.inner_text("body")
+    # Back moves the trace's index: the caption and the views are those of step 0 again
+    page.locator(".widget-button:has-text('Back')").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('Step 0 of')", timeout=30_000)
+    page.wait_for_function("(n) => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML).join() !== n",
+                           arg=",".join(step_svgs), timeout=30_000)
+    assert _widget_svgs(page)[0] == before_svgs[0], "Back redraws the tree of the step before"
+    page.locator(".widget-button:has-text('Show me the bug')").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('Shortest counterexample loaded')", timeout=60_000)
+    page.wait_for_function("() => /USE.AFTER.FREE|use-after-free/i.test(document.body.innerText + document.body.innerHTML)",
+                           timeout=30_000)
+    assert _widget_svgs(page) != before_svgs, "the tree and timeline are redrawn for the counterexample"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lite-explorer-bug.png"))
+
+
+@WIDGETS_NEED_SVG
+def test_quiz_takes_an_answer_in_the_browser(page, site):
+    from pagewalk_edu.explore import verdict
+    from pagewalk_edu.widgets import Quiz
+
+    expected = verdict(Quiz(seed=7, n=2).questions[0].scenario).verdict   # the same draw, in CPython
+    open_notebook(page, site, "00-start-here.ipynb")
+    add_cell(page, "from pagewalk_edu.widgets import Quiz\nquiz = Quiz(seed=7, n=2)\nquiz")
+    page.locator(".widget-radio-box label", has_text=expected).first.click()
+    page.locator(".widget-button:has-text('Reveal')").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('the explorer says')", timeout=60_000)
+    body = page.inner_text("body")
+    assert f"Right: the explorer says {expected}" in body
+    assert "Score: 1 / 1" in body
