@@ -1,4 +1,4 @@
-"""The `pagewalk-edu` command: trace, verdict, matrix, tables.
+"""The `pagewalk-edu` command: trace, verdict, matrix, check, tables.
 
 Every command that takes a scenario shares the same options (--holds,
 --action, --kernel, --walker, --config, --fault).  Bad input exits 2 with one
@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
+from .console import Output, OutputFailed, echo, one_line, quote
 from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, KernelConfig, parse_config_list
 from .kernel.scenario import ACTIONS, FAULTS, WALKERS, make_scenario
 from .kernel.walker import HOLDS
+from .options import PROG, ConfigList, Once, UsageError, file_to_read, file_to_write, given_options
 
-PROG = "pagewalk-edu"
 TABLES_PROG = f"{PROG} tables"  # the tables command's errors say so (docs/tables.md)
-COMMANDS = ("trace", "verdict", "matrix", "tables")
-
-
-class UsageError(Exception):
-    """Bad input: one line, exit 2; `prog` starts the line."""
-
-    def __init__(self, message: str, prog: str = PROG) -> None:
-        super().__init__(message)
-        self.prog = prog
+COMMANDS = ("trace", "verdict", "matrix", "check", "tables")
+#: The options a scenario file or saved scenario settles (--scenario FILE refuses them).
+SCENARIO_OPTIONS = ("holds", "action", "kernel", "walker", "config", "fault", "address")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,37 +30,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, TABLES_PROG if self.prog == TABLES_PROG else PROG)
 
 
-class Once(argparse.Action):
-    """An option that takes one value: giving it twice is an error, not a silent override."""
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        given = getattr(namespace, "_given", None)
-        if given is None:
-            given = set()
-            setattr(namespace, "_given", given)
-        if self.dest in given:
-            parser.error(f"{self.option_strings[-1]} given twice; give it once")
-        given.add(self.dest)
-        setattr(namespace, self.dest, values)
-
-
-class ConfigList(argparse.Action):
-    """--config KEY=VAL,...: repeated flags combine into one list (a key given
-    twice across them is still an error, reported when the list is parsed)."""
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        old = getattr(namespace, self.dest, None)
-        parts = [x for x in (old, values) if x is not None and x.strip()]
-        setattr(namespace, self.dest, ",".join(parts) if parts else values)
-
-
 def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = True) -> None:
     if holds_required:
-        p.add_argument("--scenario", action=Once, default=None, metavar="FILE",
-                       help="load the scenario (and, for trace, its schedule) from a saved scenario or trace file")
+        p.add_argument("--scenario", action=Once, default=None, metavar="FILE", type=file_to_read,
+                       help="load the scenario (and, for trace, its schedule) from a scenario file (FILE.toml, "
+                            "docs/scenarios.md) or a saved scenario or trace file (JSON); the file settles holds, "
+                            "action, kernel, walker, config, fault and address, so those options are refused beside it "
+                            "(trace --schedule is applied: it replaces the saved schedule)")
         p.add_argument("--holds", action=Once, required=False, default=None,
                        help=f"none, or a comma-separated subset of {','.join(HOLDS)} (taken in the order given)")
         p.add_argument("--action", action=Once, default=None, help="one of " + ", ".join(ACTIONS))
+        p.add_argument("--address", action=Once, default=None, metavar="ADDR",
+                       help="the walked address, inside the action's walked VMA A: hex, or relative such as A+2M+0x5000 "
+                            "(default: the layout's own)")
     p.add_argument("--kernel", action=Once, default=DEFAULT_KERNEL,
                    help=f"kernel profile: {' or '.join(PROFILES)} (default {DEFAULT_KERNEL})")
     p.add_argument("--walker", action=Once, default="local", help="local (the walker runs on a CPU of the walked mm) or remote")
@@ -80,16 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("trace", help="step through one interleaving and print each step")
     _add_scenario_options(t)
     t.add_argument("--schedule", action=Once, default=None,
-                   help="comma-separated actors to move, in order (walker, the action's path, irq0, irq1, rcu_gp, rcu_cb; "
-                        "cpu0/cpu1 also accepted); then the default schedule continues")
+                   help="comma-separated actors to move, in order (walker, the racing paths by name, irq0, irq1, ..., "
+                        "rcu_gp, rcu_cb; cpu0 for the walker, cpu1, cpu2, ... for the paths); then the default schedule continues")
     t.add_argument("--no-continue", action="store_true", help="stop when the schedule ends")
     t.add_argument("--json", action="store_true", help="print the trace as JSON")
-    t.add_argument("--save", action=Once, default=None, metavar="FILE", help="save the trace (schedule and state fingerprints) as JSON")
+    t.add_argument("--save", action=Once, default=None, metavar="FILE", type=file_to_write, help="save the trace (schedule and state fingerprints) as JSON")
     t.add_argument("--force", action="store_true", help="let --save, --svg and --png replace existing files")
-    t.add_argument("--svg", action=Once, default=None, metavar="FILE",
+    t.add_argument("--svg", action=Once, default=None, metavar="FILE", type=file_to_write,
                    help="write the tree and the timeline of the last step as two files, FILE-tree.svg and "
                         "FILE-timeline.svg (a .svg ending on FILE is dropped)")
-    t.add_argument("--png", action=Once, default=None, metavar="FILE",
+    t.add_argument("--png", action=Once, default=None, metavar="FILE", type=file_to_write,
                    help="write the tree and the timeline of the last step as two files, FILE-tree.png and "
                         "FILE-timeline.png (a .png ending on FILE is dropped)")
 
@@ -105,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         from .tables.cli import add_parser as add_tables
     except ImportError:  # pragma: no cover - the tables command ships with the package
         add_tables = None
+    from .check import add_parser as add_check
+    add_check(sub)
     if add_tables is not None:
         add_tables(sub)
     return parser
@@ -115,19 +95,36 @@ def _scenario(args: argparse.Namespace):
 
 
 def _scenario_and_schedule(args: argparse.Namespace):
-    if getattr(args, "scenario", None):
-        given = [f for f in ("holds", "action") if getattr(args, f) is not None]
-        if given:
-            raise UsageError(f"--scenario already names the scenario; drop --{given[0]}")
-        if args.kernel != DEFAULT_KERNEL or args.walker != "local" or args.config or args.fault:
-            raise UsageError("--scenario already names kernel, walker, config and fault; drop those options")
+    if getattr(args, "scenario", None) is not None:
+        given = [f"--{f}" for f in SCENARIO_OPTIONS if f in given_options(args)]
+        if given:  # refused, never silently ignored: the file's values are the ones used
+            raise UsageError(f"--scenario already names the scenario (its holds, action, kernel, walker, config, "
+                             f"fault and address); drop {', '.join(given)}, or edit the file")
+        if str(args.scenario).endswith(".toml"):
+            from .scenarios.files import load
+            f = load(args.scenario)
+            return f.scenario, (list(f.schedule) if f.schedule else None)
         from .saved import load_scenario
         return load_scenario(args.scenario)
     if args.holds is None:
         raise UsageError("--holds is required: none, or a comma-separated subset of " + ",".join(HOLDS))
     if args.action is None:
         raise UsageError("--action is required: one of " + ", ".join(ACTIONS))
-    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault), None
+    address = _address(args.address, args.action) if args.address is not None else None
+    return make_scenario(args.holds, args.action, args.kernel, args.walker, args.config, args.fault, address), None
+
+
+def _address(text: str, action: str) -> int:
+    """--address: hex, decimal, or relative to the layout's VMAs (A+2M+0x5000)."""
+    from .kernel.layout import builtin_layout, parse_address
+
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}; accepted: {', '.join(ACTIONS)}")
+    layout = builtin_layout(action)
+    try:
+        return parse_address(text, {v.name: v for v in layout.vmas}, "--address")
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _config(args: argparse.Namespace) -> KernelConfig:
@@ -151,9 +148,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         try:
             save_trace(args.save, trace, overwrite=args.force)
         except FileExistsError:
-            raise UsageError(f"{args.save} exists; add --force to replace it") from None
-        except OSError as err:
-            raise UsageError(f"cannot write {args.save}: {err.strerror}") from None
+            raise UsageError(f"{echo(args.save)} exists; add --force to replace it") from None
     if args.json:
         print(json.dumps(trace_json(trace), indent=2))
     else:
@@ -163,36 +158,49 @@ def cmd_trace(args: argparse.Namespace) -> int:
         try:
             paths = write_views(trace, target, fmt, overwrite=args.force)
         except FileExistsError as err:
-            raise UsageError(f"{err.filename} exists; add --force to replace it") from None
-        except OSError as err:
-            raise UsageError(f"cannot write {err.filename or target}: {err.strerror}") from None
+            raise UsageError(f"{echo(err.filename)} exists; add --force to replace it") from None
+        except Exception as err:
+            if type(err).__name__ == "ExecutableNotFound":  # graphviz: no `dot` on PATH
+                raise UsageError(NO_DOT.format(opt=f"--{fmt}")) from None
+            raise
         for path in paths:
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"wrote {echo(path, 500)}", file=sys.stderr)
     return 0
 
 
+NO_DOT = ("{opt} draws the tree with Graphviz's `dot` program, which is not installed here; install Graphviz "
+          "(Debian/Ubuntu: apt install graphviz; Fedora: dnf install graphviz; macOS: brew install graphviz; "
+          "conda: conda install graphviz) and try again")
+
+
 def _check_outputs(args: argparse.Namespace, views: list[tuple[str, str]]) -> None:
-    """--save, --svg and --png: refuse a directory, or an existing file without --force."""
+    """--save, --svg and --png, before anything runs or is written: each target
+    must be absent or a regular file (with --force), in a folder that exists
+    (files.check_target); --svg and --png need Graphviz's dot."""
+    import shutil
     from pathlib import Path
 
+    from .files import TargetExists, check_target
     from .viz.export import view_paths
 
+    def check(path, opt: str) -> None:
+        try:
+            check_target(path, args.force)
+        except TargetExists:
+            raise UsageError(f"{echo(path)} exists; add --force to replace it") from None
+        except ValueError as err:
+            raise UsageError(f"{opt} {err}") from None
+
     if args.save:
-        if Path(args.save).is_dir():
-            raise UsageError(f"--save {args.save}: is a directory; give the name of a file to save to")
-        if Path(args.save).exists() and not args.force:
-            raise UsageError(f"{args.save} exists; add --force to replace it")
+        check(args.save, "--save")
     for fmt, target in views:
         if Path(target).is_dir():
-            raise UsageError(f"--{fmt} {target}: is a directory; give a file name such as {Path(target) / 'step'} "
-                             f"(it writes step-tree.{fmt} and step-timeline.{fmt} there)")
+            raise UsageError(f"--{fmt} {echo(target)}: is a directory; give a file name such as "
+                             f"{echo(Path(target) / 'step')} (it writes step-tree.{fmt} and step-timeline.{fmt} there)")
         for path in view_paths(target, fmt):
-            if not path.parent.is_dir():
-                raise UsageError(f"cannot write {target}: folder {path.parent} does not exist")
-            if path.is_dir():
-                raise UsageError(f"--{fmt} {target}: {path} is a directory")
-            if path.exists() and not args.force:
-                raise UsageError(f"{path} exists; add --force to replace it")
+            check(path, f"--{fmt}")
+        if shutil.which("dot") is None:
+            raise UsageError(NO_DOT.format(opt=f"--{fmt}"))
 
 
 def trace_json(trace) -> dict:
@@ -229,9 +237,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     cfg = _config(args)
     fault = args.fault if args.fault not in ("", "none") else None
     if fault is not None and fault not in FAULTS:
-        raise UsageError(f"unknown fault {fault!r}; accepted: {', '.join(FAULTS)}")
+        raise UsageError(f"unknown fault {quote(fault)}; accepted: {', '.join(FAULTS)}")
     if args.walker not in WALKERS:
-        raise UsageError(f"unknown walker {args.walker!r}; accepted: local, remote")
+        raise UsageError(f"unknown walker {quote(args.walker)}; accepted: local, remote")
     m = matrix(cfg, args.walker, fault)
     if args.json:
         print(json.dumps(m.as_dict(), indent=2))
@@ -243,23 +251,115 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command; return its exit status: 0, 2 for bad input (one line
+    on stderr, never a traceback), 1 when standard output is closed or full
+    (quietly), 130 on Ctrl-C."""
+    _matplotlib_cache()
+    stdout = sys.stdout
+    sys.stdout = Output(stdout)
+    prog = PROG
     try:
+        parser = build_parser()
         args, extra = parser.parse_known_args(argv)
+        prog = TABLES_PROG if args.command == "tables" else PROG
         if extra:
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)}", TABLES_PROG if args.command == "tables" else PROG)
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}", prog)
         if args.command is None:
             raise UsageError(f"a command is required: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
+        if args.command == "check":
+            from .check import run as run_check
+            return run_check(args)
         if args.command == "tables":
             from .tables.cli import run as run_tables
-            return run_tables(args)
-        return {"trace": cmd_trace, "verdict": cmd_verdict, "matrix": cmd_matrix}[args.command](args)
+            status = run_tables(args)
+        else:
+            status = {"trace": cmd_trace, "verdict": cmd_verdict, "matrix": cmd_matrix}[args.command](args)
+        sys.stdout.flush()  # a closed or full stdout shows here, not at exit
+        return status
+    except OutputFailed:
+        _silence_stdout(stdout)
+        return 1
+    except KeyboardInterrupt:
+        _silence_stdout(stdout)
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     except (UsageError, ValueError, TypeError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"{getattr(err, 'prog', PROG)}: error: {msg}", file=sys.stderr)
+        print(f"{getattr(err, 'prog', prog)}: error: {one_line(err)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0
+    except OSError as err:  # a file the user named: the path and the reason, in words
+        print(f"{prog}: error: {one_line(_os_error(err))}", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = stdout
+
+
+def _os_error(err: OSError) -> str:
+    from .files import FileError, reason
+
+    if isinstance(err, FileError) or not err.filename:
+        return str(err) if isinstance(err, FileError) else reason(err)
+    return f"{echo(err.filename)}: {reason(err)}"
+
+
+def _silence_stdout(stdout) -> None:
+    """Whatever is still buffered for a closed or full stdout is dropped, so
+    that Python's own flush at exit has nothing to complain about."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _matplotlib_cache() -> None:
+    """matplotlib keeps its font cache under ~/.config/matplotlib and
+    ~/.cache/matplotlib; where it cannot write them it warns on every start,
+    which would add lines to each message.  Then MPLCONFIGDIR points at a
+    folder of this user's under the temporary folder."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    home = os.path.expanduser("~")
+    wanted = [os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "matplotlib"),
+              os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "matplotlib")]
+    if all(_can_create(path) for path in wanted):
+        return
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), f"pagewalk-edu-matplotlib-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    st = os.lstat(folder)
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        try:  # someone else's, or not a folder: a fresh private one
+            folder = tempfile.mkdtemp(prefix="pagewalk-edu-matplotlib-")
+        except OSError:
+            return
+    os.environ["MPLCONFIGDIR"] = folder
+
+
+def _can_create(path: str) -> bool:
+    """Is `path` a writable folder, or could it be made (its first existing
+    ancestor is a writable folder)?"""
+    while True:
+        if os.path.isdir(path):
+            return os.access(path, os.W_OK | os.X_OK)
+        if os.path.lexists(path):
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 if __name__ == "__main__":  # pragma: no cover

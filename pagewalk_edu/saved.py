@@ -1,5 +1,6 @@
 """Scenarios and traces as files: JSON with a schema version, validated field
-by field on load, written atomically (temporary file, fsync, rename).
+by field on load, written by the package's one atomic writer (files.py:
+temporary file, fsync, then link or rename).
 
 A saved trace carries its schedule and a fingerprint of every state; loading
 replays the schedule through the simulator and checks each fingerprint, so a
@@ -10,26 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import re
-import stat
 import sys
-import tempfile
 from dataclasses import fields, is_dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES
+from .console import echo, quote
+from .files import MAX_BYTES, read_user_text, write_atomic
+from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, parse_config_value
 from .kernel.scenario import ACTIONS, FAULTS, WALKERS, Scenario, make_scenario
 from .kernel.sim import Trace, make_ctx, run
 from .kernel.walker import HOLDS
 
 SCHEMA = 1
-MAX_BYTES = 1 << 20  # files the user loads are bounded in size
 MAX_DEPTH = 100  # and in how deeply their arrays and objects nest
 MAX_SCHEDULE = 10_000
-SCENARIO_KEYS = ("schema", "kind", "holds", "action", "kernel", "config", "walker", "fault", "address", "vma_kind", "schedule")
+SCENARIO_KEYS = ("schema", "kind", "holds", "action", "kernel", "config", "walker", "fault", "address", "vma_kind", "schedule", "layout")
 TRACE_KEYS = ("schema", "kind", "scenario", "schedule", "steps", "fingerprints")
 
 
@@ -59,33 +59,15 @@ def fingerprint(state) -> str:
 # --- writing --------------------------------------------------------------------
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write `text` so that a crash leaves either the old file or the new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; a saved file gets the usual mode
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o077)  # there is no way to read it without setting it; 077 meanwhile is the safe side
-    os.umask(mask)
-    return mask
+def atomic_write(path: str | os.PathLike, text: str, *, overwrite: bool = True) -> None:
+    """Write `text` with the package's one atomic writer (files.write_atomic)."""
+    write_atomic(path, text, overwrite=overwrite)
 
 
 def scenario_dict(scenario: Scenario, schedule: list[str] | None = None) -> dict:
     d = scenario.as_dict()
+    if d.get("address") is not None:
+        d["address"] = operator.index(d["address"])  # a numpy integer is written as a JSON number
     return {"schema": SCHEMA, "kind": "scenario", **{k: _plain_config(v) if k == "config" else v for k, v in d.items()},
             "schedule": list(schedule) if schedule else None}
 
@@ -110,65 +92,21 @@ def save_scenario(path, scenario: Scenario, schedule: list[str] | None = None, *
         raise TypeError(f"save_scenario() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
     if schedule is not None and (not isinstance(schedule, (list, tuple)) or not all(isinstance(x, str) for x in schedule)):
         raise TypeError(f"schedule must be a list of actor names, got {type(schedule).__name__}")
-    _check_target(path, overwrite)
-    atomic_write(path, json.dumps(scenario_dict(scenario, schedule), indent=2) + "\n")
+    write_atomic(path, json.dumps(scenario_dict(scenario, schedule), indent=2) + "\n", overwrite=overwrite)
 
 
 def save_trace(path, trace: Trace, *, overwrite: bool = False) -> None:
     if not isinstance(trace, Trace):
         raise TypeError(f"save_trace() takes a Trace (from run(...)), got {type(trace).__name__}")
-    _check_target(path, overwrite)
-    atomic_write(path, json.dumps(trace_dict(trace), indent=2) + "\n")
-
-
-def _check_target(path, overwrite: bool) -> None:
-    if Path(path).is_dir():
-        raise ValueError(f"{path} is a directory; give the name of a file to save to")
-    if not overwrite and Path(path).exists():
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    write_atomic(path, json.dumps(trace_dict(trace), indent=2) + "\n", overwrite=overwrite)
 
 
 # --- loading --------------------------------------------------------------------
 
 
-def read_user_text(path, kind: str = "JSON file") -> str:
-    """The text of a file the user gave: at most MAX_BYTES (1 MiB) of UTF-8 (a
-    leading byte-order mark is dropped); a missing, unreadable, oversized or
-    binary file, or one that is not a regular file (a device, a pipe), is a
-    one-line ValueError."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ValueError(f"{path}: is a directory, not a {kind}")
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{path}: not a regular file (a device, pipe or socket); give a {kind}")
-    if st.st_size > MAX_BYTES:
-        raise ValueError(f"{path}: {st.st_size} bytes is larger than the {MAX_BYTES} bytes (1 MiB) accepted")
-    try:
-        # O_NONBLOCK: should a pipe replace the file after the check, opening it does not hang
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ValueError(f"{path}: not a regular file (a device, pipe or socket); give a {kind}")
-            data = f.read(MAX_BYTES + 1)  # the bound holds even if the file grows meanwhile
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"{path}: larger than the {MAX_BYTES} bytes (1 MiB) accepted")
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
-
-
 def read_json(path) -> Any:
     """Read a JSON file the user gave, bounded in size; one-line errors."""
-    return parse_json(read_user_text(path), str(path))
+    return parse_json(read_user_text(path), echo(path))
 
 
 class _DuplicateKey(ValueError):
@@ -303,7 +241,7 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     _check_schema(d, where, "scenario")
     unknown = sorted(set(d) - set(SCENARIO_KEYS))
     if unknown:
-        raise ValueError(f"{where}: unknown field '{unknown[0]}'; accepted: {', '.join(SCENARIO_KEYS)}")
+        raise ValueError(f"{where}: unknown field {quote(unknown[0])}; accepted: {', '.join(SCENARIO_KEYS)}")
     holds = _field(d, "holds", list, where, required=True)
     for h in holds:
         if not isinstance(h, str):
@@ -311,15 +249,18 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     action = _field(d, "action", str, where, required=True)
     kernel = _field(d, "kernel", str, where, DEFAULT_KERNEL)
     config = _field(d, "config", dict, where, {})
-    cfg_items = []
-    for k, v in config.items():
+    overrides: dict[str, object] = {}
+    for k, v in config.items():  # one value at a time: a comma inside a value is no second key
         if k not in CONFIG_KEYS:
-            raise ValueError(f"{where}: unknown config key {k!r}; accepted: {', '.join(CONFIG_KEYS)}")
+            raise ValueError(f"{where}: unknown config key {quote(k)}; accepted: {', '.join(CONFIG_KEYS)}")
         if isinstance(v, bool):
             v = "y" if v else "n"
         if not isinstance(v, (str, int)):
             raise TypeError(f"{where}: config {k} must be a string or integer, got {json_type(v)}")
-        cfg_items.append(f"{k}={v}")
+        try:
+            overrides[k] = parse_config_value(k, v if isinstance(v, str) else str(v))
+        except ValueError as err:  # echo the value bounded and escaped, however long it was
+            raise ValueError(f"{where}: config {str(err).rsplit(', got ', 1)[0]}, got {quote(v)}") from None
     walker = _field(d, "walker", str, where, "local")
     fault = _field(d, "fault", str, where, None)
     address = _field(d, "address", int, where, None)
@@ -328,17 +269,30 @@ def scenario_from_dict(d: Any, where: str = "scenario") -> tuple[Scenario, list[
     if schedule is not None:
         _check_schedule(schedule, where)
     try:
-        scenario = make_scenario(holds or "none", action, kernel, walker, ",".join(cfg_items) or None, fault, address, vma_kind)
+        scenario = make_scenario(holds or "none", action, kernel, walker, overrides, fault, address, vma_kind,
+                                 _layout(d.get("layout"), where))
     except (ValueError, TypeError) as err:
         raise type(err)(f"{where}: {err}") from None
     return scenario, schedule
+
+
+def _layout(d: Any, where: str):
+    """A scenario file's own layout, saved with its scenario (kernel/layout.py checks it)."""
+    if d is None:
+        return None
+    from .kernel.layout import parse_layout
+
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not isinstance(d.get("doc", ""), str):
+        raise TypeError(f"{where}: field 'layout' must be an object with a name, as a scenario file's layout is saved")
+    rest = {k: v for k, v in d.items() if k not in ("name", "doc")}
+    return parse_layout(rest, name=d["name"], doc=d.get("doc", ""))
 
 
 def load_scenario(path) -> tuple[Scenario, list[str] | None]:
     """Load a scenario file (or the scenario inside a trace file, checked as
     load_trace() checks it); its schedule must replay."""
     d = read_json(path)
-    where = str(path)
+    where = echo(path)
     if isinstance(d, dict) and d.get("kind") == "trace":
         trace, schedule = _trace_from_dict(d, where)
         return trace.ctx.scenario, schedule
@@ -351,7 +305,7 @@ def load_scenario(path) -> tuple[Scenario, list[str] | None]:
 def load_trace(path) -> Trace:
     """Load a trace file and replay it; ValueError if it does not replay to the
     same states (a different model version, or an edited file)."""
-    return _trace_from_dict(read_json(path), str(path))[0]
+    return _trace_from_dict(read_json(path), echo(path))[0]
 
 
 def _trace_from_dict(d: Any, where: str) -> tuple[Trace, list[str]]:
@@ -360,7 +314,7 @@ def _trace_from_dict(d: Any, where: str) -> tuple[Trace, list[str]]:
     _check_schema(d, where, "trace")
     unknown = sorted(set(d) - set(TRACE_KEYS))
     if unknown:
-        raise ValueError(f"{where}: unknown field '{unknown[0]}'; accepted: {', '.join(TRACE_KEYS)}")
+        raise ValueError(f"{where}: unknown field {quote(unknown[0])}; accepted: {', '.join(TRACE_KEYS)}")
     scenario, _ = scenario_from_dict(d.get("scenario"), f"{where}: scenario")
     schedule = _field(d, "schedule", list, where, required=True)
     _check_schedule(schedule, where)

@@ -90,7 +90,7 @@ def test_bad_input_exits_2_with_one_line(args, needle):
 def test_no_command_is_one_line_on_stderr_and_help_still_prints():
     rc, out, err = cli()
     assert rc == 2 and out == ""
-    assert err.strip() == "pagewalk-edu: error: a command is required: trace, verdict, matrix or tables"
+    assert err.strip() == "pagewalk-edu: error: a command is required: trace, verdict, matrix, check or tables"
     rc, out, err = cli("--help")
     assert rc == 0 and out.startswith("usage: pagewalk-edu") and err == ""
 
@@ -147,7 +147,7 @@ def test_svg_and_png_refuse_to_replace_files_without_force(tmp_path):
     assert (tmp_path / "step-tree.svg").read_bytes() == before
     (tmp_path / "d-tree.png").mkdir()
     rc, _, err = cli(*base, "--png", str(tmp_path / "d"), "--force")
-    assert rc == 2 and "d-tree.png is a directory" in err
+    assert rc == 2 and "d-tree.png: is a directory" in err
 
 
 def test_save_onto_a_directory_says_so_at_once(tmp_path):

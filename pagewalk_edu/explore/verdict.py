@@ -112,7 +112,7 @@ def _tname(state: State, tid: int) -> str:
 def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: State | None) -> list[str]:
     root = g.root
     walker_tids = _walker_tables(ctx, root)
-    freer = ctx.freer_name
+    paths = ctx.path_names
     holds = ctx.holds
     cfg = ctx.config
     lines: list[str] = []
@@ -130,27 +130,19 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
 
     # 1. Exclusion by a lock the walker holds.
     for reason in sorted(waits.get("vma_lock", ())):
-        if reason.startswith(freer) and "walker" in reason:
+        if reason.startswith(paths) and "walker" in reason:
             lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
     for reason in sorted(waits.get("mmap_lock", ())):
-        if reason.startswith(freer) and "walker" in reason:
+        if reason.startswith(paths) and "walker" in reason:
             lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
 
-    # 2. Tables the walk uses that no interleaving frees.
+    # 2. Tables the walk uses that no interleaving frees: what each path did instead.
     kept = [t for t in walker_tids[1:] if t not in freed_by]
     freed_walker = [t for t in walker_tids if t in freed_by]
     if kept and not freed_walker:
         names = ", ".join(_tname(root, t) for t in kept)
-        if "free_pgtables" in ran:
-            lines.append(f"free_pgd_range()'s floor and ceiling keep {names}: each also maps part of a VMA that stays, so no interleaving frees a table the walk uses.")
-        elif ctx.scenario.action == "madv_dontneed":
-            lines.append(f"MADV_DONTNEED only zaps PTEs here (PT_RECLAIM={'y' if cfg.PT_RECLAIM else 'n'}): no page table is freed.")
-        elif ctx.scenario.action == "khugepaged_collapse":
-            lines.append("collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()); it is never freed.")
-        elif "move_normal_pmd" in ran:
-            lines.append("move_normal_pmd() moves the PTE table; nothing frees a table the walk uses.")
-        else:
-            lines.append(f"No interleaving frees {names}.")
+        for line in dict.fromkeys(_kept_line(ctx, g, p, names) for p in ctx.paths):
+            lines.append(line)
 
     # 3. Each freeing path that freed a table the walk uses.
     uaf = uaf_state.uaf[0] if uaf_state is not None else None
@@ -188,6 +180,22 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
         reasons = [b.reason for _, b in g.blocked_at.get(deadlock, [])]
         lines.append("Deadlock: " + "; ".join(reasons) + ".")
     return lines
+
+
+def _kept_line(ctx: Ctx, g: Graph, path, names: str) -> str:
+    """Why `path` freed none of the walked tables, from the steps it ran."""
+    ran = {e.function for _, _, e, _ in g.edges if e.actor == path.name}
+    op = path.spec.op
+    if "free_pgtables" in ran:
+        return (f"free_pgd_range()'s floor and ceiling keep {names}: each also maps part of a VMA that stays, "
+                "so no interleaving frees a table the walk uses.")
+    if op == "madvise":
+        return f"MADV_DONTNEED only zaps PTEs here (PT_RECLAIM={'y' if ctx.config.PT_RECLAIM else 'n'}): no page table is freed."
+    if op == "khugepaged_collapse":
+        return "collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()); it is never freed."
+    if "move_normal_pmd" in ran:
+        return "move_normal_pmd() moves the PTE table; nothing frees a table the walk uses."
+    return f"No interleaving frees {names}."
 
 
 def _fn(fn: str) -> str:

@@ -9,19 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .roles import RCU_CB, RCU_GP, irq_actor
 from .state import Rcu, State
 from .steps import Blocked, Event, Moved, Outcome, free_tables, table_list
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
-RCU_GP = "rcu_gp"
-RCU_CB = "rcu_cb"
 SRC_TREE = "kernel/rcu/tree.c"
-
-
-def irq_actor(cpu: int) -> str:
-    return f"irq{cpu}"
 
 
 def _holdout_reason(state: State, cpu: int) -> str:

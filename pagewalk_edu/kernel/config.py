@@ -9,6 +9,7 @@ tlb_remove_table_one() does when mmu_gather cannot allocate its batch page.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields, replace
 
 #: The releases the model knows, newest last.
@@ -56,6 +57,7 @@ class KernelConfig:
     PGTABLE_LEVELS: int = 4
 
     def __post_init__(self) -> None:
+        self._normalise()
         if self.kernel not in PROFILES:
             raise ValueError(
                 f"unknown kernel profile {self.kernel!r}; accepted: {', '.join(PROFILES)}"
@@ -75,6 +77,25 @@ class KernelConfig:
                 "PT_RECLAIM=y needs MMU_GATHER_RCU_TABLE_FREE=y (mm/Kconfig: PT_RECLAIM "
                 "depends on it); set PT_RECLAIM=n too"
             )
+
+    def _normalise(self) -> None:
+        """What the files can write back: a numpy integer becomes an int, a str
+        subclass a str; a float level (5.0) is refused rather than saved as a
+        number a loaded file would not accept."""
+        for key in ("kernel", "TLB_FLUSH", "TABLE_FREE_FALLBACK"):
+            value = getattr(self, key)
+            if not isinstance(value, str):
+                accepted = ", ".join(PROFILES) if key == "kernel" else ", ".join(map(str, _CHOICES[key]))
+                raise TypeError(f"{key} must be a string ({accepted}), got {type(value).__name__}")
+            if type(value) is not str:
+                object.__setattr__(self, key, str(value))
+        levels = self.PGTABLE_LEVELS
+        if isinstance(levels, bool) or isinstance(levels, float) or not isinstance(levels, numbers.Integral):
+            if isinstance(levels, (bool, float)):
+                raise TypeError(f"PGTABLE_LEVELS must be the integer 4 or 5, got {levels!r} "
+                                f"(a {type(levels).__name__})")
+            return  # the choice check below names what is accepted
+        object.__setattr__(self, "PGTABLE_LEVELS", int(levels))
 
     @classmethod
     def for_kernel(cls, kernel: str = DEFAULT_KERNEL, **overrides: object) -> "KernelConfig":

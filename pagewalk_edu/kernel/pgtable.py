@@ -10,13 +10,16 @@ read by a racing walker: that read is the use-after-free the monitor reports).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from enum import Enum
+from operator import itemgetter
 from typing import Iterator, NamedTuple
 
 from .geometry import PAGE_SIZE, PMD_SIZE, PUD_SIZE, TABLE_BYTES, Geometry, Level
 
 U64 = (1 << 64) - 1
+_index = itemgetter(0)
 
 
 class Life(str, Enum):
@@ -72,15 +75,17 @@ class Table:
     freed_by: str = ""  # kernel function that freed it (for the use-after-free report)
 
     def get(self, index: int) -> Entry | None:
-        for i, entry in self.entries:
-            if i == index:
-                return entry
+        # entries are sorted by index: a PMD table of 512 entries is searched, not scanned
+        k = bisect_left(self.entries, index, key=_index)
+        if k < len(self.entries) and self.entries[k][0] == index:
+            return self.entries[k][1]
         return None
 
     def with_entry(self, index: int, entry: Entry | None) -> "Table":
-        rest = tuple((i, e) for i, e in self.entries if i != index)
-        if entry is not None:
-            rest = tuple(sorted(rest + ((index, entry),)))
+        k = bisect_left(self.entries, index, key=_index)
+        found = k < len(self.entries) and self.entries[k][0] == index
+        middle = () if entry is None else ((index, entry),)
+        rest = self.entries[:k] + middle + self.entries[k + 1 if found else k:]
         return Table(self.tid, self.level, self.base, rest, self.life,
                      deposited=self.deposited, counted=self.counted, freed_by=self.freed_by)
 
@@ -105,6 +110,8 @@ def new_tree(geo: Geometry) -> Tables:
 
 
 def set_table(tables: Tables, table: Table) -> Tables:
+    if not isinstance(tables, tuple):  # a tablestore.TableStore: one chunk is copied, not the tree
+        return tables.set(table)
     return tables[: table.tid] + (table,) + tables[table.tid + 1 :]
 
 
@@ -211,11 +218,18 @@ def pgtables_bytes(tables: Tables) -> int:
     PTE table deposited under a THP keeps its count (pgtable_trans_huge_deposit()).
     P4D tables are not counted (there is no mm_inc_nr_p4ds()); neither is the PGD.
     """
+    if not isinstance(tables, tuple):  # a tablestore.TableStore keeps the count as it goes
+        return tables.accounted * TABLE_BYTES
     count = 0
     for t in tables:
-        if t.level in (Level.PUD, Level.PMD, Level.PTE) and t.counted and not t.life.gone:
+        if is_accounted(t):
             count += 1
     return count * TABLE_BYTES
+
+
+def is_accounted(t: Table) -> bool:
+    """Is `t` in mm->pgtables_bytes (see pgtables_bytes())?"""
+    return t.level in (Level.PUD, Level.PMD, Level.PTE) and t.counted and not t.life.gone
 
 
 # ---------------------------------------------------------------------------
@@ -381,3 +395,12 @@ def iter_entries_in(
                 yield from visit(tables[entry.target])
 
     yield from visit(tables[0])
+
+
+def unlink_table(tables: Tables, parent: int, index: int, tid: int, *, counted: bool = False) -> Tables:
+    """Clear entry `index` of table `parent` (pmd_clear(), pud_clear(), ...) and
+    mark table `tid`, which it pointed to, detached: still valid memory that a
+    lockless walker may read, no longer in the tree.  `counted`: the table still
+    counts in mm->pgtables_bytes (a PTE table deposited under a THP does)."""
+    tables = set_entry(tables, parent, index, None)
+    return set_table(tables, replace(tables[tid], life=Life.DETACHED, counted=counted))

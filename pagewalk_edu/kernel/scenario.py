@@ -13,13 +13,16 @@ modelled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Iterable
 
 from .config import DEFAULT_KERNEL, KernelConfig, parse_config_list
-from .geometry import PMD_SIZE, PUD_SIZE, Geometry, Level
-from .vma import Vma
-from .walker import HOLDS
+from .geometry import PAGE_SIZE, PMD_SIZE, Geometry, Level
+from .layout import Layout, PathSpec, builtin_layout
+from .programs import build_program, in_mm
+from .vma import Vma, by_name
+from .roles import HOLDS
 
 ACTIONS = (
     "munmap",
@@ -37,21 +40,16 @@ WALKERS = ("local", "remote")
 #: zap_pte_range() runs (force_flush), so the TLB flush happens under the ptl.
 FAULTS = ("batch_alloc_fail", "gather_batch_full")
 
-BASE = 0x7F00_0000_0000  # 512 GiB aligned: PGD entry 254 with four levels
-M = 1 << 20
-EXE = Vma("exe", 0x5555_5555_4000, 0x5555_5557_5000, "file")
-STACK = Vma("stack", 0x7FFD_E000_0000, 0x7FFD_E002_1000, "anon")
-
-#: Which kernel path (actor) each action runs, and whether it is a thread of
-#: the walked mm (then its CPU is in mm_cpumask) or khugepaged (a kthread).
+#: The kernel path (actor) each built-in action runs; its layout file says
+#: the rest (pagewalk_edu/scenarios/layouts/).
 FREER = {
-    "munmap": ("munmap", True),
-    "munmap_adjacent": ("munmap", True),
-    "munmap_partial": ("munmap", True),
-    "madv_dontneed": ("madvise", True),
-    "khugepaged_collapse": ("khugepaged", False),
-    "retract_page_tables": ("khugepaged", False),
-    "mremap": ("mremap", True),
+    "munmap": "munmap",
+    "munmap_adjacent": "munmap",
+    "munmap_partial": "munmap",
+    "madv_dontneed": "madvise",
+    "khugepaged_collapse": "khugepaged",
+    "retract_page_tables": "khugepaged",
+    "mremap": "mremap",
 }
 
 
@@ -66,6 +64,7 @@ class Scenario:
     fault: str | None = None
     address: int | None = None
     vma_kind: str | None = None
+    layout: Layout | None = None  # a scenario file's own layout; None: the action's shipped one
 
     def __post_init__(self) -> None:
         if not isinstance(self.holds, tuple):
@@ -75,7 +74,12 @@ class Scenario:
                 raise ValueError(f"unknown holder {h!r}; accepted: none or a comma-separated subset of {', '.join(HOLDS)}")
         if len(set(self.holds)) != len(self.holds):
             raise ValueError(f"holder repeated in {','.join(self.holds)}; name each at most once")
-        if self.action not in ACTIONS:
+        if self.layout is not None:
+            if not isinstance(self.layout, Layout):
+                raise TypeError("layout must be a Layout (from a scenario file)")
+            if self.vma_kind is not None:
+                raise ValueError("vma_kind applies to the built-in layouts only; a scenario file sets kind in its [[vma]] tables")
+        elif self.action not in ACTIONS:
             raise ValueError(f"unknown action {self.action!r}; accepted: {', '.join(ACTIONS)}")
         if not isinstance(self.config, KernelConfig):
             raise TypeError("config must be a KernelConfig")
@@ -97,6 +101,8 @@ class Scenario:
     def effective_vma_kind(self) -> str:
         if self.vma_kind is not None:
             return self.vma_kind
+        if self.layout is not None:
+            return self.layout.vma(self.layout.walked).kind
         return "file" if self.action == "retract_page_tables" else "anon"
 
     @property
@@ -109,6 +115,10 @@ class Scenario:
 
     def describe(self) -> str:
         fault = f", fault {self.fault}" if self.fault else ""
+        if self.layout is not None:
+            paths = "; ".join(p.describe() for p in self.layout.paths)
+            return (f"walker ({self.walker}) holds {self.holds_label}; scenario {self.layout.name}: {paths}; "
+                    f"{self.config.describe()}{fault}")
         return (f"walker ({self.walker}) holds {self.holds_label}; action {self.action}; "
                 f"{self.config.describe()}{fault}")
 
@@ -122,6 +132,7 @@ class Scenario:
             "fault": self.fault,
             "address": self.address,
             "vma_kind": self.vma_kind,
+            **({"layout": self.layout.as_dict()} if self.layout is not None else {}),
         }
 
 
@@ -164,6 +175,7 @@ def make_scenario(
     fault: str | None = None,
     address: int | None = None,
     vma_kind: str | None = None,
+    layout: Layout | None = None,
 ) -> Scenario:
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
@@ -172,7 +184,19 @@ def make_scenario(
     cfg = KernelConfig.for_kernel(kernel, **overrides)
     if fault in ("", "none"):
         fault = None
-    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind)
+    return Scenario(parse_holds(holds), action, cfg, walker, fault, address, vma_kind, layout)
+
+
+@dataclass(frozen=True)
+class PathSetup:
+    """One racing path as it runs: its actor (role) name, its CPU, whether that
+    CPU is in mm_cpumask(), and its program (programs.py)."""
+
+    name: str
+    cpu: int
+    in_mm: bool
+    program: tuple[tuple, ...]
+    spec: PathSpec
 
 
 @dataclass(frozen=True)
@@ -181,142 +205,71 @@ class Setup:
     pages: tuple[tuple[int, Level], ...]  # addresses faulted in before the race
     empty_pte_tables: tuple[int, ...]  # PTE tables present but with no PTE (retract)
     walk_addr: int
-    freer: str
-    freer_in_mm: bool
-    program: tuple[tuple, ...]
-    pause_before: str  # the default schedule lets the other CPU run here
+    paths: tuple[PathSetup, ...]  # CPU1, CPU2, ...: one racing kernel path each
+    pause_before: str  # the default schedule lets the other CPUs run here
     summary: str
+    walked: str  # the walked VMA's name
+
+    # The first racing path, under the names a two-CPU scenario used.
+    @property
+    def freer(self) -> str:
+        return self.paths[0].name
+
+    @property
+    def freer_in_mm(self) -> bool:
+        return self.paths[0].in_mm
+
+    @property
+    def program(self) -> tuple[tuple, ...]:
+        return self.paths[0].program
 
 
-def _munmap_program(vma_names, start, end, split=None):
-    prog = [("mmap_write_lock", "mmap_write_lock_killable")]
-    if split:
-        name, at, new = split
-        prog += [("vma_start_write", name), ("__split_vma", name, at, new)]
-    prog += [("vma_start_write", n) for n in vma_names if not (split and n == split[2])]
-    prog += [
-        ("vms_gather_munmap_vmas", tuple(vma_names)),
-        ("mmap_write_downgrade",),
-        ("unmap_vmas", start, end, False),
-        ("free_pgtables", start, end),
-        ("tlb_finish_mmu",),
-        ("mmap_read_unlock",),
-    ]
-    return tuple(prog)
+def layout_of(s: Scenario) -> Layout:
+    return s.layout if s.layout is not None else builtin_layout(s.action)
 
 
 def build_setup(s: Scenario) -> Setup:
-    geo = s.geometry
-    kind = s.effective_vma_kind
-    b = BASE
-    action = s.action
-    freer, in_mm = FREER[action]
-    if action == "munmap":
-        a = Vma("A", b, b + 4 * M, kind)
-        vmas, walk, pages = (a,), b + 2 * M + 0x5000, (b + 0x1000,)
-        program = _munmap_program(("A",), a.start, a.end)
-        pause, summary = "pudp_get", "munmap() of the walked VMA A [0, 4M), alone in its 512 GiB PGD slot"
-    elif action == "munmap_adjacent":
-        a = Vma("A", b, b + 3 * M, kind)
-        n = Vma("B", b + 3 * M, b + 6 * M, "anon")
-        vmas, walk, pages = (a, n), b + 2 * M + 0x5000, (b + 0x1000, b + 3 * M + 0x1000, b + 4 * M + 0x1000)
-        program = _munmap_program(("B",), n.start, n.end)
-        pause, summary = "pmdp_get_lockless", "munmap() of VMA B [3M, 6M), the neighbour of the walked VMA A [0, 3M); they share a PTE table"
-    elif action == "munmap_partial":
-        a = Vma("A", b, b + 2 * PUD_SIZE, kind)
-        vmas, walk, pages = (a,), b + PUD_SIZE + 2 * M + 0x5000, (b + 0x1000,)
-        program = _munmap_program(("A.hi",), b + PUD_SIZE, b + 2 * PUD_SIZE, split=("A", b + PUD_SIZE, "A.hi"))
-        pause, summary = "pmdp_get_lockless", "munmap() of [1G, 2G), the upper half of the walked VMA A [0, 2G)"
-    elif action == "madv_dontneed":
-        a = Vma("A", b, b + 4 * M, kind)
-        vmas, walk, pages = (a,), b + 2 * M + 0x5000, (b + 0x1000, b + 2 * M + 0x6000)
-        program = (
-            ("lock_vma_under_rcu", b + 2 * M),
-            ("zap_page_range_single_batched", b + 2 * M, b + 4 * M, s.config.PT_RECLAIM),
-            # madvise_walk_vmas() drops the VMA read lock right after the zap;
-            # do_madvise() then runs madvise_finish_tlb() → tlb_finish_mmu().
-            ("vma_end_read",),
-            ("tlb_finish_mmu",),
-        )
-        pause, summary = "spin_lock", "madvise(MADV_DONTNEED) of [2M, 4M): the walked PTE table's whole range"
-    elif action == "khugepaged_collapse":
-        a = Vma("A", b, b + 4 * M, kind)
-        vmas, walk, pages = (a,), b + 2 * M + 0x5000, (b + 0x1000, b + 2 * M + 0x6000)
-        at = b + 2 * M
-        program = (
-            ("mmap_read_lock",),
-            ("hpage_collapse_scan_pmd", at),
-            ("mmap_read_unlock",),
-            ("mmap_write_lock", "mmap_write_lock"),
-            ("hugepage_vma_revalidate", at),
-            ("vma_start_write", "A"),
-            ("anon_vma_lock_write",),
-            ("spin_lock", "pmd", "pmd_lock"),
-            ("pmdp_collapse_flush", "anon"),
-            ("spin_unlock", "pmd"),
-            ("tlb_remove_table_sync_one",),
-            ("__collapse_huge_page_isolate",),
-            ("anon_vma_unlock_write",),
-            ("set_pmd_at",),
-            ("mmap_write_unlock",),
-        )
-        pause, summary = "spin_lock", "khugepaged collapse_huge_page() of [2M, 4M) of anonymous VMA A into a THP"
-    elif action == "retract_page_tables":
-        a = Vma("A", b, b + 4 * M, kind)
-        vmas, walk, pages = (a,), b + 2 * M + 0x5000, (b + 0x1000,)
-        at = b + 2 * M
-        program = (
-            ("i_mmap_lock_read",),
-            ("find_pmd_or_thp_or_none", at),
-            ("spin_lock", "pmd", "pmd_lock"),
-            ("check_pmd_state",),
-            ("spin_lock", "ptl", "spin_lock_nested"),
-            ("pmdp_collapse_flush", "retract"),
-            ("spin_unlock", "ptl", "pmd"),
-            ("pte_free_defer",),
-            ("i_mmap_unlock_read",),
-        )
-        pause, summary = "spin_lock", "khugepaged retract_page_tables() of [2M, 4M) of file VMA A (its PTEs are already none)"
-    else:  # mremap
-        a = Vma("A", b, b + 2 * M, kind)
-        vmas, walk, pages = (a,), b + 0x5000, (b + 0x1000,)
-        new = b + PUD_SIZE
-        program = (
-            ("mmap_write_lock", "mmap_write_lock_killable"),
-            ("vma_start_write", "A"),
-            ("copy_vma", "A", new, "A.new"),
-            ("move_page_tables", "A", b, new, 2 * M),
-            ("vms_gather_munmap_vmas", ("A",)),
-            ("unmap_vmas", b, b + 2 * M, False),
-            ("free_pgtables", b, b + 2 * M),
-            ("tlb_finish_mmu",),
-            ("mmap_write_unlock",),
-        )
-        pause, summary = "pmdp_get_lockless", "mremap() of the walked VMA A [0, 2M) to [1G, 1G+2M): move_normal_pmd()"
+    """The scenario's layout (its file, or the action's shipped one) with the
+    scenario's overrides (walked address, walked VMA kind), and one program per
+    racing path."""
+    return _build_setup(s)
 
+
+@lru_cache(maxsize=512)
+def _build_setup(s: Scenario) -> Setup:
+    geo = s.geometry
+    layout = layout_of(s)
+    vmas = layout.vmas
+    if s.vma_kind is not None:
+        vmas = tuple(replace(v, kind=s.vma_kind) if v.name == layout.walked else v for v in vmas)
+    for v in vmas:
+        geo.check_user_address(v.start, f"VMA {v.name} starts at")
+        geo.check_user_address(v.end - 1, f"VMA {v.name} ends at")
+    walk = layout.address
     if s.address is not None:
         geo.check_user_address(s.address)
-        walked = vmas[0]
+        walked = by_name(vmas, layout.walked)
         if not walked.contains(s.address):
             raise ValueError(
-                f"address {s.address:#x} is outside the walked VMA {walked.name} [{walked.start:#x}, {walked.end:#x}) of {action}"
+                f"address {s.address:#x} is outside the walked VMA {walked.name} [{walked.start:#x}, {walked.end:#x}) of {s.action}"
             )
         walk = s.address
-    empty = ()
-    if action == "retract_page_tables":
-        empty = (b + 2 * M,)
-        if not (b + 2 * M <= walk < b + 4 * M):
-            pages = pages + (walk & ~0xFFF,)
-    else:
-        pages = pages + (walk & ~0xFFF,)
+    # retract_page_tables() runs after collapse_file() has unmapped the range:
+    # its PTE tables are there with every PTE none.
+    empty = tuple(at for p in layout.paths if p.op == "retract_page_tables" for at in range(p.start, p.end, PMD_SIZE))
+    pages = layout.faulted
+    if not any(at <= walk < at + PMD_SIZE for at in empty):
+        pages = pages + (walk & ~(PAGE_SIZE - 1),)
+    paths = tuple(
+        PathSetup(p.actor, i + 1, in_mm(p.op), build_program(p, vmas, s.config), p) for i, p in enumerate(layout.paths)
+    )
     return Setup(
-        vmas=(EXE,) + vmas + (STACK,),
+        vmas=vmas,
         pages=tuple((p, Level.PTE) for p in dict.fromkeys(pages)),
         empty_pte_tables=empty,
         walk_addr=walk,
-        freer=freer,
-        freer_in_mm=in_mm,
-        program=program,
-        pause_before=pause,
-        summary=summary,
+        paths=paths,
+        pause_before=layout.pause_before,
+        summary=layout.doc,
+        walked=layout.walked,
     )

@@ -2,108 +2,25 @@
 
 One semantics: the CLI, the widgets, the explorer and the tests all advance
 states through `successors()`/`step()` here.  An action is the name of the
-actor that moves next: the walker (CPU0), the kernel path racing with it
-(CPU1: munmap, madvise, khugepaged or mremap), the IPI handlers of each CPU
-(irq0, irq1), the RCU grace-period kthread (rcu_gp) and RCU callback
-invocation (rcu_cb).
+actor that moves next: the walker (CPU0), a racing kernel path (CPU1, CPU2,
+...), an IPI handler (irq0, irq1, ...), the RCU grace-period kthread (rcu_gp)
+or RCU callback invocation (rcu_cb); kernel/ctx.py names them by role.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Iterable
 
 from .background import RCU_CB, RCU_GP, irq_actor, irq_step, rcu_cb_step, rcu_gp_step
-from .config import KernelConfig
-from .geometry import Geometry, Level
-from .pgtable import Life, new_tree, populate, set_entry, set_table
-from .scenario import Scenario, Setup, build_setup
+from .ctx import WALKER, Ctx, make_ctx
+from .geometry import Level
+from .pgtable import new_tree, populate, set_table
+from .scenario import Scenario
 from .state import Cpu, State
 from .steps import Blocked, Event, Moved, Outcome
 from .freers import freer_step, initial_freer
 from .walker import WALK_LABELS, initial_walker, walker_step
-
-NCPUS = 2
-WALKER = "walker"
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """What does not change while a scenario runs."""
-
-    scenario: Scenario
-    setup: Setup
-    actor_order: tuple[str, ...] | None = None  # a permutation of the actors, for tests
-
-    @property
-    def config(self) -> KernelConfig:
-        return self.scenario.config
-
-    @cached_property
-    def geo(self) -> Geometry:
-        return self.scenario.geometry
-
-    @property
-    def holds(self) -> tuple[str, ...]:
-        return self.scenario.holds
-
-    @property
-    def fault(self) -> str | None:
-        return self.scenario.fault
-
-    @property
-    def walk_addr(self) -> int:
-        return self.setup.walk_addr
-
-    @property
-    def walker_name(self) -> str:
-        return WALKER
-
-    @property
-    def freer_name(self) -> str:
-        return self.setup.freer
-
-    @property
-    def ncpus(self) -> int:
-        return NCPUS
-
-    @cached_property
-    def cpumask(self) -> frozenset[int]:
-        """mm_cpumask(mm): CPUs running (or lazily holding) the walked mm."""
-        cpus = set()
-        if self.scenario.walker == "local":
-            cpus.add(0)
-        if self.setup.freer_in_mm:
-            cpus.add(1)
-        return frozenset(cpus)
-
-    @cached_property
-    def actor_names(self) -> tuple[str, ...]:
-        names = (WALKER, self.freer_name) + tuple(irq_actor(c) for c in range(NCPUS)) + (RCU_GP, RCU_CB)
-        if self.actor_order is not None:
-            if sorted(self.actor_order) != sorted(names):
-                raise ValueError(f"actor_order must be a permutation of {', '.join(names)}")
-            return tuple(self.actor_order)
-        return names
-
-    @property
-    def main_actors(self) -> tuple[str, str]:
-        return (WALKER, self.freer_name)
-
-    def cpu_of(self, name: str) -> int | None:
-        if name == WALKER:
-            return 0
-        if name == self.freer_name:
-            return 1
-        if name.startswith("irq"):
-            return int(name[3:])
-        return None
-
-
-def make_ctx(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> Ctx:
-    return Ctx(scenario, build_setup(scenario), actor_order)
-
 
 def initial(ctx: Ctx) -> State:
     """The mm before the race: the layout's pages faulted in, no lock held."""
@@ -119,21 +36,18 @@ def initial(ctx: Ctx) -> State:
             if t.level == Level.PTE and t.base <= addr < t.base + geo.table_span(Level.PTE):
                 pte = t
         tables = set_table(tables, pte.__class__(pte.tid, pte.level, pte.base))
-    actors = (
-        initial_walker(ctx),
-        initial_freer(ctx.freer_name, 1, ctx.setup.program),
-    )
-    return State(tables=tables, vmas=ctx.setup.vmas, cpus=tuple(Cpu() for _ in range(NCPUS)), actors=actors)
+    actors = (initial_walker(ctx),) + tuple(initial_freer(p.name, p.cpu, p.program) for p in ctx.paths)
+    return State(tables=tables, vmas=ctx.setup.vmas, cpus=tuple(Cpu() for _ in range(ctx.ncpus)), actors=actors)
 
 
 def outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:
     """What `name` would do next: Moved, Blocked, or None (finished or idle)."""
-    if name == WALKER:
-        a = state.actors[0]
-        return None if a.done else walker_step(ctx, state, a)
-    if name == ctx.freer_name:
-        a = state.actors[1]
-        return None if a.done else freer_step(ctx, state, a)
+    i = ctx.actor_index.get(name)
+    if i is not None:
+        a = state.actors[i]
+        if a.done:
+            return None
+        return walker_step(ctx, state, a) if i == 0 else freer_step(ctx, state, a)
     if name == RCU_GP:
         return rcu_gp_step(ctx, state)
     if name == RCU_CB:
@@ -175,7 +89,7 @@ def finished(ctx: Ctx, state: State) -> bool:
 
 
 def is_deadlock(ctx: Ctx, state: State) -> bool:
-    """No actor can move and the walker or the other CPU has not finished."""
+    """No actor can move and the walker or a racing path has not finished."""
     return not finished(ctx, state) and not successors(ctx, state)
 
 
@@ -183,15 +97,17 @@ ALIASES = {"cpu0": WALKER, "rcu": RCU_GP, "gp": RCU_GP, "callbacks": RCU_CB}
 
 
 def resolve(ctx: Ctx, name: str) -> str:
-    """Accept an actor name, or cpu0 (the walker) / cpu1 (the other path)."""
+    """Accept an actor name, or cpuN: the actor running on CPU N (cpu0 is the
+    walker, cpu1 the first racing path, ...)."""
     if not isinstance(name, str):
         raise TypeError(f"a schedule item must be an actor name, got {type(name).__name__}")
     key = name.strip()
-    if key == "cpu1":
-        return ctx.freer_name
+    if key.startswith("cpu") and key[3:].isdigit() and 1 <= int(key[3:]) < ctx.ncpus:
+        return ctx.path_names[int(key[3:]) - 1]
     key = ALIASES.get(key, key)
     if key not in ctx.actor_names:
-        raise ValueError(f"unknown actor {name!r} in schedule; accepted: {', '.join(ctx.actor_names)}, cpu0, cpu1")
+        cpus = ", ".join(f"cpu{c}" for c in range(ctx.ncpus))
+        raise ValueError(f"unknown actor {name!r} in schedule; accepted: {', '.join(ctx.actor_names)}, {cpus}")
     return key
 
 
@@ -266,7 +182,7 @@ def default_choice(ctx: Ctx, trace: Trace) -> str | None:
     1. The walker runs until it is about to make the read the action threatens
        (its pause label: e.g. pudp_get for munmap) — unless it is blocked.
     2. Then IPI handlers and the RCU machinery move whenever they can,
-    3. then the other CPU's kernel path,
+    3. then the racing kernel paths, CPU1 first,
     4. then the walker again.
     Nothing can move: None (finished, or a deadlock)."""
     state = trace.last
@@ -275,7 +191,8 @@ def default_choice(ctx: Ctx, trace: Trace) -> str | None:
         return None
     if not _reached_pause(ctx, trace) and WALKER in moves:
         return WALKER
-    for name in (irq_actor(0), irq_actor(1), RCU_GP, RCU_CB, ctx.freer_name, WALKER):
+    order = tuple(irq_actor(c) for c in range(ctx.ncpus)) + (RCU_GP, RCU_CB) + ctx.path_names + (WALKER,)
+    for name in order:
         if name in moves:
             return name
     return next(iter(moves))

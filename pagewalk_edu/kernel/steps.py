@@ -14,7 +14,7 @@ from .pgtable import Life, set_life, set_table
 from .state import Actor, Callback, Cpu, Ipi, State, Uaf
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
 
 @dataclass(frozen=True, slots=True)

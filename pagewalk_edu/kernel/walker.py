@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import locks
 from .geometry import Level
 from .pgtable import Entry
 from .state import Actor, State
@@ -25,7 +26,6 @@ from .steps import (
     Outcome,
     cpu_add,
     deref,
-    might_sleep,
     pmd_lock_name,
     ptl_name,
     release_spin,
@@ -33,12 +33,12 @@ from .steps import (
     take_spin,
     who,
 )
-from .vma import find_vma, replace_vma
+from .roles import HOLDS  # noqa: F401  (walker.HOLDS is public)
+from .vma import find_vma
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sim import Ctx
+    from .ctx import Ctx
 
-HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
 
 _ACQUIRE = {
     "mmap_lock": "mmap_read_lock",
@@ -116,14 +116,9 @@ def _acquire(ctx: "Ctx", state: State, a: Actor) -> Outcome:
     addr = ctx.walk_addr
 
     if op == "mmap_read_lock":
-        if state.mmap_writer:
-            return Blocked(
-                f"walker waits in mmap_read_lock(): {who(state, state.mmap_writer)} holds mmap_lock for write",
-                "mmap_lock",
-                op,
-            )
-        state = might_sleep(state, a, op)
-        state = state.but(mmap_readers=state.mmap_readers | {a.name})
+        state = locks.mmap_read_lock(state, a)
+        if isinstance(state, Blocked):
+            return state
         held = held + ("mmap_lock",)
         vma = find_vma(state.vmas, addr)
         if vma is None:
@@ -142,19 +137,18 @@ def _acquire(ctx: "Ctx", state: State, a: Actor) -> Outcome:
         )
 
     if op == "lock_vma_under_rcu":
-        vma = find_vma(state.vmas, addr)
-        if vma is not None and not vma.writer:
-            state = state.but(vmas=replace_vma(state.vmas, vma.name, readers=vma.readers | {a.name}))
+        state, vma, found = locks.lock_vma_under_rcu(state, a, addr)
+        if vma is not None:
             a = a.set(pc=nxt, held=held + ("vma_lock",), todo=rest, vma=vma.name)
             return Moved(
                 state.with_actor(a),
                 _ev(a, op, f"lock_vma_under_rcu({addr:#x}) read-locks VMA {vma.name} (vma_start_read())",
                     "mm/mmap_lock.c: lock_vma_under_rcu", f"vma_lock:{vma.name}:read"),
             )
-        if vma is None:
+        if found is None:
             why = f"finds no VMA at {addr:#x}"
         else:
-            why = f"fails: VMA {vma.name} is write-locked by {who(state, vma.writer)} (vma_start_write())"
+            why = f"fails: VMA {found.name} is write-locked by {who(state, found.writer)} (vma_start_write())"
         if "mmap_lock" in held or "mmap_read_lock" in rest:
             a = a.set(pc="release", todo=_release_ops(a), result="-EFAULT")
             return Moved(state.with_actor(a), _ev(a, op, f"lock_vma_under_rcu() {why}; the walk is not done",
@@ -195,11 +189,10 @@ def _release(ctx: "Ctx", state: State, a: Actor) -> Outcome:
         text, src, ch = "rcu_read_unlock()", "include/linux/rcupdate.h: rcu_read_unlock", "rcu:exit"
     elif op == "vma_end_read":
         name = a.get("vma")
-        vma = next(v for v in state.vmas if v.name == name)
-        state = state.but(vmas=replace_vma(state.vmas, name, readers=vma.readers - {a.name}))
+        state = locks.vma_end_read(state, a, name)
         text, src, ch = f"vma_end_read() drops the read lock of VMA {name}", "include/linux/mmap_lock.h: vma_end_read", f"vma_lock:{name}:unlock"
     elif op == "mmap_read_unlock":
-        state = state.but(mmap_readers=state.mmap_readers - {a.name})
+        state = locks.mmap_read_unlock(state, a)
         text, src, ch = "mmap_read_unlock()", "include/linux/mmap_lock.h: mmap_read_unlock", "mmap_lock:unlock"
     else:  # pragma: no cover
         raise AssertionError(op)

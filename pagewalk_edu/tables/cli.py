@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from ..options import ConfigList, Once, UsageError, file_to_read
 
 PROG = "pagewalk-edu tables"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from ..cli import ConfigList, Once
-
     p = subparsers.add_parser(
         "tables",
         help="page-table bytes per step of a scenario: the simulator's prediction and (--real) the kernel's VmPTE",
@@ -27,8 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "allocated and freed and the kernel function responsible; with --real, run it on this kernel "
                     "and compare.",
     )
-    p.add_argument("file", nargs="?", default=None, metavar="FILE", help="a tables scenario (JSON)")
-    p.add_argument("--scenario", action=Once, default=None, metavar="FILE", help="the same as FILE")
+    p.add_argument("file", nargs="?", default=None, metavar="FILE", type=file_to_read, help="a tables scenario (JSON)")
+    p.add_argument("--scenario", action=Once, default=None, metavar="FILE", type=file_to_read, help="the same as FILE")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--real", action="store_true",
                    help="also run the scenario on this kernel (Linux x86-64) and compare with VmPTE")
@@ -38,13 +37,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {str(message).splitlines()[0] if str(message) else 'failed'}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run the command; return the exit status (printing one error line on failure)."""
+    """Run the command; return the exit status (printing one error line on
+    failure).  A closed or full stdout and Ctrl-C are cli.main()'s to report."""
+    import sys
+
+    from ..console import one_line
+
+    try:
+        return _run(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from .check import check
     from .real import RealUnavailable
     from .render import as_json, as_text
@@ -52,28 +59,18 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         file, alias = getattr(args, "file", None), getattr(args, "scenario", None)
-        if file and alias and file != alias:
-            return _fail("give the scenario once: FILE or --scenario FILE")
-        path = file or alias
-        if not path:
-            return _fail("a scenario FILE is required (see pagewalk_edu/scenarios/tables/ for examples)")
+        if file is not None and alias is not None and file != alias:
+            raise UsageError("give the scenario once: FILE or --scenario FILE", PROG)
+        path = file if file is not None else alias
+        if path is None:
+            raise UsageError("a scenario FILE is required (see pagewalk_edu/scenarios/tables/ for examples)", PROG)
         scenario = load_tables_scenario(path)
         c = check(scenario, getattr(args, "config", None), real=bool(args.real), strict=True)
-        results, resolved, running, reasons = c.results, c.resolved, c.running, c.reasons
-        if args.json:
-            print(json.dumps(as_json(results, resolved, running, reasons), indent=2))
-        else:
-            text = as_text(results, resolved, scenario, running, reasons)
-            encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-            try:
-                text.encode(encoding)
-            except (UnicodeEncodeError, LookupError):
-                text = text.replace("→", "->").encode("ascii", "replace").decode("ascii")
-            print(text)
-        return 0
-    except RealUnavailable as err:
-        return _fail(str(err))
-    except (ValueError, TypeError) as err:
-        return _fail(str(err))
-    except BrokenPipeError:  # pragma: no cover - piped into head
-        return 0
+    except (RealUnavailable, ValueError, TypeError) as err:
+        raise UsageError(str(err), PROG) from None
+    results, resolved, running, reasons = c.results, c.resolved, c.running, c.reasons
+    if args.json:
+        print(json.dumps(as_json(results, resolved, running, reasons), indent=2))
+    else:
+        print(as_text(results, resolved, scenario, running, reasons))  # cli.main() spells it in ASCII if need be
+    return 0

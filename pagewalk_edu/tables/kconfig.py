@@ -139,6 +139,9 @@ def resolve_config(config_text: str | None, running: RunningKernel | None) -> Re
     """The KernelConfig for the prediction: the 6.18 profile, then what the
     running kernel says (with --real), then --config KEY=VAL (which wins)."""
     overrides = parse_config_list(config_text)
+    # What --config says on its own must be a possible kernel: the same
+    # refusal (PT_RECLAIM=y needs MMU_GATHER_RCU_TABLE_FREE=y) as every command
+    KernelConfig.for_kernel(PROFILE, **overrides)
     values: dict[str, object] = {}
     notes: list[str] = []
     if running is None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from ..console import echo
 from ..kernel.geometry import fmt_size
 from .kconfig import Resolved, RunningKernel, running_summary
 from .spec import TablesScenario
+
+
+#: How much of a scenario's description the text output shows.
+DESCRIPTION_SHOWN = 300
 
 
 def _bytes(n: int | None) -> str:
@@ -38,8 +43,11 @@ def as_text(results, resolved: Resolved, scenario: TablesScenario, running: Runn
             reasons: list[str] | None = None) -> str:
     real = any(r.real_page_table_bytes is not None for r in results)
     lines = []
-    title = scenario.name or "scenario"
-    lines.append(f"{title}: {scenario.description}" if scenario.description else title)
+    # the name and description come from a file that may be shared: no escape
+    # sequence of theirs reaches the terminal, and a long one is cut
+    title = echo(scenario.name, 80) if scenario.name else "scenario"
+    desc = echo(scenario.description, DESCRIPTION_SHOWN)
+    lines.append(f"{title}: {desc}" if desc else title)
     lines.append(resolved.line())
     if running is not None:
         lines.append(f"measured on {running_summary(running)}")

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..kernel.geometry import PAGE_SIZE, fmt_size
-from ..saved import json_type, parse_json, read_user_text
+from ..console import echo, quote
+from ..files import read_user_text
+from ..saved import json_type, parse_json
 
 SLOT = 1 << 39  # 512 GiB: what one PGD entry maps with four-level paging
 OPS = ("mmap", "touch", "munmap", "madvise")
@@ -39,6 +41,12 @@ MAX_DESCRIPTION = 2000
 #: scenario at most MAX_SCENARIO_PAGES: --real really writes them.
 MAX_TOUCHED_PAGES = 1 << 19
 MAX_SCENARIO_PAGES = 1 << 20
+#: The prediction's work is bounded too: the touch steps reach at most this
+#: many 2M ranges (PTE tables) in all, every PTE table of the slot once; the
+#: munmap and madvise steps cover at most MAX_ZAPPED_BYTES in all.
+MAX_PTE_TABLES_TOUCHED = 1 << 18
+MAX_ZAPPED_BYTES = 1 << 42
+PMD_SPAN = 1 << 21
 _SIZE = re.compile(r"^\s*(\d{1,20})\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
 _UNIT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
 SIZE_HELP = "an integer number of bytes or a size like '4K', '2M', '1G'"
@@ -95,13 +103,13 @@ def parse_size(value, where: str) -> int:
         m = _SIZE.match(value)
         if not m:
             if value.strip().startswith("-"):
-                raise ValueError(f"{where} must not be negative, got {value!r}")
-            raise ValueError(f"{where} must be {SIZE_HELP}, got {value!r}")
+                raise ValueError(f"{where} must not be negative, got {quote(value)}")
+            raise ValueError(f"{where} must be {SIZE_HELP}, got {quote(value)}")
         n = int(m.group(1)) << _UNIT[m.group(2).upper()]
     else:
         raise TypeError(f"{where} must be {SIZE_HELP}, got {json_type(value)}")
     if n < 0:
-        raise ValueError(f"{where} must not be negative, got {value!r}")
+        raise ValueError(f"{where} must not be negative, got {quote(value)}")
     return n
 
 
@@ -128,29 +136,29 @@ def _step(i: int, raw) -> Op:
         raise TypeError(f"{where} must be an object like {{\"op\": \"mmap\", \"start\": 0, \"length\": \"4M\"}}, "
                         f"got {json_type(raw)}")
     for key in getattr(raw, "duplicates", ()):
-        raise ValueError(f"{where}: field {key!r} is given twice")
+        raise ValueError(f"{where}: field {quote(key)} is given twice")
     if "op" not in raw:
         raise ValueError(f"{where}: field 'op' is missing; accepted: {', '.join(OPS)}")
     op = raw["op"]
     if not isinstance(op, str) or op not in OPS:
-        raise ValueError(f"{where}: field 'op' must be one of {', '.join(OPS)}, got {op!r}")
+        raise ValueError(f"{where}: field 'op' must be one of {', '.join(OPS)}, got {quote(op)}")
     for key in raw:
         if key not in FIELDS[op]:
-            raise ValueError(f"{where}: field {key!r} is not accepted for {op}; accepted: {', '.join(FIELDS[op])}")
+            raise ValueError(f"{where}: field {quote(key)} is not accepted for {op}; accepted: {', '.join(FIELDS[op])}")
     for key in ("start", "length"):
         if key not in raw:
             raise ValueError(f"{where}: field '{key}' is missing; it takes {SIZE_HELP}")
     start = parse_size(raw["start"], f"{where}: field 'start'")
     length = parse_size(raw["length"], f"{where}: field 'length'")
     if start % PAGE_SIZE:
-        raise ValueError(f"{where}: field 'start' must be page aligned (a multiple of 4K), got {raw['start']!r}")
+        raise ValueError(f"{where}: field 'start' must be page aligned (a multiple of 4K), got {quote(raw['start'])}")
     if length == 0:
-        raise ValueError(f"{where}: field 'length' must be positive (a multiple of 4K), got {raw['length']!r}")
+        raise ValueError(f"{where}: field 'length' must be positive (a multiple of 4K), got {quote(raw['length'])}")
     if length % PAGE_SIZE:
-        raise ValueError(f"{where}: field 'length' must be page aligned (a multiple of 4K), got {raw['length']!r}")
+        raise ValueError(f"{where}: field 'length' must be page aligned (a multiple of 4K), got {quote(raw['length'])}")
     if start >= SLOT:
         raise ValueError(f"{where}: field 'start' must lie inside the 512G slot the scenario lives in "
-                         f"(0 to {fmt_size(SLOT - PAGE_SIZE)}), got {raw['start']!r}")
+                         f"(0 to {fmt_size(SLOT - PAGE_SIZE)}), got {quote(raw['start'])}")
     if start + length > SLOT:
         raise ValueError(f"{where}: field 'length' takes the range past the end of the 512G slot "
                          f"(start {_off(start)} + length {fmt_size(length)} > 512G)")
@@ -158,7 +166,7 @@ def _step(i: int, raw) -> Op:
     if op == "touch" and "stride" in raw:
         stride = parse_size(raw["stride"], f"{where}: field 'stride'")
         if stride == 0:
-            raise ValueError(f"{where}: field 'stride' must be positive, got {raw['stride']!r}")
+            raise ValueError(f"{where}: field 'stride' must be positive, got {quote(raw['stride'])}")
     if op == "touch" and touched_page_count(start, length, stride) > MAX_TOUCHED_PAGES:
         raise ValueError(f"{where}: field 'stride' makes this step write more than {MAX_TOUCHED_PAGES} pages "
                          f"(2G of memory); use a larger stride or split the step")
@@ -168,7 +176,7 @@ def _step(i: int, raw) -> Op:
             raise ValueError(f"{where}: field 'advice' is missing; accepted: {', '.join(ADVICE)}")
         advice = raw["advice"]
         if not isinstance(advice, str) or advice.lower() not in ADVICE:
-            raise ValueError(f"{where}: field 'advice' must be one of {', '.join(ADVICE)}, got {advice!r}")
+            raise ValueError(f"{where}: field 'advice' must be one of {', '.join(ADVICE)}, got {quote(advice)}")
         advice = advice.lower()
     return Op(op, start, length, stride, advice)
 
@@ -185,10 +193,10 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
     if not isinstance(doc, dict):
         raise TypeError(f"{where}: expected a JSON object with 'steps', got {json_type(doc)}")
     for key in getattr(doc, "duplicates", ()):
-        raise ValueError(f"{where}: field {key!r} is given twice")
+        raise ValueError(f"{where}: field {quote(key)} is given twice")
     for key in doc:
         if key not in TOP_KEYS:
-            raise ValueError(f"{where}: unknown field {key!r}; accepted: {', '.join(TOP_KEYS)}")
+            raise ValueError(f"{where}: unknown field {quote(key)}; accepted: {', '.join(TOP_KEYS)}")
     if "steps" not in doc:
         raise ValueError(f"{where}: field 'steps' is missing (a list of steps)")
     steps = doc["steps"]
@@ -219,10 +227,14 @@ def parse_tables_scenario(doc, where: str = "scenario", name: str = "") -> Table
 def _check_sequence(ops: tuple[Op, ...]) -> None:
     """What a real run would refuse or crash on: an mmap over a live mapping
     (MAP_FIXED_NOREPLACE fails: the scenario must be unambiguous), a touch of
-    unmapped memory (SIGSEGV), a madvise of unmapped memory (ENOMEM); and more
-    touched memory than the MAX_SCENARIO_PAGES bound."""
+    unmapped memory (SIGSEGV), a madvise of unmapped memory (ENOMEM); and the
+    bounds on the work: MAX_SCENARIO_PAGES written, MAX_PTE_TABLES_TOUCHED
+    reached, MAX_ZAPPED_BYTES unmapped or advised (what is mapped at once is
+    bounded by the 512G slot itself)."""
     mapped: list[tuple[int, int, int]] = []  # (start, end, step that mapped it)
     pages = 0
+    pte_ranges = 0
+    zapped = 0
 
     def hole(s: int, e: int) -> tuple[int, int] | None:
         at = s
@@ -251,11 +263,24 @@ def _check_sequence(ops: tuple[Op, ...]) -> None:
                                  f"[{_off(gap[0])}, {_off(gap[1])}), which is not mapped at that point; "
                                  "mmap it in an earlier step")
             if op.op == "touch":
-                pages += touched_page_count(op.start, op.length, op.stride)
+                count = touched_page_count(op.start, op.length, op.stride)
+                pages += count
                 if pages > MAX_SCENARIO_PAGES:
                     raise ValueError(f"step {i}: field 'length': the scenario writes more than "
                                      f"{MAX_SCENARIO_PAGES} pages (4G of memory) in all")
-        else:
+                pte_ranges += min(count, ((op.end - 1) // PMD_SPAN) - (op.start // PMD_SPAN) + 1)
+                if pte_ranges > MAX_PTE_TABLES_TOUCHED:
+                    raise ValueError(f"step {i}: field 'length': the touch steps reach more than "
+                                     f"{MAX_PTE_TABLES_TOUCHED} PTE tables (2M ranges) in all, every PTE table "
+                                     "of the 512G slot once; accepted: at most that many")
+            else:
+                zapped += op.length
+        if op.op == "munmap":
+            zapped += op.length
+        if zapped > MAX_ZAPPED_BYTES:
+            raise ValueError(f"step {i}: field 'length': the munmap and madvise steps cover more than "
+                             f"{fmt_size(MAX_ZAPPED_BYTES)} in all; accepted: at most {fmt_size(MAX_ZAPPED_BYTES)}")
+        if op.op == "munmap":
             kept = []
             for a, b, j in mapped:
                 if b <= op.start or a >= op.end:
@@ -277,9 +302,10 @@ def _decode(text: str, where: str):
 def load_tables_scenario(path) -> TablesScenario:
     """Read and validate a scenario file (at most 1 MiB of UTF-8 JSON)."""
     text = read_user_text(path, "scenario file")
+    where = echo(path)
     if not text.strip():
-        raise ValueError(f"{path}: the file is empty; expected a JSON object with 'steps'")
-    return parse_tables_scenario(_decode(text, str(path)), str(path), Path(path).stem)
+        raise ValueError(f"{where}: the file is empty; expected a JSON object with 'steps'")
+    return parse_tables_scenario(_decode(text, where), where, Path(path).stem)
 
 
 def parse_tables_text(text: str, where: str = "scenario") -> TablesScenario:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
 
+from ..files import write_atomic
 from ..kernel.sim import Trace
 from .timeline import timeline
 from .tree import tree
@@ -38,7 +40,10 @@ def write_views(trace: Trace, target: str, fmt: str, *, overwrite: bool = False)
         if path.exists() and not overwrite:
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     data = tree(trace.ctx, trace.last).pipe(format=fmt)
-    tree_path.write_bytes(data)
     fig = timeline(trace, current=len(trace.states) - 1)
-    fig.savefig(timeline_path, format=fmt, dpi=100)
+    image = io.BytesIO()
+    fig.savefig(image, format=fmt, dpi=100)
+    # both drawn before either is written; each written whole or not at all (files.write_atomic)
+    write_atomic(tree_path, data, overwrite=overwrite)
+    write_atomic(timeline_path, image.getvalue(), overwrite=overwrite)
     return [str(tree_path), str(timeline_path)]

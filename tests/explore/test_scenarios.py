@@ -1,4 +1,6 @@
-"""Every named scenario (pagewalk_edu/scenarios/verdicts.json) gets its expected verdict."""
+"""Every named scenario (pagewalk_edu/scenarios/named/*.toml) gets its expected
+verdict and visits exactly the number of states its file pins (as
+tlaplus/Examples' manifest.json pins distinctStates)."""
 
 import pytest
 
@@ -13,11 +15,12 @@ def test_named_scenario_verdict(item):
     v = verdict(item.scenario)
     assert v.verdict == item.expected, f"{item.name}: {item.reason}\nwhy: {v.why}"
     assert v.why, "every verdict explains itself"
-    assert v.states > 0
+    assert item.states is not None, f"{item.name}: its file pins no state count"
+    assert v.states == item.states, f"{item.name}: {v.states} states explored, the file pins {item.states}"
 
 
 def test_issue_examples_are_named():
-    """The answers the course promises are all in the data file."""
+    """The answers the course promises are all shipped as named scenario files."""
     for name in ("vma_lock+munmap_adjacent", "vma_lock+munmap", "vma_lock+madv_dontneed", "none+munmap",
                  "mmap_lock+retract_page_tables", "rcu+munmap/PT_RECLAIM=n/batch_alloc_fail",
                  "irqs_off+munmap/PT_RECLAIM=n/batch_alloc_fail"):

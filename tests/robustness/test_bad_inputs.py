@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -24,16 +25,31 @@ def _cli(tmp_path, case):
     names = {}
     for key, content in case.files.items():  # a key with a dot is the file's whole name
         p = tmp_path / (key if "." in key else f"{key}.json")
-        p.write_text(content)
+        if content is None:  # a named pipe
+            os.mkfifo(p)
+        elif content.startswith("->"):  # a symbolic link
+            p.symlink_to(content[2:])
+        else:
+            p.write_text(content)
         names[key] = str(p)
     args = [a.format(dir=tmp_path, **{k: v for k, v in names.items() if "." not in k}) for a in case.args]
-    before = {k: Path(v).read_text() for k, v in names.items()}
+    before = {k: _what_is_there(v) for k, v in names.items()}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     p = subprocess.run([sys.executable, "-m", "pagewalk_edu", *args], capture_output=True, text=True, timeout=120,
                        cwd=tmp_path, env=env)
-    after = {k: Path(v).read_text() for k, v in names.items()}
+    after = {k: _what_is_there(v) for k, v in names.items()}
     assert before == after, "a bad input must never change the user's files"
     return p
+
+
+def _what_is_there(path: str):
+    """A file's content, a FIFO as such, a link and where it points: never opened if not a regular file."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return ("link", os.readlink(path))
+    if stat.S_ISFIFO(st.st_mode):
+        return ("fifo",)
+    return Path(path).read_text()
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.surface in ("cli", "file", "tables")], ids=lambda c: c.id)
@@ -97,6 +113,16 @@ def _api(case, tmp_path):
             save_scenario(path, make_scenario("rcu", "munmap"))
         finally:
             assert path.read_text() == "mine"
+    elif what == "save_special":  # refused before anything is opened for writing
+        path = kw["kind"]
+        if path == "fifo":
+            path = tmp_path / "p.fifo"
+            os.mkfifo(path)
+        mode = os.stat(path).st_mode
+        try:
+            save_scenario(path, make_scenario("rcu", "munmap"), overwrite=True)
+        finally:
+            assert os.stat(path).st_mode == mode and not stat.S_ISREG(mode)
     else:  # pragma: no cover
         raise AssertionError(what)
 
@@ -151,6 +177,14 @@ def _widget(case, tmp_path):
         e.path.value = str(path)
         e.save_button.click()
         assert path.read_text() == "keep me"
+    elif what == "save_fifo":
+        path = tmp_path / "p.fifo"
+        os.mkfifo(path)
+        e.path.value = str(path)
+        e.overwrite.value = True
+        e.save_button.click()
+        assert stat.S_ISFIFO(os.lstat(path).st_mode)
+        e.overwrite.value = False
     elif what == "save_no_dir":
         e.path.value = str(tmp_path / "missing" / "s.json")
         e.save_button.click()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pagewalk_edu import saved
+from pagewalk_edu import files, saved
 from pagewalk_edu.kernel import make_scenario, run
 from pagewalk_edu.saved import fingerprint, load_scenario, load_trace, save_scenario, save_trace
 
@@ -122,16 +122,16 @@ def test_a_named_pipe_is_refused_without_opening_it(tmp_path):
 def test_the_size_bound_holds_when_the_file_grows_after_the_size_check(tmp_path, monkeypatch):
     path = tmp_path / "s.json"
     path.write_text("{" + " " * saved.MAX_BYTES + "}")
-    real_stat = saved.Path.stat
+    real_stat = files.Path.stat
 
     def stat_before_it_grew(self, *a, **k):
         st = real_stat(self, *a, **k)
         return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 2,
                                st.st_atime, st.st_mtime, st.st_ctime))
 
-    monkeypatch.setattr(saved.Path, "stat", stat_before_it_grew)
+    monkeypatch.setattr(files.Path, "stat", stat_before_it_grew)
     read = []
-    real_fdopen = saved.os.fdopen
+    real_fdopen = files.os.fdopen
 
     def fdopen(fd, *a, **k):
         f = real_fdopen(fd, *a, **k)
@@ -139,7 +139,7 @@ def test_the_size_bound_holds_when_the_file_grows_after_the_size_check(tmp_path,
         f.read = lambda n=-1: read.append(n) or real_read(n)
         return f
 
-    monkeypatch.setattr(saved.os, "fdopen", fdopen)
+    monkeypatch.setattr(files.os, "fdopen", fdopen)
     with pytest.raises(ValueError, match=r"larger than the 1048576 bytes \(1 MiB\) accepted"):
         load_scenario(path)
     assert read == [saved.MAX_BYTES + 1], "at most MAX_BYTES + 1 bytes are read"

@@ -1,0 +1,27 @@
+"""The kernel paths that race with the walker, one module per kernel source
+file; each module's OPS maps an instruction name to the step that runs it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from . import mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap
+from .base import Op, initial_freer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..ctx import Ctx
+    from ..state import Actor, State
+    from ..steps import Outcome
+
+OPS: dict[str, Callable] = {}
+for _module in (mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap,):
+    OPS.update(_module.OPS)
+
+
+def freer_step(ctx: "Ctx", state: "State", a: "Actor") -> "Outcome":
+    todo = a.get("todo")
+    op, rest = todo[0], todo[1:]
+    return OPS[op[0]](ctx, state, a, op, rest)
+
+
+__all__ = ["OPS", "Op", "freer_step", "initial_freer"]

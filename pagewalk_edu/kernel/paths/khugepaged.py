@@ -1,0 +1,210 @@
+"""THP collapse: mm/khugepaged.c (hpage_collapse_scan_pmd,
+collapse_huge_page, retract_page_tables), mm/pgtable-generic.c
+(pmdp_collapse_flush, pte_free_defer)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..geometry import Level
+from ..pgtable import Entry, set_entry, set_table, unlink_table, walk_path
+from ..state import Actor
+from ..steps import call_rcu, deref, might_sleep, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..vma import find_vma
+from .base import give_up, go
+from .tlb import flush_ipis
+
+
+def _next_pmd(ctx, state, a, op, rest):
+    return go(state, a, rest, "khugepaged_scan_mm_slot", "khugepaged_scan_mm_slot() moves on to the next PMD range",
+              "mm/khugepaged.c: khugepaged_scan_mm_slot")
+
+
+def locate(ctx, state, a, addr) -> tuple[int, int, int]:
+    """The PMD table, entry index and PTE table (-1 if none) mapping `addr` now."""
+    path = walk_path(state.tables, ctx.geo, addr)
+    for step in path:
+        if step.table.level == Level.PMD:
+            e = step.entry
+            return step.table.tid, step.index, (e.target if e is not None and e.is_table else -1)
+    return -1, -1, -1
+
+
+def _hpage_collapse_scan_pmd(ctx, state, a, op, rest):
+    addr = op[1]
+    pmd, idx, pte = locate(ctx, state, a, addr)
+    if pte < 0:
+        return go(state, a, give_up(rest, ("mmap_read_unlock",)), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
+                  "mm/khugepaged.c: hpage_collapse_scan_pmd")
+    lock = ptl_name(pte)
+    out = spin_lock(state, a, lock, "hpage_collapse_scan_pmd", f"the ptl of PTE table #{pte}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    state = release_spin(state, a, lock)
+    return go(state, a, rest, "hpage_collapse_scan_pmd",
+              f"hpage_collapse_scan_pmd() scans PTE table #{pte} under its ptl: worth collapsing into a THP",
+              "mm/khugepaged.c: hpage_collapse_scan_pmd")
+
+
+def _hugepage_vma_revalidate(ctx, state, a, op, rest):
+    addr = op[1]
+    vma = find_vma(state.vmas, addr)
+    pmd, idx, pte = locate(ctx, state, a, addr)
+    if vma is None or pte < 0:
+        return go(state, a, give_up(rest, ("mmap_write_unlock",)), "hugepage_vma_revalidate",
+                  "hugepage_vma_revalidate(): the VMA or the PTE table is gone: give up (SCAN_VMA_CHECK)",
+                  "mm/khugepaged.c: hugepage_vma_revalidate")
+    return go(state, a, rest, "hugepage_vma_revalidate",
+              f"hugepage_vma_revalidate(): VMA {vma.name} still there after retaking mmap_lock for write (the THP "
+              "allocation and a first revalidation under the mmap read lock came before; they change no page table)",
+              "mm/khugepaged.c: hugepage_vma_revalidate", pmd=pmd, pmd_index=idx, pte=pte)
+
+
+def _lock_of(a: Actor, which: str) -> tuple[str, str]:
+    if which == "pmd":
+        return pmd_lock_name(a.get("pmd")), f"the PMD lock of PMD table #{a.get('pmd')}"
+    return ptl_name(a.get("pte")), f"the ptl of PTE table #{a.get('pte')}"
+
+
+def _spin_lock_op(ctx, state, a, op, rest):
+    which, function = op[1], op[2]
+    lock, describe = _lock_of(a, which)
+    if which == "ptl":
+        state, _ = deref(ctx, state, a.name, a.get("pte"), function)
+    out = spin_lock(state, a, lock, function, describe)
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    return go(state, a, rest, function, f"{function}() takes {describe}", "include/linux/spinlock.h: spin_lock", f"lock:{lock}")
+
+
+def _spin_unlock_op(ctx, state, a, op, rest):
+    names = []
+    for which in op[1:]:
+        lock, describe = _lock_of(a, which)
+        state = release_spin(state, a, lock)
+        names.append(describe)
+    return go(state, a, rest, "spin_unlock", f"spin_unlock() of {' and '.join(names)}", "include/linux/spinlock.h: spin_unlock",
+              *(f"unlock:{_lock_of(a, w)[0]}" for w in op[1:]))
+
+
+def _pmdp_collapse_flush(ctx, state, a, op, rest):
+    """pmdp_collapse_flush(): clear the PMD entry and flush the TLB (flush_tlb_range)."""
+    mode = op[1]  # "anon": the table will be deposited; "retract": pte_free_defer() follows
+    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    counted = mode == "anon"  # retract_page_tables() does mm_dec_nr_ptes(); a deposited table stays counted
+    tables = unlink_table(state.tables, pmd, idx, pte, counted=counted)
+    state = state.but(tables=tables)
+    state, rest, how, ch = flush_ipis(ctx, state, a, rest, "flush_tlb_func", "native_flush_tlb_multi")
+    held = ", with the PMD lock and the ptl held" if mode == "retract" else ", with the PMD lock held"
+    return go(state, a, rest, "pmdp_collapse_flush",
+              f"pmdp_collapse_flush() clears entry {idx} of PMD table #{pmd} (PTE table #{pte} is detached) and flushes the TLB{held}: {how}",
+              "mm/pgtable-generic.c: pmdp_collapse_flush", f"detached:{pte}", *ch)
+
+
+def _collapse_isolate(ctx, state, a, op, rest):
+    """pte_offset_map_lock() on the saved _pmd, __collapse_huge_page_isolate(), copy."""
+    pte = a.get("pte")
+    lock = ptl_name(pte)
+    state, _ = deref(ctx, state, a.name, pte, "__collapse_huge_page_isolate")
+    out = spin_lock(state, a, lock, "__collapse_huge_page_isolate", f"the ptl of the old PTE table #{pte}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    state = release_spin(state, a, lock)
+    return go(state, a, rest, "__collapse_huge_page_isolate",
+              f"__collapse_huge_page_isolate() under the old table's ptl (via the saved PMD value), then the pages are copied into the THP",
+              "mm/khugepaged.c: __collapse_huge_page_isolate")
+
+
+def _set_huge_pmd(ctx, state, a, op, rest):
+    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    lock = pmd_lock_name(pmd)
+    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{pmd}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    tables = set_entry(state.tables, pmd, idx, Entry("leaf", 1 << 21))
+    tables = set_table(tables, replace(tables[pte], deposited=True))
+    state = release_spin(state.but(tables=tables), a, lock)
+    return go(state, a, rest, "set_pmd_at",
+              f"under pmd_lock(): pgtable_trans_huge_deposit() keeps the old PTE table #{pte} (not freed); "
+              f"set_pmd_at() maps the THP at entry {idx} of PMD table #{pmd}",
+              "mm/khugepaged.c: collapse_huge_page", f"deposited:{pte}")
+
+
+def _i_mmap_lock_read(ctx, state, a, op, rest):
+    state = might_sleep(state, a, "i_mmap_lock_read")
+    return go(state, a, rest, "i_mmap_lock_read",
+              "i_mmap_lock_read(): walk mapping->i_mmap; no mmap_lock and no VMA lock of the mm is taken",
+              "mm/khugepaged.c: retract_page_tables")
+
+
+def _i_mmap_unlock_read(ctx, state, a, op, rest):
+    return go(state, a, rest, "i_mmap_unlock_read", "i_mmap_unlock_read()", "mm/khugepaged.c: retract_page_tables")
+
+
+def _find_pmd_or_thp_or_none(ctx, state, a, op, rest):
+    addr = op[1]
+    for step in walk_path(state.tables, ctx.geo, addr):
+        state, _ = deref(ctx, state, a.name, step.table.tid, "find_pmd_or_thp_or_none")
+    pmd, idx, pte = locate(ctx, state, a, addr)
+    if pte < 0:
+        return go(state, a, give_up(rest, ("i_mmap_unlock_read",)), "find_pmd_or_thp_or_none",
+                  "find_pmd_or_thp_or_none(): no PTE table here; skip this VMA", "mm/khugepaged.c: find_pmd_or_thp_or_none")
+    return go(state, a, rest, "find_pmd_or_thp_or_none",
+              f"find_pmd_or_thp_or_none() walks down without locks to entry {idx} of PMD table #{pmd} → PTE table #{pte}",
+              "mm/khugepaged.c: find_pmd_or_thp_or_none", pmd=pmd, pmd_index=idx, pte=pte)
+
+
+def _pte_free_defer(ctx, state, a, op, rest):
+    pte = a.get("pte")
+    state = call_rcu(state, a.name, "pte_free_now", (pte,))
+    return go(state, a, rest, "pte_free_defer",
+              f"mm_dec_nr_ptes(); pte_free_defer() hands PTE table #{pte} to call_rcu(pte_free_now)",
+              "mm/pgtable-generic.c: pte_free_defer", f"rcu_pending:{pte}")
+
+
+def _check_pmd_state(ctx, state, a, op, rest):
+    """retract_page_tables(): under the PMD lock, check_pmd_state() re-reads the
+    entry; the ptl then comes from it (pte_lockptr()), not from the lockless look."""
+    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    if state.tables[pmd].get(idx) != Entry("table", pte):
+        state = release_spin(state, a, pmd_lock_name(pmd))
+        return go(state, a, give_up(rest, ("i_mmap_unlock_read",)), "check_pmd_state",
+                  f"check_pmd_state(): entry {idx} of PMD table #{pmd} no longer points to PTE table #{pte}; drop the PMD lock",
+                  "mm/khugepaged.c: retract_page_tables")
+    return go(state, a, rest, "check_pmd_state",
+              f"check_pmd_state(): under the PMD lock entry {idx} of PMD table #{pmd} still points to PTE table #{pte}; "
+              "its ptl is pte_lockptr() of that entry", "mm/khugepaged.c: retract_page_tables")
+
+
+def _anon_vma_lock(ctx, state, a, op, rest):
+    """collapse_huge_page(): anon_vma_lock_write() after vma_start_write(), dropped
+    once __collapse_huge_page_isolate() has isolated and locked every page."""
+    if op[0] == "anon_vma_lock_write":
+        state = might_sleep(state, a, "anon_vma_lock_write")
+        text = "anon_vma_lock_write(): rmap walkers of this anon_vma (page migration, reclaim) are kept out while the PMD is cleared"
+    else:
+        text = "anon_vma_unlock_write(): every page is isolated and locked, so anon_vma rmap walks can no longer reach them"
+    return go(state, a, rest, op[0], text, "mm/khugepaged.c: collapse_huge_page")
+
+
+OPS = {
+    "khugepaged_scan_mm_slot": _next_pmd,
+    "anon_vma_lock_write": _anon_vma_lock,
+    "check_pmd_state": _check_pmd_state,
+    "anon_vma_unlock_write": _anon_vma_lock,
+    "hpage_collapse_scan_pmd": _hpage_collapse_scan_pmd,
+    "hugepage_vma_revalidate": _hugepage_vma_revalidate,
+    "spin_lock": _spin_lock_op,
+    "spin_unlock": _spin_unlock_op,
+    "pmdp_collapse_flush": _pmdp_collapse_flush,
+    "__collapse_huge_page_isolate": _collapse_isolate,
+    "set_pmd_at": _set_huge_pmd,
+    "i_mmap_lock_read": _i_mmap_lock_read,
+    "i_mmap_unlock_read": _i_mmap_unlock_read,
+    "find_pmd_or_thp_or_none": _find_pmd_or_thp_or_none,
+    "pte_free_defer": _pte_free_defer,
+}

@@ -1,0 +1,104 @@
+"""The mmap lock and the per-VMA lock as the racing paths take them (the rules
+are kernel/locks.py, shared with the walker): include/linux/mmap_lock.h,
+mm/mmap_lock.c, mm/madvise.c (try_vma_read_lock)."""
+
+from __future__ import annotations
+
+from .. import locks
+from ..steps import Blocked, who
+from ..vma import find_vma
+from .base import go
+
+
+def _mmap_write_lock(ctx, state, a, op, rest):
+    fn = op[1] if len(op) > 1 else "mmap_write_lock"
+    state = locks.mmap_write_lock(state, a, fn)
+    if isinstance(state, Blocked):
+        return state
+    return go(state, a, rest, fn, f"{fn}() takes mmap_lock for write", "include/linux/mmap_lock.h: mmap_write_lock", "mmap_lock:write")
+
+
+def _mmap_read_lock(ctx, state, a, op, rest):
+    state = locks.mmap_read_lock(state, a)
+    if isinstance(state, Blocked):
+        return state
+    text = "mmap_read_lock()"
+    if len(op) > 1:  # look the VMA up, as the caller does after taking the lock
+        vma = find_vma(state.vmas, op[1])
+        if vma is None:
+            rest = (("mmap_read_unlock",),)
+            text += f"; no VMA at {op[1]:#x} any more: nothing to do"
+        else:
+            text += f"; finds VMA {vma.name}"
+    return go(state, a, rest, "mmap_read_lock", text, "include/linux/mmap_lock.h: mmap_read_lock", "mmap_lock:read")
+
+
+def _mmap_read_unlock(ctx, state, a, op, rest):
+    state = locks.mmap_read_unlock(state, a)
+    return go(state, a, rest, "mmap_read_unlock", "mmap_read_unlock()", "include/linux/mmap_lock.h: mmap_read_unlock", "mmap_lock:unlock")
+
+
+def _mmap_write_unlock(ctx, state, a, op, rest):
+    state = locks.mmap_write_unlock(state, a)
+    return go(state, a, rest, "mmap_write_unlock", "mmap_write_unlock(): mmap_lock and all VMA write locks released (vma_end_write_all())",
+              "include/linux/mmap_lock.h: mmap_write_unlock", "mmap_lock:unlock")
+
+
+def _mmap_write_downgrade(ctx, state, a, op, rest):
+    state = locks.mmap_write_downgrade(state, a)
+    return go(state, a, rest, "mmap_write_downgrade",
+              "vms_complete_munmap_vmas(): mmap_write_downgrade() — mmap_lock is now held for read and the VMA write locks end "
+              "(vma_end_write_all()); the unmapped VMAs are already out of the tree",
+              "include/linux/mmap_lock.h: mmap_write_downgrade", "mmap_lock:downgrade")
+
+
+def _vma_start_write(ctx, state, a, op, rest):
+    name = op[1]
+    state = locks.vma_start_write(state, a, name)
+    if isinstance(state, Blocked):
+        return state
+    return go(state, a, rest, "vma_start_write",
+              f"vma_start_write() write-locks VMA {name}: no reader holds it, and new lock_vma_under_rcu() calls now fail",
+              "include/linux/mmap_lock.h: vma_start_write", f"vma_lock:{name}:write")
+
+
+def _lock_vma_under_rcu(ctx, state, a, op, rest):
+    """madvise_lock() with MADVISE_VMA_READ_LOCK: try_vma_read_lock(), else the mmap read lock."""
+    addr = op[1]
+    state, vma, found = locks.lock_vma_under_rcu(state, a, addr)
+    if vma is not None:
+        return go(state, a, rest, "lock_vma_under_rcu",
+                  f"try_vma_read_lock(): lock_vma_under_rcu({addr:#x}) read-locks VMA {vma.name}",
+                  "mm/madvise.c: try_vma_read_lock", f"vma_lock:{vma.name}:read", vma=vma.name)
+    why = "finds no VMA" if found is None else f"finds VMA {found.name} write-locked by {who(state, found.writer)}"
+    # Under the mmap read lock there is no vma_end_read(): madvise_unlock() drops the
+    # lock after madvise_finish_tlb() → tlb_finish_mmu().
+    kept = []
+    for o in rest:
+        if o[0] != "vma_end_read":
+            kept.append(o)
+        if o[0] == "tlb_finish_mmu":
+            kept.append(("mmap_read_unlock",))
+    rest = tuple(kept)
+    return go(state, a, (("mmap_read_lock", addr),) + rest, "lock_vma_under_rcu",
+              f"try_vma_read_lock(): lock_vma_under_rcu() {why}; fall back to mmap_read_lock()",
+              "mm/madvise.c: try_vma_read_lock")
+
+
+def _vma_end_read(ctx, state, a, op, rest):
+    name = a.get("vma")
+    state = locks.vma_end_read(state, a, name)
+    return go(state, a, rest, "vma_end_read", f"vma_end_read() drops the read lock of VMA {name}",
+              "include/linux/mmap_lock.h: vma_end_read", f"vma_lock:{name}:unlock")
+
+
+OPS = {
+    "mmap_write_lock": _mmap_write_lock,
+    "mmap_read_lock": _mmap_read_lock,
+    "mmap_read_unlock": _mmap_read_unlock,
+    "mmap_write_unlock": _mmap_write_unlock,
+    "mmap_write_downgrade": _mmap_write_downgrade,
+    "vma_start_write": _vma_start_write,
+    "lock_vma_under_rcu": _lock_vma_under_rcu,
+    "vma_end_read": _vma_end_read,
+}

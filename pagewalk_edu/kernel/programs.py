@@ -1,0 +1,175 @@
+"""Each racing kernel path's order of kernel functions, written once: munmap()
+(mm/vma.c do_vmi_align_munmap), madvise(MADV_DONTNEED) (mm/madvise.c),
+khugepaged's collapse_huge_page() and retract_page_tables() (mm/khugepaged.c)
+and mremap() (mm/mremap.c).
+
+A builder turns a PathSpec of a Layout into a program: a tuple of
+instructions that kernel/paths/ executes one atomic step at a time.  Decisions that
+depend on the state when the path runs (which tables free_pgd_range() frees,
+whether lock_vma_under_rcu() succeeds) are taken by the instructions, not here.
+"""
+
+from __future__ import annotations
+
+from .config import KernelConfig
+from .geometry import PMD_SIZE
+from .layout import PATH_OPS, PathSpec
+from .vma import Vma
+
+Program = tuple[tuple, ...]
+
+#: Between two PMD ranges of one khugepaged path: a step that gives up on one
+#: PMD skips to the next one (khugepaged_scan_mm_slot() moves on).
+NEXT_PMD = ("khugepaged_scan_mm_slot",)
+
+
+def in_mm(op: str) -> bool:
+    """Is the path a thread of the walked mm (its CPU in mm_cpumask())?"""
+    return PATH_OPS[op][1]
+
+
+def build_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    return _BUILDERS[spec.op](spec, vmas, config)
+
+
+def _covered(vmas: tuple[Vma, ...], start: int, end: int) -> list[Vma]:
+    return [v for v in vmas if v.start < end and start < v.end]
+
+
+def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """do_vmi_align_munmap(): mmap_write_lock_killable(); vms_gather_munmap_vmas()
+    splits the edges (__split_vma() write-locks the VMA it splits and the new
+    one) and vma_start_write()s each VMA in the range, then detaches them;
+    vms_complete_munmap_vmas() downgrades to the read lock before
+    vms_clear_ptes() runs unmap_vmas() and free_pgtables()."""
+    start, end = spec.start, spec.end
+    inside = _covered(vmas, start, end)
+    prog: list[tuple] = [("mmap_write_lock", "mmap_write_lock_killable")]
+    names: list[str] = []
+    locked: set[str] = set()
+    for v in inside:
+        name = v.name
+        if v.start < start:  # __split_vma(vmi, vma, start, 1): the range's part gets a new VMA
+            prog += [("vma_start_write", name), ("__split_vma", name, start, name + ".hi")]
+            name = name + ".hi"
+            locked.add(name)
+        if v.end > end:  # __split_vma(vmi, next, end, 0): the part above the range stays mapped
+            if name not in locked:
+                prog.append(("vma_start_write", name))
+                locked.add(name)
+            prog.append(("__split_vma", name, end, name + ".hi"))
+        if name not in locked:
+            prog.append(("vma_start_write", name))
+            locked.add(name)
+        names.append(name)
+    lo, hi = max(start, inside[0].start), min(end, inside[-1].end)
+    # free_pgtables() runs free_pgd_range() per unmapped VMA with the same floor;
+    # no table lies only in a hole between them, so one call over [lo, hi) frees the same set.
+    prog += [
+        ("vms_gather_munmap_vmas", tuple(names)),
+        ("mmap_write_downgrade",),
+        ("unmap_vmas", lo, hi, False),
+        ("free_pgtables", lo, hi),
+        ("tlb_finish_mmu",),
+        ("mmap_read_unlock",),
+    ]
+    return tuple(prog)
+
+
+def madvise_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """madvise(MADV_DONTNEED): madvise_lock() with MADVISE_VMA_READ_LOCK;
+    madvise_walk_vmas() → try_vma_read_lock() for a range inside one VMA (else
+    the mmap read lock), zap_page_range_single_batched() per VMA with
+    details->reclaim_pt when PT_RECLAIM is set, vma_end_read(), then
+    madvise_finish_tlb() → tlb_finish_mmu()."""
+    start, end = spec.start, spec.end
+    inside = _covered(vmas, start, end)
+    if len(inside) == 1:
+        return (
+            ("lock_vma_under_rcu", start),
+            ("zap_page_range_single_batched", start, end, config.PT_RECLAIM),
+            ("vma_end_read",),
+            ("tlb_finish_mmu",),
+        )
+    # try_vma_read_lock(): the range ends beyond the first VMA, so it drops the
+    # VMA lock and madvise_walk_vmas() runs under mmap_read_lock(), one zap per VMA.
+    prog: list[tuple] = [("madvise_spans_vmas", start, end, inside[0].name), ("mmap_read_lock",)]
+    for v in inside:
+        prog.append(("madvise_vma", v.name, max(start, v.start), min(end, v.end), config.PT_RECLAIM))
+    prog += [("tlb_finish_mmu",), ("mmap_read_unlock",)]
+    return tuple(prog)
+
+
+def collapse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """khugepaged_scan_mm_slot() → hpage_collapse_scan_pmd() → collapse_huge_page(),
+    one PMD range after the other."""
+    prog: list[tuple] = []
+    for at in range(spec.start, spec.end, PMD_SIZE):
+        vma = next(v for v in vmas if v.contains(at))
+        if prog:
+            prog.append(NEXT_PMD)
+        prog += [
+            ("mmap_read_lock",),
+            ("hpage_collapse_scan_pmd", at),
+            ("mmap_read_unlock",),
+            ("mmap_write_lock", "mmap_write_lock"),
+            ("hugepage_vma_revalidate", at),
+            ("vma_start_write", vma.name),
+            ("anon_vma_lock_write",),
+            ("spin_lock", "pmd", "pmd_lock"),
+            ("pmdp_collapse_flush", "anon"),
+            ("spin_unlock", "pmd"),
+            ("tlb_remove_table_sync_one",),
+            ("__collapse_huge_page_isolate",),
+            ("anon_vma_unlock_write",),
+            ("set_pmd_at",),
+            ("mmap_write_unlock",),
+        ]
+    return tuple(prog)
+
+
+def retract_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """collapse_file() → retract_page_tables() for each PMD range of the file."""
+    prog: list[tuple] = []
+    for at in range(spec.start, spec.end, PMD_SIZE):
+        if prog:
+            prog.append(NEXT_PMD)
+        prog += [
+            ("i_mmap_lock_read",),
+            ("find_pmd_or_thp_or_none", at),
+            ("spin_lock", "pmd", "pmd_lock"),
+            ("check_pmd_state",),
+            ("spin_lock", "ptl", "spin_lock_nested"),
+            ("pmdp_collapse_flush", "retract"),
+            ("spin_unlock", "ptl", "pmd"),
+            ("pte_free_defer",),
+            ("i_mmap_unlock_read",),
+        ]
+    return tuple(prog)
+
+
+def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
+    """mremap() of a whole VMA: vma_start_write(), copy_vma(), move_page_tables(),
+    then the old range is unmapped as munmap does (do_vmi_munmap())."""
+    vma = next(v for v in vmas if v.start == spec.start and v.end == spec.end)
+    size = spec.end - spec.start
+    return (
+        ("mmap_write_lock", "mmap_write_lock_killable"),
+        ("vma_start_write", vma.name),
+        ("copy_vma", vma.name, spec.new, vma.name + ".new"),
+        ("move_page_tables", vma.name, spec.start, spec.new, size),
+        ("vms_gather_munmap_vmas", (vma.name,)),
+        ("unmap_vmas", spec.start, spec.end, False),
+        ("free_pgtables", spec.start, spec.end),
+        ("tlb_finish_mmu",),
+        ("mmap_write_unlock",),
+    )
+
+
+_BUILDERS = {
+    "munmap": munmap_program,
+    "madvise": madvise_program,
+    "khugepaged_collapse": collapse_program,
+    "retract_page_tables": retract_program,
+    "mremap": mremap_program,
+}

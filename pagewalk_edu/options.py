@@ -1,0 +1,70 @@
+"""Command-line option kinds shared by every `pagewalk-edu` command (cli.py and
+tables/cli.py import them from here, so neither imports the other)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .console import echo, one_line
+from .files import user_path
+
+PROG = "pagewalk-edu"
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit 2; `prog` starts the line."""
+
+    def __init__(self, message: str, prog: str = PROG) -> None:
+        super().__init__(one_line(message))
+        self.prog = prog
+
+
+class Once(argparse.Action):
+    """An option that takes one value: giving it twice is an error, not a silent override."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = given_options(namespace)
+        if self.dest in given:
+            parser.error(f"{self.option_strings[-1]} given twice; give it once")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class ConfigList(argparse.Action):
+    """--config KEY=VAL,...: repeated flags combine into one list (a key given
+    twice across them is still an error, reported when the list is parsed)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given_options(namespace).add(self.dest)
+        old = getattr(namespace, self.dest, None)
+        parts = [x for x in (old, values) if x is not None and x.strip()]
+        setattr(namespace, self.dest, ",".join(parts) if parts else values)
+
+
+def given_options(namespace: argparse.Namespace) -> set[str]:
+    """The dests of the options given on the command line (not defaults)."""
+    given = getattr(namespace, "_given", None)
+    if given is None:
+        given = set()
+        setattr(namespace, "_given", given)
+    return given
+
+
+def file_to_read(text: str) -> str:
+    """An option naming a file to read: not empty."""
+    try:
+        return user_path(text, "file")
+    except (ValueError, TypeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def file_to_write(text: str) -> str:
+    """An option naming a file to write: not empty, and not ending in '/' (that
+    names a folder, which must not silently become a file of that name)."""
+    try:
+        name = user_path(text, "file")
+    except (ValueError, TypeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if name.endswith("/"):
+        raise argparse.ArgumentTypeError(f"{echo(name)} ends with '/', so it names a folder; give a file name")
+    return name

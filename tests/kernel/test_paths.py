@@ -1,0 +1,89 @@
+"""Racing paths from scenario files: any number of them, one CPU each, actors
+addressed by role, each path's program built from its layout
+(kernel/programs.py)."""
+
+import sys
+from pathlib import Path
+
+from pagewalk_edu.kernel.pgtable import Life
+from pagewalk_edu.kernel.sim import enabled, initial, make_ctx, run, step
+from pagewalk_edu.scenarios.files import loads
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "scenarios"))
+from scenario_texts import HEAD, THREE_CPUS, VMAS, WALKER  # noqa: E402
+
+FOUR_CPUS = THREE_CPUS + '\n[[path]]\nop = "madvise"\nstart = "A"\nsize = "2M"\n'
+
+
+def _scenario(text):
+    return loads(text, "t.toml").scenario
+
+
+def test_each_path_runs_on_its_own_cpu_and_is_named_by_role():
+    ctx = make_ctx(_scenario(FOUR_CPUS))
+    assert ctx.ncpus == 4
+    assert ctx.main_actors == ("walker", "munmap", "khugepaged", "madvise")
+    assert ctx.actor_names == ("walker", "munmap", "khugepaged", "madvise", "irq0", "irq1", "irq2", "irq3", "rcu_gp", "rcu_cb")
+    assert ctx.lanes() == ((0, "walker"), (1, "munmap"), (2, "khugepaged"), (3, "madvise"))
+    # khugepaged is a kthread: its CPU is not in mm_cpumask(); the syscalls' are.
+    assert ctx.cpumask == frozenset({0, 1, 3})
+    s0 = initial(ctx)
+    assert len(s0.cpus) == 4 and [a.cpu for a in s0.actors] == [0, 1, 2, 3]
+    # cpuN in a schedule is the actor on CPU N.
+    s1, e = step(ctx, s0, "cpu3")
+    assert e.actor == "madvise" and e.function == "lock_vma_under_rcu"
+
+
+def test_tlb_remove_table_sync_one_ipis_every_other_cpu():
+    """mm/mmu_gather.c tlb_remove_table_sync_one(): smp_call_function() to every
+    online CPU but the sender, in the mm or not; the TLB flush before it
+    (pmdp_collapse_flush()) goes to mm_cpumask() only."""
+    ctx = make_ctx(_scenario(FOUR_CPUS.replace('holds = ["vma_lock"]', "holds = []")))
+    state, events = initial(ctx), []
+    while not any(e.function == "tlb_remove_table_sync_one" for e in events):
+        moves = enabled(ctx, state)
+        name = "khugepaged" if "khugepaged" in moves else next(m for m in moves if m.startswith("irq"))
+        state, e = step(ctx, state, name)
+        events.append(e)
+    flush = next(e for e in events if e.function == "pmdp_collapse_flush")
+    sync = events[-1]
+    assert sync.actor == "khugepaged" and sync.cpu == 2
+    assert {c for c in flush.changes if c.startswith("ipi:")} == {"ipi:cpu0", "ipi:cpu1", "ipi:cpu3"}
+    assert {c for c in sync.changes if c.startswith("ipi:")} == {"ipi:cpu0", "ipi:cpu1", "ipi:cpu3"}
+
+
+def test_madvise_across_two_vmas_zaps_each_and_reclaims_no_pte_table():
+    """mm/madvise.c madvise_walk_vmas(): a range past the first VMA falls back to
+    the mmap read lock and zaps VMA by VMA; neither zap covers the PTE table's
+    whole 2 MiB, so reclaim_pt_is_enabled() is false for both (mm/pt_reclaim.c)."""
+    vmas = VMAS.replace('size = "4M"', 'size = "3M"').replace('start = "A.end+4M"\nsize = "2M"', 'start = "A.end"\nsize = "1M"')
+    text = (HEAD.replace('"B+0x1000"]', '"B+0x1000", "A+2M+0x1000"]') + WALKER + vmas
+            + '\n[[path]]\nop = "madvise"\nstart = "A+2M"\nend = "B.end"\n')
+    trace = run(_scenario(text), ["madvise"] * 8, then_default=False)
+    fns = [e.function for e in trace.events]
+    assert fns[:2] == ["try_vma_read_lock", "mmap_read_lock"]
+    assert fns.count("zap_page_range_single_batched") == 2
+    pte = next(t for t in trace.last.tables if t.level.name == "PTE" and t.base == 0x7F00_0020_0000)
+    assert pte.life == Life.LIVE and not pte.entries
+    # One VMA over the same range: the zap covers it all and the table is reclaimed.
+    one = HEAD.replace('"B+0x1000"]', '"B+0x1000", "A+2M+0x1000"]') + WALKER + VMAS + '\n[[path]]\nop = "madvise"\nstart = "A+2M"\nsize = "2M"\n'
+    trace = run(_scenario(one), ["madvise"] * 4, then_default=False)
+    assert any(c.startswith("detached:") for e in trace.events for c in e.changes)
+
+
+def test_khugepaged_gives_up_on_one_pmd_and_collapses_the_next():
+    """khugepaged_scan_mm_slot(): hpage_collapse_scan_pmd() finding no PTE table
+    (SCAN_PMD_NULL) moves on to the next PMD range of the same path."""
+    text = (HEAD.replace('faulted = ["A+0x1000", "A+2M+0x6000", "B+0x1000"]', 'faulted = ["A+2M+0x6000"]') + WALKER + VMAS
+            + '\n[[path]]\nop = "khugepaged_collapse"\nstart = "A"\nsize = "4M"\n')
+    ctx = make_ctx(_scenario(text))
+    state, fns = initial(ctx), []
+    while not state.actors[1].done:
+        moves = enabled(ctx, state)
+        name = "khugepaged" if "khugepaged" in moves else next(m for m in moves if m.startswith("irq"))
+        state, e = step(ctx, state, name)
+        if e.actor == "khugepaged":
+            fns.append(e.function)
+    assert fns[:3] == ["mmap_read_lock", "hpage_collapse_scan_pmd", "mmap_read_unlock"]
+    assert fns[3] == "khugepaged_scan_mm_slot"
+    assert fns.count("set_pmd_at") == 1 and fns[-1] == "mmap_write_unlock"
