@@ -5,8 +5,8 @@ whole course site for a room with no internet: the docs pages with their
 kernel-free steppers, and the in-browser (JupyterLite) course beside them. A
 presenter copies it from a USB stick, unpacks it and serves it:
 
-    unzip pagewalk-edu-kit.zip
-    cd pagewalk-edu-kit && python3 -m http.server 8000
+    python3 -m zipfile -e pagewalk-edu-kit.zip . && cd pagewalk-edu-kit
+    python3 -m http.server 8000
     open http://127.0.0.1:8000/ (lessons run live under "Run this page live")
 
 --site DIR packs a site tools/build_docs.py already built (with its lite/ folder)
