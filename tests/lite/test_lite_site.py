@@ -16,11 +16,12 @@ from litehelp import ROOT
 ARTIFACTS = ROOT / "artifacts"
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
-# Known failures, each named with its cause; strict, so each must go once fixed.
+# Known failures, each named with its cause: strict (each must go once fixed) and
+# only as a failed assertion on the cells' errors (a timeout is a real failure).
 # The browser has no `dot` binary and no matplotlib wheel: views must be the
 # package's own SVG (pagewalk_edu/viz/svg) for the widgets, the tree, the charts.
 NO_SVG_VIEWS = not (ROOT / "pagewalk_edu" / "viz" / "svg").is_dir()
-WIDGETS_NEED_SVG = pytest.mark.xfail(NO_SVG_VIEWS, strict=True,
+WIDGETS_NEED_SVG = pytest.mark.xfail(NO_SVG_VIEWS, strict=True, raises=AssertionError,
                                      reason="the widgets import matplotlib and call dot; the SVG views replace both")
 BLOCKED = {
     "01-the-tree.ipynb": "tree() returns a graphviz.Digraph, whose notebook display runs `dot`",
@@ -32,7 +33,7 @@ BLOCKED = {
 
 def lesson_param(name):
     if name in BLOCKED:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=BLOCKED[name]))
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=BLOCKED[name]))
     if name == "06-rcu-irqs-ipis.ipynb":
         return pytest.param(name, marks=WIDGETS_NEED_SVG)
     return name
@@ -81,6 +82,11 @@ def test_lesson_runs_top_to_bottom_in_the_browser(page, site, lesson):
             assert "runs in a web browser" in c["text"] and "prediction" in c["text"], c["text"][:500]
 
 
+def _no_errors(page) -> None:
+    errors = [e for c in cells(page) for e in c["errors"]]
+    assert not errors, f"cells failed in the browser: {errors}"
+
+
 def _widget_svgs(page) -> list[str]:
     return page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML)")
 
@@ -93,6 +99,7 @@ def _log(page) -> str:
 def test_explorer_steps_back_and_shows_the_bug_in_the_browser(page, site):
     open_notebook(page, site, "06-rcu-irqs-ipis.ipynb")
     run_all(page)
+    _no_errors(page)
     step = page.locator(".widget-button:has-text('Step')").first
     step.wait_for(timeout=60_000)
     step.scroll_into_view_if_needed()
@@ -129,6 +136,7 @@ def test_quiz_takes_an_answer_in_the_browser(page, site):
     expected = verdict(Quiz(seed=7, n=2).questions[0].scenario).verdict   # the same draw, in CPython
     open_notebook(page, site, "00-start-here.ipynb")
     add_cell(page, "from pagewalk_edu.widgets import Quiz\nquiz = Quiz(seed=7, n=2)\nquiz")
+    _no_errors(page)
     page.locator(".widget-radio-box label", has_text=expected).first.click()
     page.locator(".widget-button:has-text('Reveal')").first.click()
     page.wait_for_function("() => document.body.innerText.includes('the explorer says')", timeout=60_000)
