@@ -58,6 +58,7 @@ def check_file(path: str) -> dict:
         "schedule": v.schedule,
         "bugs": list(v.bugs),
         "also_reachable": list(v.also),
+        "properties": dict(v.properties),
         "expect": f.expect,
         "expect_states": f.states,
         "pass": not failures,
@@ -73,6 +74,7 @@ def _text(r: dict) -> str:
     lines.append(f"  verdict: {r['verdict']}  ({r['states']} states explored)")
     lines.append("  why:")
     lines.extend(f"    - {w}" for w in r["why"])
+    lines.append("  properties: " + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in r["properties"].items()))
     for b in r["bugs"]:
         lines.append(f"  also: {b}")
     if r["also_reachable"]:

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from .console import Output, OutputFailed, echo, one_line, quote
+from .console import Output, OutputFailed, echo, error_line, quote, spelled_for
 from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, KernelConfig, parse_config_list
 from .kernel.scenario import ACTIONS, FAULTS, WALKERS, make_scenario
 from .kernel.walker import HOLDS
@@ -164,7 +164,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 raise UsageError(NO_DOT.format(opt=f"--{fmt}")) from None
             raise
         for path in paths:
-            print(f"wrote {echo(path, 500)}", file=sys.stderr)
+            print(spelled_for(sys.stderr, f"wrote {echo(path, 500)}"), file=sys.stderr)
     return 0
 
 
@@ -284,10 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except (UsageError, ValueError, TypeError) as err:
-        print(f"{getattr(err, 'prog', prog)}: error: {one_line(err)}", file=sys.stderr)
+        error_line(sys.stderr, getattr(err, "prog", prog), err)
         return 2
     except OSError as err:  # a file the user named: the path and the reason, in words
-        print(f"{prog}: error: {one_line(_os_error(err))}", file=sys.stderr)
+        error_line(sys.stderr, prog, _os_error(err))
         return 2
     finally:
         sys.stdout = stdout

@@ -103,3 +103,19 @@ class Output:
 
     def __getattr__(self, name: str):
         return getattr(self.stream, name)
+
+
+def spelled_for(stream, text: str) -> str:
+    """`text` as `stream` can show it: its ASCII spelling when the stream's
+    encoding lacks a character (stderr would otherwise print '\\u2192')."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return ascii_spelling(text)
+
+
+def error_line(stream, prog: str, message: object) -> None:
+    """Print `prog: error: message` as one line the stream can show."""
+    print(spelled_for(stream, f"{prog}: error: {one_line(message)}"), file=stream)

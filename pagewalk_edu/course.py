@@ -1,14 +1,102 @@
-"""Exercises with automatic checking and hints (lesson 08).  Each exercise asks
-for a set of protections; the check runs the explorer on every case the
-exercise names and answers with what failed, the mechanism, and a hint (the
-next one at each further wrong answer)."""
+"""What the lessons call besides the simulator: honest predictions (an answer is
+shown only once a prediction is made), quizzes over named scenarios, the
+auto-checked exercises of the last lesson, and putting a lesson back to a clean
+copy (`python -m pagewalk_edu.course reset 03`).
+
+Exercises: each asks for a set of protections; the check runs the explorer on
+every case the exercise names and answers with what failed, the mechanism, and
+a hint (the next one at each further wrong answer)."""
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from .explore.verdict import verdict
+from .explore.verdict import VERDICTS, verdict
 from .kernel.scenario import ACTIONS, make_scenario, parse_holds
+from .scenarios import named
+
+# ---------------------------------------------------------------- predictions
+
+#: What a reveal prints while the learner's prediction is still None.
+NOT_YET = "Make a prediction first: set my_prediction in the cell above to one of {choices}, run that cell, then this one."
+
+
+def _check_prediction(prediction, choices) -> str | None:
+    """None if `prediction` is acceptable, else the one line saying what is accepted."""
+    if prediction is None:
+        return NOT_YET.format(choices=", ".join(map(repr, choices)))
+    if prediction not in choices or isinstance(prediction, bool):
+        return f"my_prediction must be one of {', '.join(map(repr, choices))}; got {prediction!r}."
+    return None
+
+
+def reveal_verdict(prediction, name: str) -> None:
+    """Print the explorer's verdict on named scenario `name` (see
+    pagewalk_edu/scenarios/verdicts.json) next to the learner's prediction, one of
+    VERDICTS; until a prediction is made, print only that one is needed."""
+    n = named(name)  # an unknown name fails here, prediction or not
+    problem = _check_prediction(prediction, VERDICTS)
+    if problem:
+        print(problem)
+        return
+    v = verdict(n.scenario)
+    print(f"You predicted {prediction!r}. The explorer says {v.verdict!r} for {name} ({v.states} states)."
+          + ("  Right." if prediction == v.verdict else ""))
+    for w in v.why:
+        print(" -", w)
+
+
+def reveal_answer(prediction, choices, answer) -> None:
+    """Print `answer()` (a pair: the right choice and lines explaining it) next to
+    the learner's prediction, one of `choices`; until a prediction is made, print
+    only that one is needed (answer() is not even called)."""
+    problem = _check_prediction(prediction, tuple(choices))
+    if problem:
+        print(problem)
+        return
+    right, lines = answer()
+    print(f"You predicted {prediction!r}. The answer is {right!r}." + ("  Right." if prediction == right else ""))
+    for line in lines:
+        print(" -", line)
+
+
+def uaf_reachable(name: str) -> tuple[str, list[str]]:
+    """For reveal_answer(): 'yes' if the explorer reaches a use-after-free in named scenario `name`."""
+    v = verdict(named(name).scenario)
+    return ("yes" if v.verdict == "unsafe" else "no"), [f"the explorer says {v.verdict} for {name}"] + list(v.why)
+
+
+def quiz(*names: str):
+    """A Quiz widget over the named scenarios `names`, in that order, with no
+    answer pre-selected; Reveal asks for a pick first."""
+    from .widgets.quiz import Quiz
+    from .widgets.common import message
+
+    class LessonQuiz(Quiz):
+        def reveal(self) -> None:
+            if self.current is not None and not self._revealed and self.answer.value is None:
+                self.feedback.value = message("Make a prediction first: pick a verdict, then press Reveal.")
+                return
+            super().reveal()
+
+        def _show(self) -> None:
+            super()._show()
+            self.answer.value = None  # a prediction starts empty
+
+    if not names:
+        raise ValueError("quiz() needs at least one named scenario")
+    questions = [named(x) for x in names]
+    q = LessonQuiz(seed=0, n=1)
+    q.questions = questions
+    q._show()
+    return q
+
+# ---------------------------------------------------------------- exercises
 
 
 @dataclass(frozen=True)
@@ -76,6 +164,9 @@ def check(key: str, holds) -> Feedback:
     if key not in EXERCISES:
         raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
     ex = EXERCISES[key]
+    if holds is None:  # the exercise cell as shipped: no answer yet, so no verdict either
+        return Feedback(False, ["Write your answer first: set answer to what the walker holds, "
+                                "e.g. 'rcu' or 'vma_lock,irqs_off', then run the cell."])
     chosen = parse_holds(holds)
     bad = [h for h in chosen if h in ex.forbid]
     if bad:
@@ -95,6 +186,20 @@ def check(key: str, holds) -> Feedback:
         _wrong[key] = n + 1
         lines.append("Hint: " + hint(key, n))
     return Feedback(False, lines)
+
+
+#: The reference answer of each exercise (one of possibly several that pass).
+REFERENCE = {"remote-walker": "vma_lock,rcu", "atomic-walker": "irqs_off", "no-stale": "vma_lock"}
+
+
+def reference_answers(*answers) -> None:
+    """Print a reference answer to each exercise, checked, once the learner has
+    tried every one (each of `answers` is no longer None)."""
+    if not answers or any(a is None for a in answers):
+        print("Try each exercise first: the reference answers appear once every answer above is set.")
+        return
+    for key, holds in REFERENCE.items():
+        print(f"{key}: {holds} -> {'passed' if check(key, holds).passed else 'failed'}")
 
 
 #: How many wrong answers each exercise has had (this session): which hint comes next.
@@ -119,3 +224,85 @@ def hint(key: str, n: int = 0) -> str:
         raise ValueError(f"n must be a hint number from 0, got {n}")
     ex = EXERCISES[key]
     return ex.hints[min(n, len(ex.hints) - 1)] if ex.hints else "No hint for this one."
+
+# ---------------------------------------------------------------- reset a lesson
+
+LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
+KEPT = "my-copies"  # where reset_lesson() keeps the learner's own copy
+
+
+def _lesson_files(folder: Path, lesson: str) -> list[Path]:
+    files = sorted(folder.glob("*.ipynb"))
+    if lesson == "all":
+        return files
+    hits = [f for f in files if f.name == lesson or f.stem == lesson or f.name.startswith(f"{lesson}-")]
+    if not hits:
+        raise ValueError(f"no lesson {lesson!r} in {folder.name}/; accepted: all, "
+                         + ", ".join(f.name.split("-")[0] for f in files))
+    return hits
+
+
+def _clean_copy(path: Path, source: Path | None) -> bytes:
+    """The lesson as shipped: from `source` (a folder of clean lessons) or from the git checkout's HEAD."""
+    if source is not None:
+        clean = source / path.name
+        if not clean.is_file():
+            raise ValueError(f"{path.name} is not in {source}; give the folder that holds the clean lessons")
+        return clean.read_bytes()
+    try:
+        top = subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
+        rel = path.resolve().relative_to(Path(top).resolve()).as_posix()
+        return subprocess.run(["git", "-C", top, "show", f"HEAD:{rel}"], capture_output=True, check=True).stdout
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        raise ValueError(f"no clean copy of {path.name}: {path.parent} is not a git checkout of the course; "
+                         "pass source=FOLDER (or --source FOLDER) holding the clean lessons") from None
+
+
+def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str | Path | None = None) -> list[str]:
+    """Put lesson `lesson` ('03', '03-munmap-free-pgtables.ipynb' or 'all') in
+    `folder` (default: the course's notebooks/) back to the clean copy as
+    shipped.  The learner's own copy is never lost: it moves to
+    folder/my-copies/NAME-YYYYmmdd-HHMMSS.ipynb first.  Returns one line per lesson."""
+    if not isinstance(lesson, str):
+        raise TypeError(f"lesson must be a string such as '03' or 'all', got {type(lesson).__name__}")
+    folder = Path(folder) if folder is not None else LESSONS
+    if not folder.is_dir():
+        raise ValueError(f"no folder {folder}; give the folder that holds the lessons")
+    src = Path(source) if source is not None else None
+    if src is not None and not src.is_dir():
+        raise ValueError(f"no folder {src}; give the folder that holds the clean lessons")
+    lines = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for path in _lesson_files(folder, lesson):
+        clean = _clean_copy(path, src)
+        if path.read_bytes() == clean:
+            lines.append(f"{path.name}: already clean")
+            continue
+        kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
+        kept.parent.mkdir(exist_ok=True)
+        path.replace(kept)
+        path.write_bytes(clean)
+        lines.append(f"{path.name}: reset to the clean copy; the previous one is {KEPT}/{kept.name} "
+                     "(in JupyterLab, close the lesson's tab first, or choose File > Reload Notebook from Disk)")
+    return lines
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pagewalk_edu.course", description="Course tools.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("reset", help="put a lesson back to its clean copy (the learner's copy is kept in my-copies/)")
+    r.add_argument("lesson", help="a lesson number such as 03, a file name, or 'all'")
+    r.add_argument("--folder", help="the folder holding the lessons (default: the course's notebooks/)")
+    r.add_argument("--source", help="a folder of clean lessons (default: the git checkout's HEAD)")
+    args = ap.parse_args(argv)
+    try:
+        for line in reset_lesson(args.lesson, args.folder, source=args.source):
+            print(line)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

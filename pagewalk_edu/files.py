@@ -178,7 +178,7 @@ def write_atomic(path, data: bytes | str, *, overwrite: bool = False, what: str 
     mode = None
     if overwrite:
         try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)  # a replaced file keeps its permissions
+            mode = os.stat(target).st_mode & 0o777  # a replaced file keeps its permissions
         except FileNotFoundError:
             pass
         except OSError as err:
@@ -193,10 +193,15 @@ def write_atomic(path, data: bytes | str, *, overwrite: bool = False, what: str 
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            if mode is None:
+            if mode is not None:
+                _replace(tmp, target, name)
+            elif not overwrite:
                 _link_new(tmp, target, name)
             else:
-                _replace(tmp, target, name)
+                try:
+                    _link_new(tmp, target, name)
+                except TargetExists:  # it appeared meanwhile, and replacing it is what was asked
+                    _replace(tmp, target, name)
         except TargetExists:
             raise
         except OSError as err:

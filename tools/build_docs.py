@@ -55,8 +55,13 @@ def vendor_html_manager() -> None:
                 packed.rename(cache)
         if not cache.exists():
             url = f"https://registry.npmjs.org/{name}/-/html-manager-{version}.tgz"
-            with urllib.request.urlopen(url, timeout=120) as r:
-                data = r.read()
+            try:
+                with urllib.request.urlopen(url, timeout=120) as r:
+                    data = r.read()
+            except OSError as err:
+                raise SystemExit(f"build_docs: the widget renderer {name}@{version} (from npm) is not cached and the network "
+                                 f"is unreachable ({err.__class__.__name__}); once online run `npm pack {name}@{version}` and "
+                                 f"save it as {cache.relative_to(ROOT) if cache.is_relative_to(ROOT) else cache}, or rerun this build") from None
             cache.write_bytes(data)
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(cache) as tar:
@@ -111,10 +116,17 @@ def copy_lessons() -> None:
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir()
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        data = json.loads(nb.read_text(encoding="utf-8"))
+        if nb.name == "glossary.ipynb":  # a reference page of the site, not a lesson
+            shutil.copy(nb, DOCS / nb.name)
+            continue
+        # lessons link the glossary beside them (notebooks/glossary.ipynb); on the site it is one level up
+        text = nb.read_text(encoding="utf-8").replace("](glossary.ipynb", "](../glossary.ipynb")
+        data = json.loads(text)
         # after the title cell, so the page still opens with the lesson's heading
         data["cells"].insert(1, live_link_cell(nb.name))
         (dst / nb.name).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    shutil.rmtree(DOCS / "img", ignore_errors=True)
+    shutil.copytree(ROOT / "notebooks" / "img", DOCS / "img")
 
 
 def main() -> int:

@@ -11,7 +11,8 @@ Pyodide), from static files, with no server kernel and no internet:
    rebuilds) and cut down to what the site ships, so nothing is looked for elsewhere;
 3. `jupyter-lite.json` turns the PyPI fallback off and loads pagewalk-edu as the
    kernel starts, so a lesson's first `import pagewalk_edu` just works;
-4. `jupyter lite build` (jupyterlite-core) with lessons 00-08 as its contents.
+4. `jupyter lite build` (jupyterlite-core) with the course's notebooks (lessons, tutorial,
+   glossary) and their figures as its contents.
 
 Serve the output over HTTP (a Lite site does not run from file://), e.g.
     python3 -m http.server -d docs/_build/lite 8000
@@ -97,8 +98,15 @@ def stage(work: Path, cache: Path) -> None:
     (work / "jupyter-lite.json").write_text(json.dumps(lite_config(preload), indent=2))
     files = work / "files"
     files.mkdir()
-    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+    for nb in course_notebooks():
         shutil.copy2(nb, files / nb.name)
+    if (ROOT / "notebooks" / "img").is_dir():   # the lessons' figures, by relative path
+        shutil.copytree(ROOT / "notebooks" / "img", files / "img")
+
+
+def course_notebooks() -> list[Path]:
+    """The lessons, the tutorial and the glossary: every notebook of notebooks/."""
+    return sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def jupyter_lite() -> list[str]:
@@ -124,9 +132,9 @@ def check_site(out: Path) -> None:
         if not (out / "static" / "pyodide" / entry["file_name"]).exists():
             raise SystemExit(f"build_lite: the lock names {entry['file_name']}, which is not in the site")
     lessons = sorted(p.name for p in (out / "files").glob("*.ipynb"))
-    want = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    want = [p.name for p in course_notebooks()]
     if lessons != want:
-        raise SystemExit(f"build_lite: the site has lessons {lessons}, expected {want}")
+        raise SystemExit(f"build_lite: the site has notebooks {lessons}, expected {want}")
 
 
 def build(out: Path, cache: Path = deps.CACHE) -> int:

@@ -36,7 +36,7 @@ class Graph:
     terminal: list[State] = field(default_factory=list)  # no successor
     order: list[State] = field(default_factory=list)  # BFS order
     edges: list[tuple[State, str, Event, State]] = field(default_factory=list)
-    waits: dict[tuple[str, str], Blocked] = field(default_factory=dict)  # (actor, reason) seen blocked
+    waits: dict[tuple[str, Blocked], Blocked] = field(default_factory=dict)  # every (actor, wait record) seen
     blocked_at: dict[State, list[tuple[str, Blocked]]] = field(default_factory=dict)  # for terminal states
 
     def path_to(self, state: State) -> list[tuple[str, Event]]:
@@ -69,7 +69,7 @@ def bfs(ctx: Ctx, root: State, *, stop: Callable[[State], bool] | None = None,
         succ = []
         for name, o in outcomes(ctx, state):
             if isinstance(o, Blocked):
-                g.waits.setdefault((name, o.reason), o)
+                g.waits.setdefault((name, o), o)
             else:
                 succ.append((name, o))
         if not succ:

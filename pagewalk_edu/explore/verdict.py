@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 
 from ..kernel.pgtable import walk_path
 from ..kernel.scenario import Scenario
-from ..kernel.sim import Ctx, finished, initial, make_ctx
+from ..kernel.sim import Ctx, initial, make_ctx
+from ..kernel.roles import RCU_GP, WALKER
 from ..kernel.state import State
-from ..kernel.steps import Event
+from ..kernel.steps import FREED, Blocked, Event
+from .properties import NO_DEADLOCK, NO_USE_AFTER_FREE, STALE_READ, check, stops
 from .search import Graph, bfs
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
 
-#: Freeing paths: the function that frees (Table.freed_by / callback name) and
-#: what it waits for before freeing.
-RCU_FREERS = ("tlb_remove_table_rcu", "pte_free_now", "__tlb_remove_table_one_rcu")
 
 
 @dataclass
@@ -44,6 +43,7 @@ class Verdict:
     schedule: list[str] | None  # actor names, replayable with kernel.run(..., schedule)
     bugs: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)  # other outcomes reachable (e.g. deadlock besides unsafe)
+    properties: dict[str, bool] = field(default_factory=dict)  # each named property (properties.py): holds?
 
     @property
     def assumed(self) -> str:
@@ -58,6 +58,7 @@ class Verdict:
             "schedule": self.schedule,
             "bugs": list(self.bugs),
             "also_reachable": list(self.also),
+            "properties": dict(self.properties),
             "scenario": self.scenario.as_dict(),
             "assumed": self.assumed,
         }
@@ -73,27 +74,28 @@ def verdict(scenario: Scenario, actor_order: tuple[str, ...] | None = None) -> V
         raise TypeError(f"verdict() takes a Scenario (from make_scenario(...)), got {type(scenario).__name__}")
     ctx = make_ctx(scenario, actor_order)
     root = initial(ctx)
-    g = bfs(ctx, root, stop=lambda s: bool(s.uaf))
-    uaf_state = next((s for s in g.order if s.uaf), None)
-    deadlocks = [s for s in g.terminal if not finished(ctx, s)]
-    stale = any(s.stale for s in g.order)
+    g = bfs(ctx, root, stop=stops(ctx))
+    results = check(ctx, g.order, g.terminal)
+    uaf_state = results[NO_USE_AFTER_FREE.name].witness
+    deadlock = results[NO_DEADLOCK.name].witness  # breadth-first: a shortest one
     bugs = sorted({b for s in g.order for b in s.bugs})
     also: list[str] = []
     if uaf_state is not None:
         kind, target = "unsafe", uaf_state
-        if deadlocks:
+        if deadlock is not None:
             also.append("deadlock")
-    elif deadlocks:
-        kind, target = "deadlock", deadlocks[0]  # BFS order: a shortest one
+    elif deadlock is not None:
+        kind, target = "deadlock", deadlock
     else:
-        kind, target = ("safe_but_stale" if stale else "safe"), None
+        kind, target = ("safe_but_stale" if results[STALE_READ.name].holds else "safe"), None
     if kind in ("unsafe", "deadlock"):
         path = g.path_to(target)
         cex, schedule = _steps(path), [a for a, _ in path]
     else:
         cex, schedule = None, None
-    why = explain(ctx, g, kind, uaf_state, deadlocks[0] if deadlocks else None)
-    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also)
+    why = explain(ctx, g, kind, uaf_state, deadlock)
+    props = {name: r.holds for name, r in results.items()}
+    return Verdict(scenario, kind, len(g.order), why, cex, schedule, bugs, also, props)
 
 
 # --- why ----------------------------------------------------------------------
@@ -123,18 +125,14 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
         for t in s.tables:
             if t.freed_by and t.life.gone:
                 freed_by.setdefault(t.tid, set()).add(t.freed_by)
-    ran = {e.function for _, _, e, _ in g.edges}
-    waits: dict[str, set[str]] = {}
-    for (name, reason), b in g.waits.items():
-        waits.setdefault(b.mechanism, set()).add(reason)
+    waits: dict[str, list[Blocked]] = {}
+    for b in g.waits.values():
+        waits.setdefault(b.mechanism, []).append(b)
 
-    # 1. Exclusion by a lock the walker holds.
-    for reason in sorted(waits.get("vma_lock", ())):
-        if reason.startswith(paths) and "walker" in reason:
-            lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
-    for reason in sorted(waits.get("mmap_lock", ())):
-        if reason.startswith(paths) and "walker" in reason:
-            lines.append(reason.replace(" waits in ", " waited in ", 1) + ".")
+    # 1. Exclusion by a lock the walker holds: a racing path waited for it.
+    for mechanism in ("vma_lock", "mmap_lock"):
+        excluded = [said(ctx, b, past=True) for b in waits.get(mechanism, ()) if b.waiter in paths and b.holder == WALKER]
+        lines.extend(sorted(x + "." for x in set(excluded)))
 
     # 2. Tables the walk uses that no interleaving frees: what each path did instead.
     kept = [t for t in walker_tids[1:] if t not in freed_by]
@@ -146,9 +144,10 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
 
     # 3. Each freeing path that freed a table the walk uses.
     uaf = uaf_state.uaf[0] if uaf_state is not None else None
-    gp_waits = {r for r in waits.get("gp", ()) if "CPU0" in r}
-    ipi_waits = {r for r in waits.get("ipi", ()) if "CPU0" in r}
-    functions = sorted({f for t in freed_walker for f in freed_by[t]})
+    # Waits that CPU0 (the walker's CPU) held up, and how.
+    gp_waits = [b for b in waits.get("gp", ()) if any(c == 0 for c, _ in b.holdouts)]
+    ipi_waits = [b for b in waits.get("ipi", ()) if any(c == 0 for c, _ in b.holdouts)]
+    functions = sorted({f for t in freed_walker for f in freed_by[t]})  # FREED labels
     stale_all = {t for s in g.order for t in s.stale}
     for fn in functions:
         tids = [t for t in freed_walker if fn in freed_by[t]]
@@ -156,15 +155,16 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
         if uaf is not None and uaf.freed_by == fn:
             lines.append(_failure(ctx, fn, uaf, holds))
             continue
+        how = FREED[fn]
         if not any(t in stale_all for t in tids):
-            lines.append(f"{_fn(fn)} freed {tables} only after the walker had finished with them.")
-        elif fn in RCU_FREERS or "sync_rcu" in fn:
-            who = _cpu0_protection(gp_waits, holds)
-            lines.append(f"{_fn(fn)} waited for a grace period that {who} held open: {tables} stayed allocated while the walker could still reach it.")
+            lines.append(f"{how.says} freed {tables} only after the walker had finished with them.")
+        elif how.wait == "gp":
+            who = _cpu0_protection(gp_waits)
+            lines.append(f"{how.says} waited for a grace period that {who} held open: {tables} stayed allocated while the walker could still reach it.")
         elif ipi_waits:
-            lines.append(f"{_fn(fn)} could free {tables} only after its IPI, which waited for CPU0 to enable IRQs (the walker keeps them off).")
+            lines.append(f"{how.says} could free {tables} only after its IPI, which waited for CPU0 to enable IRQs (the walker keeps them off).")
         else:
-            lines.append(f"{_fn(fn)} freed {tables} only after the walker had finished with them.")
+            lines.append(f"{how.says} freed {tables} only after the walker had finished with them.")
 
     # 4. Stale reads and revalidation.
     stale = sorted({t for s in g.order for t in s.stale})
@@ -177,7 +177,7 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
 
     # 5. Deadlock.
     if deadlock is not None:
-        reasons = [b.reason for _, b in g.blocked_at.get(deadlock, [])]
+        reasons = [said(ctx, b) for _, b in g.blocked_at.get(deadlock, [])]
         lines.append("Deadlock: " + "; ".join(reasons) + ".")
     return lines
 
@@ -198,43 +198,64 @@ def _kept_line(ctx: Ctx, g: Graph, path, names: str) -> str:
     return f"No interleaving frees {names}."
 
 
-def _fn(fn: str) -> str:
-    if fn == "tlb_batch_pages_flush":
-        return "tlb_flush_mmu() → tlb_batch_pages_flush()"
-    base = fn.split(" ")[0]
-    if "(after " in fn:
-        after = fn.split("(after ", 1)[1].rstrip(")")
-        return f"{after}() then {base}()"
-    return f"{base}()"
+_ATOMIC = {"irqs_off": "IRQs disabled", "rcu": "inside rcu_read_lock()", "preempt": "preemption disabled by a spinlock"}
 
 
-def _cpu0_protection(gp_waits: set[str], holds: tuple[str, ...]) -> str:
+def said(ctx: Ctx, b: Blocked, past: bool = False) -> str:
+    """A wait in words, from its record (Blocked's fields, never its sentence)."""
+    def who(actor: str) -> str:
+        cpu = ctx.cpu_of(actor)
+        return f"CPU{cpu} ({actor})" if cpu is not None and actor in ctx.main_actors else actor
+
+    waits = "waited" if past else "waits"
+    if b.mechanism == "vma_lock":
+        return f"{b.waiter} {waits} in {b.function}() for {who(b.holder)}'s read lock of {b.obj}"
+    if b.mechanism == "mmap_lock":
+        return f"{b.waiter} {waits} in {b.function}(): {who(b.holder)} holds {b.obj}"
+    if b.mechanism == "spin":
+        return f"{b.waiter} {'spun' if past else 'spins'} in {b.function}() on {b.obj}, held by {who(b.holder)}"
+    if b.mechanism == "gp" and b.waiter != RCU_GP:
+        return f"{b.waiter} {'slept' if past else 'sleeps'} in {b.function}() until a grace period ends"
+    if b.mechanism == "gp":
+        cpus = "; ".join(f"CPU{c} ({', '.join(_ATOMIC[k] for k in keys)})" for c, keys in b.holdouts)
+        return f"{b.obj} {waits} for {cpus}"
+    if b.holder:  # an IPI that a CPU with IRQs off cannot take yet
+        return f"the {b.obj} IPI from {b.holder} {waits}: " + "; ".join(f"CPU{c} has IRQs disabled" for c, _ in b.holdouts)
+    off = [f"CPU{c} has IRQs disabled" for c, keys in b.holdouts if "irqs_off" in keys]
+    tail = f" ({'; '.join(off)})" if off else ""
+    cpus = ", ".join(f"CPU{c}" for c, _ in b.holdouts)
+    return f"{b.waiter} {waits} in {b.function}() for {cpus} to take the {b.obj} IPI{tail}"
+
+
+def _cpu0_protection(gp_waits: list[Blocked]) -> str:
+    """What kept the grace periods waiting, from the holdout records."""
+    keys = {k for b in gp_waits for c, ks in b.holdouts if c == 0 for k in ks}
     parts = []
-    text = " ".join(gp_waits)
-    if "IRQs disabled" in text:
+    if "irqs_off" in keys:
         parts.append("CPU0's IRQs-off section")
-    if "rcu_read_lock" in text:
+    if "rcu" in keys:
         parts.append("CPU0's rcu_read_lock() (the walker's own, or pte_offset_map()'s)")
-    if "spinlock" in text:
+    if "preempt" in keys:
         parts.append("CPU0's spinlock")
     return " and ".join(parts) if parts else "CPU0"
 
 
 def _failure(ctx: Ctx, fn: str, uaf, holds: tuple[str, ...]) -> str:
     cfg = ctx.config
-    head = f"{_fn(fn)} freed {uaf.level} table #{uaf.tid} while CPU0's walker could still read it ({uaf.function}())"
-    if fn in RCU_FREERS:
+    how = FREED[fn]
+    head = f"{how.says} freed {uaf.level} table #{uaf.tid} while CPU0's walker could still read it ({uaf.function}())"
+    if how.wait == "gp" and not how.after:  # a call_rcu() callback
         return head + ": nothing held the grace period open, as the walker had neither rcu_read_lock() nor IRQs off across the walk."
-    if "sync_one" in fn:
+    if how.wait == "ipi_all":
         if "rcu" in holds and "irqs_off" not in holds:
             return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as rcu_read_lock() does not block IPIs."
         return head + ": tlb_remove_table_sync_one()'s IPI was taken at once, as CPU0 had IRQs enabled."
-    if fn == "tlb_batch_pages_flush":
+    if how.wait == "tlb_flush":
         if cfg.TLB_FLUSH == "broadcast":
             return head + ": without MMU_GATHER_RCU_TABLE_FREE only the TLB flush stands between unlink and free, and a broadcast flush sends no IPI to wait for."
         if ctx.scenario.walker == "remote":
             return head + ": without MMU_GATHER_RCU_TABLE_FREE only the TLB-flush IPI protects walkers, and it goes to mm_cpumask() only; the remote walker's CPU gets none."
         return head + ": without MMU_GATHER_RCU_TABLE_FREE the table is freed right after the TLB-flush IPI, which CPU0 took at once (IRQs on; rcu_read_lock() does not block IPIs)."
-    if "zap_deposited_table" in fn:
+    if not how.wait:
         return head + ": zap_deposited_table() frees the deposited table with pte_free(), with no grace period and no IPI."
     return head + "."

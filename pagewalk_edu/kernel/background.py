@@ -38,7 +38,9 @@ def rcu_gp_step(ctx: "Ctx", state: State) -> Outcome | None:
     quiet = frozenset(c for c in rcu.holdouts if state.cpus[c].quiescent)
     if not quiet:
         waiting = "; ".join(_holdout_reason(state, c) for c in sorted(rcu.holdouts))
-        return Blocked(f"grace period {rcu.gp_seq + 1} waits for {waiting}", "gp", "rcu_gp")
+        holdouts = tuple((c, state.cpus[c].atomic_keys()) for c in sorted(rcu.holdouts))
+        return Blocked(f"grace period {rcu.gp_seq + 1} waits for {waiting}", "gp", "rcu_gp", RCU_GP,
+                       obj=f"grace period {rcu.gp_seq + 1}", holdouts=holdouts)
     left = rcu.holdouts - quiet
     names = ", ".join(f"CPU{c}" for c in sorted(quiet))
     if left:
@@ -81,7 +83,8 @@ def irq_step(ctx: "Ctx", state: State, cpu: int) -> Outcome | None:
     if not pending:
         return None
     if state.cpus[cpu].irqs_off:
-        return Blocked(f"the {pending[0].handler} IPI from {pending[0].sender} waits: CPU{cpu} has IRQs disabled", "ipi", pending[0].handler)
+        return Blocked(f"the {pending[0].handler} IPI from {pending[0].sender} waits: CPU{cpu} has IRQs disabled", "ipi",
+                       pending[0].handler, irq_actor(cpu), pending[0].sender, pending[0].handler, ((cpu, ("irqs_off",)),))
     ipi = pending[0]
     new = ipi._replace(pending=ipi.pending - {cpu})
     state = state.but(ipis=tuple(new if i is ipi else i for i in state.ipis))

@@ -76,6 +76,7 @@ class Layout:
     walked: str  # the name of the VMA containing it
     paths: tuple[PathSpec, ...]
     pause_before: str = "pmdp_get_lockless"
+    walk: str = "folio_walk_start"  # the walker (kernel/walkers/)
 
     def vma(self, name: str) -> Vma:
         for v in self.vmas:
@@ -90,7 +91,7 @@ class Layout:
             "doc": self.doc,
             "vma": [{"name": v.name, "start": v.start, "end": v.end, "kind": v.kind} for v in self.vmas],
             "faulted": list(self.faulted),
-            "walker": {"address": self.address, "vma": self.walked, "pause_before": self.pause_before},
+            "walker": {"address": self.address, "vma": self.walked, "pause_before": self.pause_before, "walk": self.walk},
             "path": [p.as_dict() for p in self.paths],
         }
 
@@ -160,7 +161,7 @@ def _tname(value: Any) -> str:
 
 VMA_KEYS = ("name", "start", "end", "size", "kind")
 PATH_KEYS = ("op", "start", "end", "size", "vma", "new", "actor")
-WALKER_LAYOUT_KEYS = ("address", "vma", "pause_before")
+WALKER_LAYOUT_KEYS = ("address", "vma", "pause_before", "walk")
 
 
 def _table(d: Any, key: str, accepted: tuple[str, ...]) -> dict:
@@ -361,6 +362,9 @@ def parse_layout(d: dict, *, name: str, doc: str, key_prefix: str = "") -> Layou
     if not isinstance(walker, dict):
         raise LayoutError(f"{p}walker: must be a table, got {_tname(walker)}")
     addr, walked = parse_walker_address(walker, vmas, p + "walker")
+    walk = walker.get("walk", WALKS[0])
+    if walk not in WALKS:
+        raise LayoutError(f"{p}walker.walk: unknown walk {walk!r}; accepted: {', '.join(WALKS)}")
     pause = walker.get("pause_before", "pmdp_get_lockless")
     if pause not in PAUSE_LABELS:
         raise LayoutError(f"{p}walker.pause_before: unknown walk step {pause!r}; accepted: {', '.join(PAUSE_LABELS)}")
@@ -372,7 +376,7 @@ def parse_layout(d: dict, *, name: str, doc: str, key_prefix: str = "") -> Layou
                 if path.start <= page < path.end:
                     raise LayoutError(f"{p}faulted[{i}]: page {page:#x} lies in [{path.start:#x}, {path.end:#x}), which "
                                       f"{path.actor} retracts: collapse_file() has already unmapped those PTEs, so none is faulted in")
-    return Layout(name, doc, vmas, faulted, addr, walked, paths, pause)
+    return Layout(name, doc, vmas, faulted, addr, walked, paths, pause, walk)
 
 
 # --- the shipped layouts -----------------------------------------------------------

@@ -20,7 +20,7 @@ def mmap_read_lock(state: State, a: Actor) -> State | Blocked:
     """A reader waits while a writer holds mmap_lock (a sleeping rw_semaphore)."""
     if state.mmap_writer:
         return Blocked(f"{a.name} waits in mmap_read_lock(): {who(state, state.mmap_writer)} holds mmap_lock for write",
-                       "mmap_lock", "mmap_read_lock")
+                       "mmap_lock", "mmap_read_lock", a.name, state.mmap_writer, "mmap_lock for write")
     state = might_sleep(state, a, "mmap_read_lock")
     return state.but(mmap_readers=state.mmap_readers | {a.name})
 
@@ -34,7 +34,8 @@ def mmap_write_lock(state: State, a: Actor, function: str = "mmap_write_lock") -
     others = state.mmap_readers - {a.name}
     if state.mmap_writer or others:
         holder = state.mmap_writer or sorted(others)[0]
-        return Blocked(f"{a.name} waits in {function}(): {who(state, holder)} holds mmap_lock", "mmap_lock", function)
+        return Blocked(f"{a.name} waits in {function}(): {who(state, holder)} holds mmap_lock", "mmap_lock", function,
+                       a.name, holder, "mmap_lock")
     state = might_sleep(state, a, function)
     return state.but(mmap_writer=a.name)
 
@@ -59,7 +60,7 @@ def vma_start_write(state: State, a: Actor, name: str) -> State | Blocked:
     if readers:
         reader = sorted(readers)[0]
         return Blocked(f"{a.name} waits in vma_start_write() for {who(state, reader)}'s read lock of VMA {name}",
-                       "vma_lock", "vma_start_write")
+                       "vma_lock", "vma_start_write", a.name, reader, f"VMA {name}")
     state = might_sleep(state, a, "vma_start_write")
     return state.but(vmas=replace_vma(state.vmas, name, writer=a.name))
 

@@ -3,8 +3,9 @@
 khugepaged's collapse_huge_page() and retract_page_tables() (mm/khugepaged.c)
 and mremap() (mm/mremap.c).
 
-A builder turns a PathSpec of a Layout into a program: a tuple of
-instructions that kernel/paths/ executes one atomic step at a time.  Decisions that
+A builder turns a PathSpec of a Layout into a program: a tuple of typed
+instructions (kernel/program.py), one per kernel function, that kernel/paths/
+executes one atomic step at a time.  Decisions that
 depend on the state when the path runs (which tables free_pgd_range() frees,
 whether lock_vma_under_rcu() succeeds) are taken by the instructions, not here.
 """
@@ -14,13 +15,44 @@ from __future__ import annotations
 from .config import KernelConfig
 from .geometry import PMD_SIZE
 from .layout import PATH_OPS, PathSpec
+from .paths.khugepaged import (
+    AnonVmaLockWrite,
+    AnonVmaUnlockWrite,
+    CheckPmdState,
+    CollapseHugePageIsolate,
+    FindPmdOrThpOrNone,
+    HpageCollapseScanPmd,
+    HugepageVmaRevalidate,
+    IMmapLockRead,
+    IMmapUnlockRead,
+    KhugepagedScanMmSlot,
+    PmdpCollapseFlush,
+    PteFreeDefer,
+    SetPmdAt,
+    SpinLock,
+    SpinUnlock,
+)
+from .paths.madvise import MadviseSpansVmas, MadviseVma
+from .paths.memory import FreePgtables, UnmapVmas, ZapPageRangeSingleBatched
+from .paths.mmap_lock import (
+    LockVmaUnderRcu,
+    MmapReadLock,
+    MmapReadUnlock,
+    MmapWriteDowngrade,
+    MmapWriteLock,
+    MmapWriteUnlock,
+    VmaEndRead,
+    VmaStartWrite,
+)
+from .paths.mmu_gather import TlbFinishMmu, TlbRemoveTableSyncOne
+from .paths.mremap import MovePageTables
+from .paths.vma import CopyVma, SplitVma, VmsGatherMunmapVmas
+from .program import Program
 from .vma import Vma
-
-Program = tuple[tuple, ...]
 
 #: Between two PMD ranges of one khugepaged path: a step that gives up on one
 #: PMD skips to the next one (khugepaged_scan_mm_slot() moves on).
-NEXT_PMD = ("khugepaged_scan_mm_slot",)
+NEXT_PMD = KhugepagedScanMmSlot()
 
 
 def in_mm(op: str) -> bool:
@@ -44,34 +76,34 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     vms_clear_ptes() runs unmap_vmas() and free_pgtables()."""
     start, end = spec.start, spec.end
     inside = _covered(vmas, start, end)
-    prog: list[tuple] = [("mmap_write_lock", "mmap_write_lock_killable")]
+    prog: list[tuple] = [MmapWriteLock("mmap_write_lock_killable")]
     names: list[str] = []
     locked: set[str] = set()
     for v in inside:
         name = v.name
         if v.start < start:  # __split_vma(vmi, vma, start, 1): the range's part gets a new VMA
-            prog += [("vma_start_write", name), ("__split_vma", name, start, name + ".hi")]
+            prog += [VmaStartWrite(name), SplitVma(name, start, name + ".hi")]
             name = name + ".hi"
             locked.add(name)
         if v.end > end:  # __split_vma(vmi, next, end, 0): the part above the range stays mapped
             if name not in locked:
-                prog.append(("vma_start_write", name))
+                prog.append(VmaStartWrite(name))
                 locked.add(name)
-            prog.append(("__split_vma", name, end, name + ".hi"))
+            prog.append(SplitVma(name, end, name + ".hi"))
         if name not in locked:
-            prog.append(("vma_start_write", name))
+            prog.append(VmaStartWrite(name))
             locked.add(name)
         names.append(name)
     lo, hi = max(start, inside[0].start), min(end, inside[-1].end)
     # free_pgtables() runs free_pgd_range() per unmapped VMA with the same floor;
     # no table lies only in a hole between them, so one call over [lo, hi) frees the same set.
     prog += [
-        ("vms_gather_munmap_vmas", tuple(names)),
-        ("mmap_write_downgrade",),
-        ("unmap_vmas", lo, hi, False),
-        ("free_pgtables", lo, hi),
-        ("tlb_finish_mmu",),
-        ("mmap_read_unlock",),
+        VmsGatherMunmapVmas(tuple(names)),
+        MmapWriteDowngrade(),
+        UnmapVmas(lo, hi, False),
+        FreePgtables(lo, hi),
+        TlbFinishMmu(),
+        MmapReadUnlock(),
     ]
     return tuple(prog)
 
@@ -86,17 +118,17 @@ def madvise_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig)
     inside = _covered(vmas, start, end)
     if len(inside) == 1:
         return (
-            ("lock_vma_under_rcu", start),
-            ("zap_page_range_single_batched", start, end, config.PT_RECLAIM),
-            ("vma_end_read",),
-            ("tlb_finish_mmu",),
+            LockVmaUnderRcu(start),
+            ZapPageRangeSingleBatched(start, end, config.PT_RECLAIM),
+            VmaEndRead(),
+            TlbFinishMmu(),
         )
     # try_vma_read_lock(): the range ends beyond the first VMA, so it drops the
     # VMA lock and madvise_walk_vmas() runs under mmap_read_lock(), one zap per VMA.
-    prog: list[tuple] = [("madvise_spans_vmas", start, end, inside[0].name), ("mmap_read_lock",)]
+    prog: list[tuple] = [MadviseSpansVmas(start, end, inside[0].name), MmapReadLock()]
     for v in inside:
-        prog.append(("madvise_vma", v.name, max(start, v.start), min(end, v.end), config.PT_RECLAIM))
-    prog += [("tlb_finish_mmu",), ("mmap_read_unlock",)]
+        prog.append(MadviseVma(v.name, max(start, v.start), min(end, v.end), config.PT_RECLAIM))
+    prog += [TlbFinishMmu(), MmapReadUnlock()]
     return tuple(prog)
 
 
@@ -109,21 +141,21 @@ def collapse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig
         if prog:
             prog.append(NEXT_PMD)
         prog += [
-            ("mmap_read_lock",),
-            ("hpage_collapse_scan_pmd", at),
-            ("mmap_read_unlock",),
-            ("mmap_write_lock", "mmap_write_lock"),
-            ("hugepage_vma_revalidate", at),
-            ("vma_start_write", vma.name),
-            ("anon_vma_lock_write",),
-            ("spin_lock", "pmd", "pmd_lock"),
-            ("pmdp_collapse_flush", "anon"),
-            ("spin_unlock", "pmd"),
-            ("tlb_remove_table_sync_one",),
-            ("__collapse_huge_page_isolate",),
-            ("anon_vma_unlock_write",),
-            ("set_pmd_at",),
-            ("mmap_write_unlock",),
+            MmapReadLock(),
+            HpageCollapseScanPmd(at),
+            MmapReadUnlock(),
+            MmapWriteLock("mmap_write_lock"),
+            HugepageVmaRevalidate(at),
+            VmaStartWrite(vma.name),
+            AnonVmaLockWrite(),
+            SpinLock("pmd", "pmd_lock"),
+            PmdpCollapseFlush("anon"),
+            SpinUnlock("pmd"),
+            TlbRemoveTableSyncOne(),
+            CollapseHugePageIsolate(),
+            AnonVmaUnlockWrite(),
+            SetPmdAt(),
+            MmapWriteUnlock(),
         ]
     return tuple(prog)
 
@@ -135,15 +167,15 @@ def retract_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig)
         if prog:
             prog.append(NEXT_PMD)
         prog += [
-            ("i_mmap_lock_read",),
-            ("find_pmd_or_thp_or_none", at),
-            ("spin_lock", "pmd", "pmd_lock"),
-            ("check_pmd_state",),
-            ("spin_lock", "ptl", "spin_lock_nested"),
-            ("pmdp_collapse_flush", "retract"),
-            ("spin_unlock", "ptl", "pmd"),
-            ("pte_free_defer",),
-            ("i_mmap_unlock_read",),
+            IMmapLockRead(),
+            FindPmdOrThpOrNone(at),
+            SpinLock("pmd", "pmd_lock"),
+            CheckPmdState(),
+            SpinLock("ptl", "spin_lock_nested"),
+            PmdpCollapseFlush("retract"),
+            SpinUnlock("ptl", "pmd"),
+            PteFreeDefer(),
+            IMmapUnlockRead(),
         ]
     return tuple(prog)
 
@@ -154,15 +186,15 @@ def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     vma = next(v for v in vmas if v.start == spec.start and v.end == spec.end)
     size = spec.end - spec.start
     return (
-        ("mmap_write_lock", "mmap_write_lock_killable"),
-        ("vma_start_write", vma.name),
-        ("copy_vma", vma.name, spec.new, vma.name + ".new"),
-        ("move_page_tables", vma.name, spec.start, spec.new, size),
-        ("vms_gather_munmap_vmas", (vma.name,)),
-        ("unmap_vmas", spec.start, spec.end, False),
-        ("free_pgtables", spec.start, spec.end),
-        ("tlb_finish_mmu",),
-        ("mmap_write_unlock",),
+        MmapWriteLock("mmap_write_lock_killable"),
+        VmaStartWrite(vma.name),
+        CopyVma(vma.name, spec.new, vma.name + ".new"),
+        MovePageTables(vma.name, spec.start, spec.new, size),
+        VmsGatherMunmapVmas((vma.name,)),
+        UnmapVmas(spec.start, spec.end, False),
+        FreePgtables(spec.start, spec.end),
+        TlbFinishMmu(),
+        MmapWriteUnlock(),
     )
 
 

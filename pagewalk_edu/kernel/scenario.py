@@ -209,6 +209,7 @@ class Setup:
     pause_before: str  # the default schedule lets the other CPUs run here
     summary: str
     walked: str  # the walked VMA's name
+    walk: str = "folio_walk_start"  # which walker (kernel/walkers/)
 
     # The first racing path, under the names a two-CPU scenario used.
     @property
@@ -272,4 +273,5 @@ def _build_setup(s: Scenario) -> Setup:
         pause_before=layout.pause_before,
         summary=layout.doc,
         walked=layout.walked,
+        walk=layout.walk,
     )

@@ -20,7 +20,8 @@ from .scenario import Scenario
 from .state import Cpu, State
 from .steps import Blocked, Event, Moved, Outcome
 from .freers import freer_step, initial_freer
-from .walker import WALK_LABELS, initial_walker, walker_step
+from .walkers import WALKERS
+from .walkers.caller import initial_walker, walker_step
 
 def initial(ctx: Ctx) -> State:
     """The mm before the race: the layout's pages faulted in, no lock held."""
@@ -36,7 +37,7 @@ def initial(ctx: Ctx) -> State:
             if t.level == Level.PTE and t.base <= addr < t.base + geo.table_span(Level.PTE):
                 pte = t
         tables = set_table(tables, pte.__class__(pte.tid, pte.level, pte.base))
-    actors = (initial_walker(ctx),) + tuple(initial_freer(p.name, p.cpu, p.program) for p in ctx.paths)
+    actors = (initial_walker(ctx, WALKERS[ctx.setup.walk]),) + tuple(initial_freer(p.name, p.cpu, p.program) for p in ctx.paths)
     return State(tables=tables, vmas=ctx.setup.vmas, cpus=tuple(Cpu() for _ in range(ctx.ncpus)), actors=actors)
 
 
@@ -47,7 +48,7 @@ def outcome(ctx: Ctx, state: State, name: str) -> Outcome | None:
         a = state.actors[i]
         if a.done:
             return None
-        return walker_step(ctx, state, a) if i == 0 else freer_step(ctx, state, a)
+        return walker_step(ctx, state, a, WALKERS[ctx.setup.walk]) if i == 0 else freer_step(ctx, state, a)
     if name == RCU_GP:
         return rcu_gp_step(ctx, state)
     if name == RCU_CB:

@@ -28,6 +28,10 @@ class Cpu:
         regions (Documentation/RCU/whatisRCU.rst)."""
         return not self.irqs_off and self.rcu == 0 and self.preempt == 0
 
+    def atomic_keys(self) -> tuple[str, ...]:
+        """Why this CPU is in atomic context, as keys: irqs_off, rcu, preempt."""
+        return tuple(k for k, on in (("irqs_off", self.irqs_off), ("rcu", self.rcu), ("preempt", self.preempt)) if on)
+
     def atomic_context(self) -> list[str]:
         """Why this CPU is in atomic context (none: it may sleep and is quiescent)."""
         why = []

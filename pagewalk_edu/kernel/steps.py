@@ -30,11 +30,21 @@ class Event:
 
 
 class Blocked(NamedTuple):
-    """The step cannot run now; `reason` says what it waits for."""
+    """The step cannot run now.  `reason` is the sentence for people; the other
+    fields are the record the explorer reasons with (never the sentence): who
+    waits (`waiter`), in which kernel function, on what kind of wait
+    (`mechanism`: vma_lock, mmap_lock, spin, ipi, gp), held by whom (`holder`, an
+    actor), on what (`obj`: a VMA, a lock, an IPI handler, a grace period), and
+    for a wait on CPUs, which CPUs hold it up and why (`holdouts`: (cpu, keys)
+    with keys from Cpu.atomic_keys())."""
 
     reason: str
-    mechanism: str  # a key the explorer groups by: vma_lock, mmap_lock, spin, ipi, gp
+    mechanism: str
     function: str = ""
+    waiter: str = ""
+    holder: str = ""
+    obj: str = ""
+    holdouts: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 class Moved(NamedTuple):
@@ -126,6 +136,9 @@ def spin_lock(state: State, actor: Actor, lock: str, function: str, describe: st
             f"{actor.name} spins in {function}() on {describe}, held by {who(state, holder)}",
             "spin",
             function,
+            actor.name,
+            holder,
+            describe,
         )
     state = cpu_add(state, actor.cpu, preempt=1).with_actor(actor.set(spinning=lock))
     return Moved(
@@ -216,7 +229,36 @@ def call_rcu(state: State, owner: str, function: str, tids: tuple[int, ...]) -> 
     return state.but(tables=tables, rcu=replace(state.rcu, callbacks=state.rcu.callbacks + (cb,)))
 
 
+class Freed(NamedTuple):
+    """A way a page table is freed: the freeing function, what it waited for
+    first (`wait`: gp = an RCU grace period, ipi_all = an IPI every other CPU
+    must take, tlb_flush = only the TLB flush before it, "" = nothing), and how
+    people call it.  Table.freed_by holds the label, a key of FREED."""
+
+    label: str  # Table.freed_by / Uaf.freed_by
+    wait: str
+    says: str  # the function(s) as an explanation names them
+    after: str = ""  # the function whose wait came first, when that is not the freeing one
+
+
+#: Every way the model frees a page table (mm/mmu_gather.c, mm/pgtable-generic.c,
+#: mm/huge_memory.c), by label.
+FREED = {f.label: f for f in (
+    Freed("tlb_remove_table_rcu", "gp", "tlb_remove_table_rcu()"),  # tlb_table_flush() → call_rcu()
+    Freed("pte_free_now", "gp", "pte_free_now()"),  # pte_free_defer() → call_rcu()
+    Freed("__tlb_remove_table_one_rcu", "gp", "__tlb_remove_table_one_rcu()"),  # PT_RECLAIM fallback
+    Freed("__tlb_remove_table (after tlb_remove_table_sync_rcu)", "gp",
+          "tlb_remove_table_sync_rcu() then __tlb_remove_table()", "tlb_remove_table_sync_rcu"),  # v7.1 fallback
+    Freed("__tlb_remove_table (after tlb_remove_table_sync_one)", "ipi_all",
+          "tlb_remove_table_sync_one() then __tlb_remove_table()", "tlb_remove_table_sync_one"),  # v6.18 fallback
+    Freed("tlb_batch_pages_flush", "tlb_flush", "tlb_flush_mmu() → tlb_batch_pages_flush()"),  # !MMU_GATHER_RCU_TABLE_FREE
+    Freed("zap_deposited_table → pte_free", "", "zap_deposited_table()"),  # a deposited table, pte_free() at once
+)}
+
+
 def free_tables(state: State, tids: tuple[int, ...], freed_by: str) -> State:
+    if freed_by not in FREED:  # pragma: no cover - a new freeing path must be declared above
+        raise AssertionError(f"undeclared way of freeing a table: {freed_by}")
     tables = state.tables
     for tid in tids:
         t = tables[tid]

@@ -138,7 +138,7 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
                 raise ValueError(f"{where}: {missing[0]} is missing: give [[vma]] and [[path]] tables, or "
                                  f"layout = one of {', '.join(ACTIONS)}")
             layout = parse_layout({"vma": d["vma"], "faulted": d.get("faulted", []), "path": d["path"],
-                                   "walker": {k: walker[k] for k in ("address", "vma", "pause_before") if k in walker}},
+                                   "walker": {k: walker[k] for k in ("address", "vma", "pause_before", "walk") if k in walker}},
                                   name=name, doc=doc)
             scenario = Scenario(holds, name, config, cpu, fault, None, None, layout)
     except LayoutError as err:

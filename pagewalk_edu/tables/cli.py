@@ -42,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
     failure).  A closed or full stdout and Ctrl-C are cli.main()'s to report."""
     import sys
 
-    from ..console import one_line
+    from ..console import error_line
 
     try:
         return _run(args)
     except UsageError as err:
-        print(f"{PROG}: error: {one_line(err)}", file=sys.stderr)
+        error_line(sys.stderr, PROG, err)
         return 2
 
 

@@ -1,17 +1,34 @@
-"""The verdict matrix as a matplotlib Figure: colour, hatch AND a word per cell."""
+"""The verdict matrix as a picture: colour, hatch AND a word per cell.
+matrix_figure() draws it with matplotlib; matrix_chart() falls back to SVG
+built in Python where matplotlib is absent."""
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-
 from ..explore.matrix import LABELS, Matrix, protection_label
+from .model.charts import matrix_model
 from .style import VERDICT_COLOUR, VERDICT_HATCH
 
 
-def matrix_figure(m: Matrix) -> Figure:
+def matrix_chart(m: Matrix):
+    """The matrix as an image a notebook shows: a matplotlib figure where
+    matplotlib is installed, else SVG built in Python (the in-browser course)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        from .svg.charts import matrix_image
+
+        return matrix_image(matrix_model(m))
+    return matrix_figure(m)
+
+
+def matrix_figure(m: Matrix):
+    """A matplotlib Figure (a ChartFigure: a notebook shows it with its alt text)."""
+    from matplotlib.patches import Rectangle
+
+    from .chart import ChartFigure
+
     rows, cols = m.rows, m.actions
-    fig = Figure(figsize=(1.35 * len(cols) + 2.2, 0.55 * len(rows) + 1.6))
+    fig = ChartFigure(figsize=(1.35 * len(cols) + 2.2, 0.55 * len(rows) + 1.6), alt=matrix_model(m).alt)
     ax = fig.subplots()
     for r, holds in enumerate(rows):
         for c, action in enumerate(cols):

@@ -5,14 +5,16 @@ the files on disk, with no network and no Python behind it."""
 
 from __future__ import annotations
 
+import io
 import json
 from html import escape
 from pathlib import Path
 
+from ..files import write_atomic
 from ..kernel.sim import Trace
 from .text import outcome_lines, state_text
 from .timeline import timeline
-from .tree import tree
+from .tree import tree_svg
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -77,14 +79,16 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
     ctx = trace.ctx
     fig = timeline(trace, None)
     dpi = 80
-    fig.savefig(folder / "timeline.png", format="png", dpi=dpi)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=dpi)
+    write_atomic(folder / "timeline.png", image.getvalue(), overwrite=True)  # a rebuild replaces its own files
     fig.canvas.draw()
     ax = fig.axes[0]
     width_px = fig.get_figwidth() * fig.dpi
     steps = []
     for i, state in enumerate(trace.states):
         name = f"tree-{i:03d}.svg"
-        (folder / name).write_bytes(tree(ctx, state, legend=(i == 0)).pipe(format="svg"))
+        write_atomic(folder / name, tree_svg(ctx, state, legend=(i == 0), trace=trace, index=i).encode("utf-8"), overwrite=True)
         x0 = ax.transData.transform((i - 0.5, 0))[0] / width_px
         x1 = ax.transData.transform((i + 0.5, 0))[0] / width_px
         if i == 0:
@@ -111,5 +115,5 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
         steps=json.dumps(steps),
     )
     index = folder / "index.html"
-    index.write_text(page, encoding="utf-8")
+    write_atomic(index, page, overwrite=True)
     return index

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
-
 from ..kernel.geometry import fmt_size
+from .model.charts import tables_model
 
 
-def tables_chart(results) -> Figure:
-    """Bars per step: the simulator's prediction and, when measured, the kernel's VmPTE."""
-    fig = Figure(figsize=(max(5.0, 0.9 * len(results) + 2), 3.2))
+def tables_chart(results):
+    """Bars per step: the simulator's prediction and, when measured, the kernel's
+    VmPTE.  A matplotlib figure (shown with its alt text) where matplotlib is
+    installed, else the same chart as SVG built in Python."""
+    try:
+        from .chart import ChartFigure
+    except ImportError:
+        from .svg.charts import tables_image
+
+        return tables_image(tables_model(results))
+    fig = ChartFigure(figsize=(max(5.0, 0.9 * len(results) + 2), 3.2), alt=tables_model(results).alt)
     ax = fig.subplots()
     xs = list(range(1, len(results) + 1))
     pred = [r.page_table_bytes / 1024 for r in results]

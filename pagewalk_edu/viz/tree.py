@@ -1,33 +1,27 @@
-"""The page-table tree of one state as a graphviz Digraph: tables with their
-populated entries, leaves, VMAs, the walker's cursor, locks, lifecycles and
-what is queued for freeing."""
+"""The page-table tree of one state.
+
+tree(ctx, state) is a graphviz Digraph (laid out by `dot`, for --svg/--png
+export and the docs); tree_image(ctx, state) is the same view as SVG laid out
+in pure Python (the widgets, and anywhere `dot` cannot run).  Both draw the
+TreeModel of viz.model.tree: ranks top to bottom, the entries that matter,
+leaves, ghost edges to the entry an unlinked table used to occupy, the
+walker's path and cursor, VMAs with their locks, the freeing queue."""
 
 from __future__ import annotations
 
 from html import escape
 
-import graphviz
-
-from ..kernel.geometry import fmt_size
 from ..kernel.sim import Ctx
 from ..kernel.state import State
-from ..kernel.walker import walker_cursor
+from .model.tree import TreeModel, tree_model
 from .style import LIFE_STYLE, OKABE_ITO
-from .text import vma_status
 
 
-def _leaf_label(size: int) -> str:
-    return {4096: "4K page", 1 << 21: "2M THP", 1 << 30: "1G page"}.get(size, f"{fmt_size(size)} page")
-
-
-def _linked(state: State) -> set[int]:
-    out = {0}
-    for t in state.tables:
-        if t.life.value == "live" or t.tid == 0:
-            for _, e in t.entries:
-                if e.is_table:
-                    out.add(e.target)
-    return out
+def _check(ctx, state) -> None:
+    if not isinstance(ctx, Ctx):
+        raise TypeError(f"tree(ctx, state): ctx must be a Ctx (make_ctx(scenario) or trace.ctx), got {type(ctx).__name__}")
+    if not isinstance(state, State):
+        raise TypeError(f"tree(ctx, state): state must be a State (initial(ctx) or trace.last), got {type(state).__name__}")
 
 
 def queued(state: State) -> list[tuple[int, str]]:
@@ -45,85 +39,124 @@ def queued(state: State) -> list[tuple[int, str]]:
     return out
 
 
-def tree(ctx: Ctx, state: State, *, legend: bool = True) -> graphviz.Digraph:
-    if not isinstance(ctx, Ctx):
-        raise TypeError(f"tree(ctx, state): ctx must be a Ctx (make_ctx(scenario) or trace.ctx), got {type(ctx).__name__}")
-    if not isinstance(state, State):
-        raise TypeError(f"tree(ctx, state): state must be a State (initial(ctx) or trace.last), got {type(state).__name__}")
-    geo = ctx.geo
-    g = graphviz.Digraph("pagetables", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.15",
-                                                   "ranksep": "0.4"},
-                         node_attr={"shape": "plain", "fontname": "Helvetica", "fontsize": "9"},
-                         edge_attr={"arrowsize": "0.6"})
-    cursor = walker_cursor(ctx, state)
-    holders = dict(state.spin)
-    linked = _linked(state)
-    span_of = {}
-    for t in state.tables:
-        if t.tid != 0 and t.life.value == "live" and t.tid not in linked:
-            continue  # allocated then dropped (never happens with the shipped layouts)
-        span_of[t.tid] = geo.entry_span(t.level)
-        fill, style, width, _ = LIFE_STYLE[t.life.value]
-        border = "1" if t.life.value == "live" else width
-        locks = [f"{k.split(':')[0]} held by {v}" for k, v in holders.items() if k.endswith(f":{t.tid}")]
-        head = f"{t.level.name} table #{t.tid}"
-        sub = f"[{t.base:#x}, {t.base + geo.table_span(t.level):#x})"
-        life = t.life.value + (", deposited" if t.deposited else "")
+_DOT_STYLE = {"filled,dashed": ' style="dashed"', "filled,dotted": ' style="dotted"'}
+
+
+def dot_source(m: TreeModel, *, legend: bool = True):
+    """A graphviz Digraph of a TreeModel (needs the graphviz package, not `dot`, to build)."""
+    import graphviz
+
+    g = graphviz.Digraph("pagetables", graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "10",
+                                                   "nodesep": "0.2", "ranksep": "0.35", "newrank": "true"},
+                         node_attr={"shape": "plain", "fontname": "Helvetica", "fontsize": "10"},
+                         edge_attr={"arrowsize": "0.6", "fontname": "Helvetica", "fontsize": "9"})
+    cursor = {w.cursor for w in m.walkers if w.cursor}
+    by_rank: dict[int, list[str]] = {}
+    for n in m.tables:
+        fill, style, width, _ = LIFE_STYLE[n.life]
+        border = "1" if n.life == "live" else width
+        head = f"{n.level} table #{n.tid}"
+        sub = f"[{n.lo:#x}, {n.hi:#x})"
+        life = n.badge + (", deposited" if n.deposited else "")
         rows = [f'<tr><td colspan="2" bgcolor="{fill}"><b>{escape(head)}</b><br/>{escape(sub)}<br/><i>{escape(life)}</i>'
-                + "".join(f"<br/>{escape(x)}" for x in locks) + "</td></tr>"]
-        for idx, e in t.entries:
-            lo = t.base + idx * span_of[t.tid]
-            mark = ""
-            bg = ""
-            if cursor and cursor[0] == t.tid and cursor[1] == idx:
-                mark, bg = " ◀ walker", f' bgcolor="{OKABE_ITO["sky"]}"'
-            target = f"→ #{e.target}" if e.is_table else _leaf_label(e.target)
-            rows.append(f'<tr><td port="e{idx}" align="left"{bg}>[{idx}] {lo:#x}</td><td align="left"{bg}>{escape(target)}{mark}</td></tr>')
-        if cursor and cursor[0] == t.tid and t.get(cursor[1]) is None:
-            rows.append(f'<tr><td port="e{cursor[1]}" bgcolor="{OKABE_ITO["sky"]}">[{cursor[1]}]</td>'
-                        f'<td bgcolor="{OKABE_ITO["sky"]}">none ◀ walker</td></tr>')
-        table_style = {"filled,dashed": ' style="dashed"', "filled,dotted": ' style="dotted"'}.get(style, "")
-        label = f'<<table border="{border}" cellborder="1" cellspacing="0"{table_style}>{"".join(rows)}</table>>'
-        g.node(f"t{t.tid}", label=label)
-        for idx, e in t.entries:
-            if e.is_table:
-                g.edge(f"t{t.tid}:e{idx}", f"t{e.target}")
-    # VMAs, locks and the walker.
+                + "".join(f"<br/>{escape(x)}" for x in n.locks) + "</td></tr>"]
+        for r in n.rows:
+            bg = f' bgcolor="{OKABE_ITO["sky"]}"' if (n.id, r.index) in cursor else ""
+            mark = " ◀ walker" if (n.id, r.index) in cursor else (" (walker's path)" if r.on_path else "")
+            rows.append(f'<tr><td port="e{r.index}" align="left"{bg}>[{r.index}] {r.lo:#x}</td>'
+                        f'<td align="left"{bg}>{escape(r.text)}{mark}</td></tr>')
+        if n.more:
+            rows.append(f'<tr><td colspan="2">… {n.more} more entries</td></tr>')
+        label = f'<<table border="{border}" cellborder="1" cellspacing="0"{_DOT_STYLE.get(style, "")}>{"".join(rows)}</table>>'
+        g.node(n.id, label=label)
+        by_rank.setdefault(n.rank, []).append(n.id)
+    for n in m.leaves:
+        g.node(n.id, label=f"{n.label}\n{n.lo:#x}", shape="box", style="rounded,filled", fillcolor="#EEEEEE",
+               penwidth="2.5" if n.on_path else "1")
+        by_rank.setdefault(n.rank, []).append(n.id)
+    ports = {(n.id, r.index) for n in m.tables for r in n.rows}
+    for e in m.edges:
+        attrs = {"label": e.label} if e.kind != "leaf" else {}
+        if e.kind == "ghost":
+            attrs.update(style="dashed", color="#555555", fontcolor="#333333")
+        if e.on_path:
+            attrs.update(color=OKABE_ITO["blue"], penwidth="2.5")
+        g.edge(f"{e.src}:e{e.index}" if (e.src, e.index) in ports else e.src, e.dst, **attrs)
+    # rank labels: level and the address bits it indexes, one per rank, in order
+    for i, rank in enumerate(m.ranks):
+        if i in by_rank:
+            g.node(f"rank{i}", label=f"{rank.level}\n{rank.bits}", shape="plaintext")
+            with g.subgraph() as s:
+                s.attr(rank="same")
+                for nid in [f"rank{i}"] + by_rank[i]:
+                    s.node(nid)
+    ranks = [f"rank{i}" for i in sorted(by_rank)]
+    for a, b in zip(ranks, ranks[1:]):
+        g.edge(a, b, style="invis")
     vma_rows = []
-    for v in state.vmas:
-        state_txt = vma_status(v)
-        vma_rows.append(f'<tr><td align="left">VMA {escape(v.name)} ({v.kind})</td><td align="left">[{v.start:#x}, {v.end:#x})</td>'
-                        f'<td align="left">{escape(state_txt)}</td></tr>')
-    mm = f"mmap_lock: writer {state.mmap_writer or '-'}; readers {', '.join(sorted(state.mmap_readers)) or '-'}"
-    cpus = "; ".join(f"CPU{i}: IRQs {'off' if c.irqs_off else 'on'}, RCU depth {c.rcu}" for i, c in enumerate(state.cpus))
+    for v in m.vmas:
+        vma_rows.append(f'<tr><td align="left">VMA {escape(v.name)} ({v.kind})</td><td align="left">[{v.lo:#x}, {v.hi:#x})</td>'
+                        f'<td align="left">{escape(v.status)}</td></tr>')
     g.node("vmas", label=f'<<table border="0" cellborder="1" cellspacing="0"><tr><td colspan="3"><b>VMAs and locks</b></td></tr>'
-                         f'{"".join(vma_rows)}<tr><td colspan="3" align="left">{escape(mm)}</td></tr>'
-                         f'<tr><td colspan="3" align="left">{escape(cpus)}</td></tr></table>>')
-    a = state.actors[0]
-    what = "done" if a.done else f"next: {a.pc}"
-    g.node("walker", label=f'<<table border="2" cellborder="0" bgcolor="{OKABE_ITO["sky"]}"><tr><td><b>CPU0 walker</b><br/>'
-                           f'{escape(what)}<br/>reads {ctx.walk_addr:#x}</td></tr></table>>')
-    if cursor:
-        g.edge("walker", f"t{cursor[0]}:e{cursor[1]}", color=OKABE_ITO["blue"], penwidth="2", style="bold")
-    else:
-        g.edge("walker", "t0", style="invis")
-    q = queued(state)
-    if q:
-        rows = "".join(f'<tr><td align="left">#{tid}: {escape(why)}</td></tr>' for tid, why in q)
+                         f'{"".join(vma_rows)}<tr><td colspan="3" align="left">{escape(m.mm_lock)}</td></tr>'
+                         f'<tr><td colspan="3" align="left">{escape("; ".join(m.cpus))}</td></tr></table>>')
+    for w in m.walkers:
+        what = "done" if w.next_step == "done" else f"next: {w.next_step}"
+        wid = f"walker_{w.actor}"
+        g.node(wid, label=f'<<table border="2" cellborder="0" bgcolor="{OKABE_ITO["sky"]}"><tr><td><b>CPU{w.cpu} {escape(w.actor)}</b>'
+                          f'<br/>{escape(what)}<br/>reads {w.addr:#x}</td></tr></table>>')
+        if w.cursor:
+            g.edge(wid, f"{w.cursor[0]}:e{w.cursor[1]}", color=OKABE_ITO["blue"], penwidth="2", style="bold")
+    if m.queued:
+        rows = "".join(f'<tr><td align="left">{escape(q)}</td></tr>' for q in m.queued)
         g.node("queue", label=f'<<table border="1" cellborder="0"><tr><td><b>Queued for freeing</b></td></tr>{rows}</table>>')
-    for u in state.uaf:
-        g.node(f"uaf{u.tid}", label=f'<<table border="3" cellborder="0" bgcolor="{OKABE_ITO["vermillion"]}"><tr><td><b>USE-AFTER-FREE</b><br/>'
-                                     f'{escape(u.actor)} read {u.level} table #{u.tid} in {escape(u.function)}()<br/>'
-                                     f'freed by {escape(u.freed_by)}</td></tr></table>>')
-        g.edge(f"uaf{u.tid}", f"t{u.tid}", color=OKABE_ITO["vermillion"], penwidth="2")
+    for i, u in enumerate(m.uaf):
+        g.node(f"uaf{i}", label=f'<<table border="3" cellborder="0" bgcolor="{OKABE_ITO["vermillion"]}"><tr><td><b>'
+                                f'{escape(u)}</b></td></tr></table>>')
     if legend:
         with g.subgraph(name="cluster_legend", graph_attr={"label": "table lifecycle", "fontsize": "9", "style": "rounded"}) as lg:
+            prev = None
             for life, (fill, style, width, meaning) in LIFE_STYLE.items():
-                table_style = {"filled,dashed": ' style="dashed"', "filled,dotted": ' style="dotted"'}.get(style, "")
-                lg.node(f"legend_{life}", label=f'<<table border="{width}" cellborder="0"{table_style}><tr><td bgcolor="{fill}">'
-                                                f'<b>{life}</b><br/>{escape(meaning)}</td></tr></table>>')
+                lg.node(f"legend_{life}", label=f'<<table border="{width}" cellborder="0"{_DOT_STYLE.get(style, "")}><tr>'
+                                                f'<td bgcolor="{fill}"><b>{life}</b></td></tr></table>>')
+                if prev:
+                    lg.edge(prev, f"legend_{life}", style="invis")
+                prev = f"legend_{life}"
+    g.attr(label=m.alt.splitlines()[0], labelloc="t", fontsize="11")
     return g
 
 
-def tree_svg(ctx: Ctx, state: State, **kw) -> str:
-    return tree(ctx, state, **kw).pipe(format="svg").decode("utf-8")
+def tree(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None):
+    """The graphviz Digraph of one state (render it with `dot`: .pipe(), or Jupyter)."""
+    _check(ctx, state)
+    return dot_source(tree_model(ctx, state, trace=trace, index=index), legend=legend)
+
+
+def tree_svg(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None) -> str:
+    """SVG text of the tree, laid out in pure Python (no `dot` needed)."""
+    from .svg.tree import tree_svg_model
+
+    _check(ctx, state)
+    return tree_svg_model(tree_model(ctx, state, trace=trace, index=index), legend=legend)
+
+
+def tree_image(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None):
+    """The tree as an image Jupyter shows (image/svg+xml with its alt text), laid
+    out in pure Python: what lessons show where `dot` cannot run."""
+    from .svg.tree import tree_image as image
+
+    _check(ctx, state)
+    return image(tree_model(ctx, state, trace=trace, index=index), legend=legend)
+
+
+def dot_svg(ctx: Ctx, state: State, **kw) -> str:
+    """SVG laid out by Graphviz's `dot` (export and docs), with <title>/<desc> alt text."""
+    from .svg.base import esc
+
+    m = tree_model(ctx, state, trace=kw.pop("trace", None), index=kw.pop("index", None))
+    svg = dot_source(m, **kw).pipe(format="svg").decode("utf-8")
+    start = svg.find("<svg")
+    close = svg.find(">", start)
+    head = svg[: close + 1].replace("<svg", '<svg role="img" aria-labelledby="pw-dot-title pw-dot-desc"', 1)
+    return (head + f'<title id="pw-dot-title">{esc(m.alt.splitlines()[0])}</title><desc id="pw-dot-desc">{esc(m.alt)}</desc>'
+            + svg[close + 1:])

@@ -51,19 +51,28 @@ class ConfigControls:
             raise TypeError(f"config must be a dict such as {{'PT_RECLAIM': False}} or a string 'KEY=VAL,...', "
                             f"got {type(overrides).__name__}")
         cfg = KernelConfig.for_kernel(kernel, **(overrides or {}))
-        self.kernel = W.Dropdown(options=list(PROFILES), value=kernel, description="kernel", tooltip="kernel profile")
-        self.rcu_free = W.Checkbox(value=cfg.MMU_GATHER_RCU_TABLE_FREE, description="MMU_GATHER_RCU_TABLE_FREE", indent=False)
-        self.pt_reclaim = W.Checkbox(value=cfg.PT_RECLAIM, description="PT_RECLAIM", indent=False)
-        self.flush = W.Dropdown(options=["ipi", "broadcast"], value=cfg.TLB_FLUSH, description="TLB flush")
+        short = {"description_width": "initial"}
+        auto = W.Layout(width="auto")
+        self.kernel = W.Dropdown(options=list(PROFILES), value=kernel, description="kernel", tooltip="kernel profile",
+                                 style=short, layout=W.Layout(width="140px"))
+        self.rcu_free = W.Checkbox(value=cfg.MMU_GATHER_RCU_TABLE_FREE, description="MMU_GATHER_RCU_TABLE_FREE", indent=False,
+                                   layout=auto)
+        self.pt_reclaim = W.Checkbox(value=cfg.PT_RECLAIM, description="PT_RECLAIM", indent=False, layout=auto)
+        self.flush = W.Dropdown(options=["ipi", "broadcast"], value=cfg.TLB_FLUSH, description="TLB flush", style=short,
+                                layout=W.Layout(width="190px"))
         self.fallback = W.Dropdown(options=["ipi", "synchronize_rcu"], value=cfg.TABLE_FREE_FALLBACK, description="fallback",
-                                   tooltip="TABLE_FREE_FALLBACK: tlb_remove_table_one() without PT_RECLAIM")
-        self.levels = W.Dropdown(options=[4, 5], value=cfg.PGTABLE_LEVELS, description="levels")
-        self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault")
-        self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker",
+                                   tooltip="TABLE_FREE_FALLBACK: tlb_remove_table_one() without PT_RECLAIM", style=short,
+                                   layout=W.Layout(width="230px"))
+        self.levels = W.Dropdown(options=[4, 5], value=cfg.PGTABLE_LEVELS, description="levels", style=short,
+                                 layout=W.Layout(width="120px"))
+        self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault", style=short,
+                                layout=W.Layout(width="250px"))
+        self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker", style={
+                                          "description_width": "initial", "button_width": "72px"}, layout=auto,
                                       tooltips=["on a CPU of the walked mm", "on another process's CPU (like __access_remote_vm)"])
         self.kernel.observe(self._profile, names="value")
-        self.box = W.VBox([W.HBox([self.kernel, self.walker]), W.HBox([self.rcu_free, self.pt_reclaim, self.levels]),
-                           W.HBox([self.flush, self.fallback, self.fault])])
+        self.box = W.VBox([W.HBox([self.kernel, self.walker, self.fault]),
+                           W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback])])
 
     def _profile(self, change) -> None:
         """A new profile sets every key to that release's default."""

@@ -1,10 +1,12 @@
 """The Explorer widget: pick the walker's protections, the action and the kernel;
-step through the race and watch the tree, the timeline and the event log."""
+step through the race and watch the tree, the timeline and the event log.
+
+The tree and the timeline are SVG built in Python from the view models (no
+`dot` subprocess, no matplotlib), so the Explorer works wherever Python does,
+JupyterLite included."""
 
 from __future__ import annotations
 
-import base64
-from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
 import ipywidgets as W
@@ -13,53 +15,117 @@ from ..kernel.scenario import ACTIONS, Scenario, parse_holds
 from ..kernel.sim import Trace, blocked, default_choice, enabled, initial, make_ctx, outcome, run
 from ..kernel.steps import Blocked, Moved
 from ..kernel.walker import HOLDS
+from ..viz.model.timeline import timeline_model
+from ..viz.model.tree import tree_model
+from ..viz.svg.timeline import timeline_svg_model
+from ..viz.svg.tree import tree_svg_model
 from ..viz.text import outcome_lines
-from ..viz.timeline import timeline_png
-from ..viz.tree import tree_svg
 from .common import ConfigControls, cached_verdict, choice, message
+from .explorer_view import announcement, event_log_html, now_html
+from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
 
 AUTO = "auto"
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagewalk-tree")
+#: the groups of settings a lesson may show; the rest go behind "more settings"
+CONTROLS = ("holds", "action", "kernel", "walker", "config", "fault", "files")
+#: shown when a caller names none: the kernel's config keys and the files are one click away
+DEFAULT_CONTROLS = ("holds", "action", "kernel", "walker", "fault")
 
 
-class Explorer(W.VBox):
+def _controls_arg(controls) -> tuple[str, ...]:
+    if controls is None:
+        return DEFAULT_CONTROLS
+    if isinstance(controls, str):
+        controls = tuple(x.strip() for x in controls.split(",") if x.strip())
+    if not isinstance(controls, (tuple, list)) or not all(isinstance(c, str) for c in controls):
+        raise TypeError(f"controls must be a list of names from {', '.join(CONTROLS)}; got {type(controls).__name__}")
+    for c in controls:
+        if c not in CONTROLS:
+            raise ValueError(f"unknown control {c!r}; accepted: {', '.join(CONTROLS)}")
+    return tuple(controls)
+
+
+def _scenario_arg(scenario) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str):
+        from ..scenarios import named
+
+        return named(scenario).scenario
+    raise TypeError(f"scenario must be a scenario name (see pagewalk_edu.scenarios.named_scenarios()) or a Scenario, "
+                    f"got {type(scenario).__name__}")
+
+
+class Explorer(RunThisCell, W.VBox):
     """Step through one scenario: Explorer(holds, action, kernel, walker, fault,
     config) with the values make_scenario() takes (holds a list or a
-    comma-separated string, config a dict or 'KEY=VAL,...'); a bad one is a
-    one-line ValueError or TypeError.  Attributes tests drive: `holds` (dict of
-    Checkboxes), `action`, `cfg` (ConfigControls), `next_actor`, the buttons
-    `step_button`, `back_button`, `reset_button`, `bug_button`, `play`, the
-    `slider`, and read: `trace`, `index`, `message`, `event_log`, `tree`, `timeline`."""
+    comma-separated string, config a dict or 'KEY=VAL,...'); or
+    Explorer(scenario="vma_lock+munmap") to open on a named scenario (or a
+    Scenario).  controls=("holds", "action") shows only those settings, the rest
+    behind "more settings" (names: holds, action, kernel, walker, config,
+    fault, files).  presenter=True opens in presenter mode.  A bad argument is
+    a one-line ValueError or TypeError.
+
+    Attributes tests drive: `holds` (dict of Checkboxes), `action`, `cfg`
+    (ConfigControls), `next_actor`, the buttons `step_button`, `back_button`,
+    `reset_button`, `bug_button`, `presenter`, `more`, `play`, the `slider`;
+    read: `trace`, `index`, `message`, `now`, `event_log`, `tree`, `timeline`,
+    `frontend` (its `announce` is the live region's text)."""
 
     def __init__(self, holds=(), action: str = "munmap", kernel: str = "6.18", walker: str = "local",
-                 fault: str | None = None, config: dict | str | None = None, render: bool = True):
+                 fault: str | None = None, config: dict | str | None = None, render: bool = True, *,
+                 scenario=None, controls=None, presenter: bool = False):
+        shown = _controls_arg(controls)
+        self._loaded: Scenario | None = None
+        self._loaded_trace: Trace | None = None
+        if scenario is not None:
+            s = _scenario_arg(scenario)
+            self._loaded = s
+            holds, action, kernel, walker, fault = s.holds, s.action, s.config.kernel, s.walker, s.fault
+            config = {k: v for k, v in s.config.as_dict().items() if k != "kernel"}
         holds = parse_holds(holds)  # 'rcu,irqs_off', ['rcu'] or (): one-line errors naming the holders accepted
         choice("action", action, ACTIONS)
         self._render = render
-        self.holds = {h: W.Checkbox(value=h in holds, description=h, indent=False, tooltip=f"the walker holds {h}") for h in HOLDS}
-        self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action")
+        self._holds_order = tuple(holds)
+        self.holds = {h: W.Checkbox(value=h in holds, description=h, indent=False, tooltip=f"the walker holds {h}",
+                                    layout=W.Layout(width="auto")) for h in HOLDS}
+        self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action", tooltip="the kernel path racing with the walker",
+                                 style={"description_width": "initial"}, layout=W.Layout(width="240px"))
         self.cfg = ConfigControls(kernel, walker, fault, config)
-        self.next_actor = W.Dropdown(options=[AUTO], value=AUTO, description="next", tooltip="which actor moves at the next Step")
-        self.step_button = W.Button(description="Step", tooltip="move one actor one step", icon="step-forward")
-        self.back_button = W.Button(description="Back", tooltip="go back one step", icon="step-backward")
-        self.reset_button = W.Button(description="Reset", tooltip="back to the initial state", icon="undo")
+        self.next_actor = W.Dropdown(options=[AUTO], value=AUTO, description="next", tooltip="which actor moves at the next Step",
+                                     style={"description_width": "initial"}, layout=W.Layout(width="170px"))
+        self.step_button = W.Button(description="Step", tooltip="move one actor one step (key n or →)", icon="step-forward")
+        self.back_button = W.Button(description="Back", tooltip="go back one step (key b or ←)", icon="step-backward")
+        self.reset_button = W.Button(description="Reset", tooltip="back to the initial state (of the loaded scenario, if any)", icon="undo")
         self.bug_button = W.Button(description="Show me the bug", tooltip="load the explorer's shortest counterexample",
                                    button_style="warning", icon="bug")
         self.play = W.Play(value=0, min=0, max=10_000, step=1, interval=600, description="Play", tooltip="play / pause")
-        self.slider = W.IntSlider(value=0, min=0, max=0, description="step", continuous_update=False)
+        self.slider = W.IntSlider(value=0, min=0, max=0, description="step", continuous_update=False, tooltip="step of the trace shown",
+                                  style={"description_width": "initial"}, layout=W.Layout(width="320px"))
+        self.presenter = W.ToggleButton(value=bool(presenter), description="Presenter", icon="desktop",
+                                        tooltip="presenter mode: large type, the tree and the current step; Space/→ steps, ← goes back")
+        self.more = W.ToggleButton(value=False, description="more settings", icon="sliders",
+                                   tooltip="show the settings this lesson does not need")
         self.message = W.HTML(message(""))
         self.verdict_box = W.HTML()
+        self.now = W.HTML()
         self.event_log = W.HTML()
         self.tree = W.HTML()
-        self.timeline = W.HTML()  # an <img> with alt text (ipywidgets.Image has no alt)
+        self.timeline = W.HTML()
+        self.frontend = KeyHelper(self._key)
         # Save / Load (files are validated; saving never overwrites without asking)
         self.path = W.Text(value="scenario.json", description="file", tooltip="path of a scenario or trace file")
-        self.overwrite = W.Checkbox(value=False, description="overwrite an existing file", indent=False)
+        self.overwrite = W.Checkbox(value=False, description="overwrite an existing file", indent=False, layout=W.Layout(width="auto"))
         self.save_button = W.Button(description="Save", tooltip="save this scenario and its schedule", icon="save")
         self.load_button = W.Button(description="Load", tooltip="load a saved scenario or trace", icon="folder-open")
+        for b in (self.step_button, self.back_button, self.reset_button, self.bug_button, self.presenter, self.more,
+                  self.save_button, self.load_button):
+            b.layout.width = "auto"
+        self.path.layout.width = "320px"
+        self.path.style.description_width = "initial"
 
         self.trace: Trace | None = None
         self.index = 0
+        self._possible = True
         self.step_button.on_click(lambda _: self.do_step())
         self.back_button.on_click(lambda _: self.do_back())
         self.reset_button.on_click(lambda _: self.do_reset())
@@ -68,34 +134,67 @@ class Explorer(W.VBox):
         self.load_button.on_click(lambda _: self.do_load())
         self.slider.observe(self._on_slider, names="value")
         self.play.observe(self._on_play, names="value")
+        self.presenter.observe(self._on_presenter, names="value")
+        self.more.observe(self._on_more, names="value")
         for w in list(self.holds.values()) + [self.action] + self.cfg.widgets:
             w.observe(self._on_setting, names="value")
-        controls = W.VBox([
-            W.HBox([W.Label("walker holds:")] + list(self.holds.values())),
-            W.HBox([self.action]),
-            self.cfg.box,
-            W.HBox([self.next_actor, self.step_button, self.back_button, self.play, self.reset_button, self.bug_button]),
-            self.slider,
-            self.message,
-            self.verdict_box,
-            W.HBox([self.path, self.overwrite, self.save_button, self.load_button]),
-        ])
-        from ..viz.timeline import LEGEND_TEXT
-        legend = W.HTML(f'<div style="font-size:11px">{escape(LEGEND_TEXT)}</div>')
-        super().__init__([controls, W.HBox([self.tree, self.event_log]), self.timeline, legend])
+        groups = {
+            "holds": W.HBox([W.Label("walker holds:")] + list(self.holds.values())),
+            "action": W.HBox([self.action]),
+            "kernel": W.HBox([self.cfg.kernel]),
+            "walker": W.HBox([self.cfg.walker]),
+            "config": W.HBox([self.cfg.rcu_free, self.cfg.pt_reclaim, self.cfg.levels, self.cfg.flush, self.cfg.fallback]),
+            "fault": W.HBox([self.cfg.fault]),
+            "files": W.HBox([self.path, self.overwrite, self.save_button, self.load_button]),
+        }
+        for name, box in groups.items():
+            box.add_class(f"pw-group-{name}")
+        groups["files"].add_class("pw-files")
+        front = [W.HBox([groups[g] for g in CONTROLS if g in shown and g not in ("config", "files")])]
+        front += [groups[g] for g in ("config", "files") if g in shown]
+        self._hidden = W.VBox([groups[g] for g in CONTROLS if g not in shown])
+        self._hidden.layout.display = "none"
+        settings = W.VBox(front + ([self.more, self._hidden] if self._hidden.children else []))
+        settings.add_class("pw-settings")
+        help_row = W.HTML('<div class="pw-help">keys: n or → Step, b or ← Back (Space too in presenter mode)</div>')
+        help_row.add_class("pw-help-row")
+        bar = W.HBox([self.back_button, self.step_button, self.next_actor, self.play, self.slider, self.reset_button,
+                      self.bug_button, self.presenter, help_row])
+        self.tree.add_class("pw-tree")
+        self.event_log.add_class("pw-log")
+        self.timeline.add_class("pw-timeline")
+        self.verdict_box.add_class("pw-verdict")
+        main = W.HBox([self.tree, self.event_log])
+        main.add_class("pw-main")
+        super().__init__([style(), settings, bar, self.message, self.now, self.frontend, main,
+                          self.timeline, self.verdict_box])
+        self.add_class("pw-root")
+        self.add_class("pw-explorer")
+        if presenter:
+            self.add_class("pw-presenter")
         self.do_reset()
 
     # --- scenario ----------------------------------------------------------------
     def scenario(self) -> Scenario:
-        holds = tuple(h for h in HOLDS if self.holds[h].value)
-        kind = "file" if self.action.value == "retract_page_tables" else "anon"
-        return Scenario(holds, self.action.value, self.cfg.config(), self.cfg.walker.value, self.cfg.fault_value(), None, kind)
+        """The scenario the settings shown describe.  A loaded (or named)
+        scenario's walked address and VMA kind are kept while its action is."""
+        ticked = {h for h in HOLDS if self.holds[h].value}
+        holds = self._holds_order if set(self._holds_order) == ticked else tuple(h for h in HOLDS if h in ticked)
+        address = vma_kind = None
+        if self._loaded is not None and self._loaded.action == self.action.value:
+            address, vma_kind = self._loaded.address, self._loaded.vma_kind
+        return Scenario(holds, self.action.value, self.cfg.config(), self.cfg.walker.value, self.cfg.fault_value(), address,
+                        vma_kind)
 
     def _on_setting(self, change) -> None:
         if self.cfg._holding:
             return
+        if change.get("owner") in self.holds.values():
+            ticked = {h for h in HOLDS if self.holds[h].value}
+            self._holds_order = tuple(h for h in self._holds_order if h in ticked) + tuple(
+                h for h in HOLDS if h in ticked and h not in self._holds_order)
         kept = list(self.trace.actions[: self.index]) if self.trace is not None else []
-        if self.do_reset() and kept and change.get("owner") is not self.action:
+        if self._start() and kept and change.get("owner") is not self.action:
             self._replay(kept)
 
     def _replay(self, schedule: list[str]) -> None:
@@ -121,25 +220,61 @@ class Explorer(W.VBox):
     def _fail(self, err: Exception) -> None:
         self.message.value = message(str(err).splitlines()[0] if str(err) else type(err).__name__, "error")
 
-    def do_reset(self) -> bool:
-        """Back to the initial state of the chosen scenario; False (and the
-        message shown, the old trace kept) when the settings are impossible."""
+    def _set_possible(self, possible: bool) -> None:
+        """Grey the step controls while the settings shown are impossible."""
+        self._possible = possible
+        for w in (self.step_button, self.back_button, self.bug_button, self.play, self.slider, self.next_actor, self.save_button):
+            w.disabled = not possible
+
+    def _start(self) -> bool:
+        """Step 0 of the scenario the settings describe; False (the message
+        shown, the step controls greyed, the old trace kept) when impossible."""
         try:
             s = self.scenario()
         except (ValueError, TypeError) as err:
             self._fail(err)
+            self._set_possible(False)
             return False
+        self._set_possible(True)
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
-        self.message.value = message(f"{ctx.setup.summary}. The walker reads {ctx.walk_addr:#x}.")
+        self.message.value = message("") + no_kernel_note()  # the step-0 line below says what the scenario is
         self.verdict_box.value = ""
         self.redraw()
         return True
 
+    def do_reset(self) -> bool:
+        """Back to step 0: of the loaded scenario when one was loaded (its
+        settings restored, its saved steps on the slider), else of the
+        settings shown."""
+        if self._loaded is not None:
+            self._show_settings(self._loaded)
+            if self._loaded_trace is not None:
+                self._set_possible(True)
+                self.trace = run(self._loaded, self._loaded_trace.actions, then_default=False)
+                self.index = 0
+                self.message.value = message(f"Back to the loaded scenario at step 0; its {len(self.trace)} saved steps are on the slider.")
+                self.verdict_box.value = ""
+                self.redraw()
+                return True
+        return self._start()
+
     # --- moving ----------------------------------------------------------------------
+    def _key(self, cmd: str) -> None:
+        if cmd == "step":
+            self.do_step()
+        elif cmd == "back":
+            self.do_back()
+
+    def _refuse_impossible(self) -> bool:
+        if not self._possible:
+            self.message.value = message("The settings shown are an impossible combination: change them before stepping.", "error")
+            return True
+        return False
+
     def do_step(self) -> None:
-        if self.trace is None:
+        if self.trace is None or self._refuse_impossible():
             return
         trace = self.trace
         if self.index < len(trace.states) - 1:  # stepping after Back drops the old future
@@ -158,10 +293,12 @@ class Explorer(W.VBox):
             self._fail(err)
             return
         self.index = len(trace.states) - 1
-        self.message.value = message(f"{event.actor}: {event.function}()", "ok")
+        self.message.value = message("")
         self.redraw()
 
     def do_back(self) -> None:
+        if self._refuse_impossible():
+            return
         if self.index > 0:
             self.index -= 1
             self.redraw()
@@ -175,8 +312,8 @@ class Explorer(W.VBox):
             self._fail(err)
             return
         v = cached_verdict(s)
-        self.verdict_box.value = ("<b>Verdict:</b> " + escape(v.verdict) + f" ({v.states} states)<ul>"
-                                  + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul>")
+        self.verdict_box.value = ('<div class="pw-mono"><b>Verdict:</b> ' + escape(v.verdict) + f" ({v.states} states)<ul>"
+                                  + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul></div>")
         if not v.schedule:
             self.message.value = message(f"No bug to show: the verdict is {v.verdict}.", "info")
             return
@@ -195,6 +332,14 @@ class Explorer(W.VBox):
         if change["new"] > change["old"]:
             self.do_step()
 
+    def _on_presenter(self, change) -> None:
+        (self.add_class if change["new"] else self.remove_class)("pw-presenter")
+        self.redraw()
+
+    def _on_more(self, change) -> None:
+        self._hidden.layout.display = "" if change["new"] else "none"
+        self.more.description = "fewer settings" if change["new"] else "more settings"
+
     # --- files -------------------------------------------------------------------------
     def do_save(self) -> None:
         from ..saved import save_scenario
@@ -211,18 +356,11 @@ class Explorer(W.VBox):
         self.overwrite.value = False
         self.message.value = message(f"Saved to {self.path.value}.", "ok")
 
-    def do_load(self) -> None:
-        from ..saved import load_scenario
-
-        try:
-            s, schedule = load_scenario(self.path.value)
-            trace = run(s, schedule or [], then_default=False)
-        except (OSError, ValueError, TypeError) as err:
-            self._fail(err)
-            return
+    def _show_settings(self, s: Scenario) -> None:
         with self.cfg.hold():
             for h in HOLDS:
                 self.holds[h].value = h in s.holds
+            self._holds_order = tuple(s.holds)
             self.action.value = s.action
             self.cfg.kernel.value = s.config.kernel
             self.cfg.rcu_free.value = s.config.MMU_GATHER_RCU_TABLE_FREE
@@ -232,7 +370,20 @@ class Explorer(W.VBox):
             self.cfg.levels.value = s.config.PGTABLE_LEVELS
             self.cfg.fault.value = s.fault or "none"
             self.cfg.walker.value = s.walker
-        self.trace = trace
+
+    def do_load(self) -> None:
+        from ..saved import load_scenario
+
+        try:
+            s, schedule = load_scenario(self.path.value)
+            trace = run(s, schedule or [], then_default=False)
+        except (OSError, ValueError, TypeError) as err:
+            self._fail(err)
+            return
+        self._loaded, self._loaded_trace = s, trace
+        self._show_settings(s)
+        self._set_possible(True)
+        self.trace = run(s, trace.actions, then_default=False)
         self.index = len(trace.states) - 1
         self.message.value = message(f"Loaded {self.path.value}: {len(trace)} steps.", "ok")
         self.redraw()
@@ -253,29 +404,18 @@ class Explorer(W.VBox):
             self.slider.value = self.index
         finally:
             self._redrawing = False
-        options = [AUTO] + enabled(ctx, state)
         waits = blocked(ctx, state)
-        options += [f"({n}: blocked)" for n in waits]
-        self.next_actor.options = [o for o in options if not o.startswith("(")] or [AUTO]
+        self.next_actor.options = [AUTO] + enabled(ctx, state)
         self.next_actor.value = AUTO
-        items = []
-        for i, e in enumerate(trace.events, start=1):
-            cur = i == self.index
-            style = ' style="background:#56B4E9;font-weight:bold"' if cur else ""
-            who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
-            items.append(f"<li{style} title='{escape(e.source)}'>{i}. {who} {escape(e.actor)} <code>{escape(e.function)}</code>: "
-                         f"{escape(e.text)}</li>")
-        blocked_html = "".join(f"<li><i>{escape(n)} is blocked: {escape(b.reason)}</i></li>" for n, b in waits.items())
-        self.event_log.value = (f'<div style="max-height:420px;overflow-y:auto;font-size:12px;width:520px"><b>Event log</b>'
-                          f'<ol style="padding-left:1em;list-style:none">{"".join(items)}</ol>'
-                          f'<ul>{blocked_html}</ul></div>')
+        self.event_log.value = event_log_html(trace, self.index, waits)
+        self.now.value = now_html(trace, self.index)
+        self.frontend.announce = announcement(trace, self.index)
         if not self._render:
             return
-        # graphviz's dot runs in a subprocess: lay the tree out while matplotlib draws the timeline.
-        tree_future = _POOL.submit(tree_svg, ctx, state)
-        png = timeline_png(trace, current=self.index, legend=False)
-        alt = escape(f"Timeline up to step {self.index} of {len(trace)}: " + " ".join(outcome_lines(trace)))
-        self.tree.value = (f'<div role="img" aria-label="Page-table tree at step {self.index}" '
-                           f'style="max-width:760px;overflow:auto">{tree_future.result()}</div>')
-        self.timeline.value = f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
+        tm = tree_model(ctx, state, trace=trace, index=self.index)
+        svg = tree_svg_model(tm, legend=True)
+        # the tree asks for its natural width: beside the log when both fit, else above it, never shrunk below 12 px type
+        self.tree.layout.flex = f"1 1 {svg[svg.index('width=') + 7:].split(chr(34), 1)[0]}px"
+        self.tree.value = svg
+        lm = timeline_model(trace, self.index)
+        self.timeline.value = timeline_svg_model(lm, legend=not self.presenter.value)

@@ -10,23 +10,32 @@ from ..kernel.scenario import ACTIONS
 from ..viz.style import VERDICT_COLOUR
 from .common import ConfigControls, cached_matrix, message
 from .explorer import Explorer
+from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
+
+#: column headers short enough to fit a 1280-pixel screen; the full name is the tooltip
+SHORT = {"munmap_adjacent": "munmap adjacent", "munmap_partial": "munmap partial", "madv_dontneed": "MADV_ DONTNEED",
+         "khugepaged_collapse": "khugepaged collapse", "retract_page_tables": "retract page tables"}
 
 
-class MatrixWidget(W.VBox):
+class MatrixWidget(RunThisCell, W.VBox):
     """Attributes tests drive: `cfg` (ConfigControls), `cells` {(holds, action): Button},
     read: `explorer` (the Explorer opened by the last click), `message`."""
 
     def __init__(self, kernel: str = "6.18", walker: str = "local", fault: str | None = None, render: bool = True):
         self._render = render
         self.cfg = ConfigControls(kernel, walker, fault)
-        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"130px repeat({len(ACTIONS)}, 125px)"))
+        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"118px repeat({len(ACTIONS)}, 96px)", grid_gap="3px"))
         self.message = W.HTML(message(""))
         self.explorer_box = W.VBox()
         self.explorer: Explorer | None = None
         self.cells: dict = {}
         for w in self.cfg.widgets:
             w.observe(self._changed, names="value")
-        super().__init__([self.cfg.box, self.message, self.grid, self.explorer_box])
+        self.frontend = KeyHelper(lambda _cmd: None)
+        scroll = W.Box([self.grid])
+        scroll.add_class("pw-matrix-scroll")
+        super().__init__([style(), self.cfg.box, self.message, self.frontend, scroll, self.explorer_box])
+        self.add_class("pw-root")
         self.refresh()
 
     def _changed(self, _change) -> None:
@@ -43,20 +52,22 @@ class MatrixWidget(W.VBox):
                 b.disabled = True
             return
         self.matrix = m
-        children = [W.HTML("<b>walker holds</b>")] + [W.HTML(f"<b>{a}</b>") for a in ACTIONS]
+        children = [W.HTML('<div class="pw-matrix-head">walker holds</div>')] + [
+            W.HTML(f'<div class="pw-matrix-head" title="{a}">{SHORT.get(a, a)}</div>') for a in ACTIONS]
         self.cells = {}
         for holds in PROTECTIONS:
             children.append(W.HTML(protection_label(holds)))
             for action in ACTIONS:
                 v = m.get(tuple(holds), action)
                 b = W.Button(description=LABELS[v.verdict], tooltip=f"{protection_label(holds)} + {action}: {v.verdict}. {v.why[0] if v.why else ''}",
-                             layout=W.Layout(width="120px"))
+                             layout=W.Layout(width="94px"))
                 b.style.button_color = VERDICT_COLOUR[v.verdict]
                 b.on_click(lambda _b, h=tuple(holds), a=action: self.open_cell(h, a))
                 self.cells[(tuple(holds), action)] = b
                 children.append(b)
         self.grid.children = children
-        self.message.value = message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
+        self.message.value = (message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
+                              + no_kernel_note())
 
     def open_cell(self, holds, action) -> None:
         try:

@@ -10,6 +10,7 @@ import ipywidgets as W
 from ..explore.verdict import VERDICTS
 from ..scenarios import named_scenarios
 from .common import cached_verdict, message
+from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
 
 MECHANISMS = ("a lock excludes it", "an RCU grace period", "an IPI waits for IRQs", "floor/ceiling keeps the tables",
               "nothing: it is not safe", "no table is freed")
@@ -32,7 +33,7 @@ def _pool(groups) -> list:
     return [x for x in named_scenarios() if x.group in groups]
 
 
-class Quiz(W.VBox):
+class Quiz(RunThisCell, W.VBox):
     """Quiz(seed, n, groups): n (at least 1) questions drawn with `seed` from the
     named scenarios of `groups` (None for all).  Attributes tests drive:
     `answer` (RadioButtons), `mechanism`, `reveal_button`, `next_button`; read:
@@ -60,8 +61,11 @@ class Quiz(W.VBox):
         self.score = W.HTML()
         self.reveal_button.on_click(lambda _: self.reveal())
         self.next_button.on_click(lambda _: self.next())
-        super().__init__([self.question, self.answer, self.mechanism, W.HBox([self.reveal_button, self.next_button]),
-                          self.feedback, self.score])
+        self.frontend = KeyHelper(lambda _cmd: None)
+        self.note = W.HTML(no_kernel_note())
+        super().__init__([style(), self.question, self.answer, self.mechanism, W.HBox([self.reveal_button, self.next_button]),
+                          self.feedback, self.score, self.note, self.frontend])
+        self.add_class("pw-root")
         self._show()
 
     @property

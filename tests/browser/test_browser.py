@@ -141,7 +141,8 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
             assert (img.get_attribute("alt") or "").strip(), f"{lesson.name}: an image without alt text"
             assert page.evaluate("(e) => e.complete && e.naturalWidth > 0", img.element_handle()), f"{lesson.name}: an image did not load"
     page.goto((site / "lessons" / "06-rcu-irqs-ipis.html").as_uri())
-    page.wait_for_selector(".widget-button", timeout=30_000)  # the saved widget state renders
+    # the saved widget state renders (its first buttons may sit behind "more settings")
+    page.wait_for_selector(".widget-button >> visible=true", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "docs-lesson6.png"))
     page.goto((site / "_static" / "steppers" / "bug-rcu-sync-one" / "index.html").as_uri())
     first = page.inner_text("#line")

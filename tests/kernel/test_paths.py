@@ -87,3 +87,33 @@ def test_khugepaged_gives_up_on_one_pmd_and_collapses_the_next():
     assert fns[:3] == ["mmap_read_lock", "hpage_collapse_scan_pmd", "mmap_read_unlock"]
     assert fns[3] == "khugepaged_scan_mm_slot"
     assert fns.count("set_pmd_at") == 1 and fns[-1] == "mmap_write_unlock"
+
+
+def test_a_walker_is_one_module_registered_by_the_name_files_use():
+    """kernel/walkers/: the walk names a scenario file accepts are the registered walkers."""
+    from pagewalk_edu.kernel.layout import WALKS
+    from pagewalk_edu.kernel.walkers import WALKERS
+
+    assert tuple(WALKERS) == WALKS
+    fw = WALKERS["folio_walk_start"]
+    assert fw.first == fw.labels[0] == "pgd_offset" and set(fw.labels) <= set(fw.steps)
+    ctx = make_ctx(_scenario(THREE_CPUS))
+    assert ctx.setup.walk == "folio_walk_start"
+
+
+def test_every_instruction_is_typed_and_has_one_step():
+    """kernel/program.py: a program is a tuple of typed instructions, one type per
+    kernel function; kernel/paths/ runs each type with exactly one step."""
+    from pagewalk_edu.kernel.paths import OPS
+    from pagewalk_edu.kernel.paths.mmap_lock import VmaStartWrite
+    from pagewalk_edu.kernel.scenario import ACTIONS, build_setup
+    from pagewalk_edu.kernel import make_scenario
+
+    op = VmaStartWrite("A")
+    assert op.vma == "A" and op.function == "vma_start_write" and op == ("vma_start_write", "A")
+    assert len({t.__name__ for t in OPS}) == len(OPS)
+    for action in ACTIONS:
+        for p in build_setup(make_scenario("none", action)).paths:
+            assert all(type(i) in OPS for i in p.program), action
+    for p in make_ctx(_scenario(FOUR_CPUS)).paths:
+        assert all(type(i) in OPS for i in p.program)

@@ -160,9 +160,10 @@ def _widget(case, tmp_path):
         e.cfg.pt_reclaim.value = True
         e.cfg.rcu_free.value = False
         before, shown = settings(), e.message.value
-        e.step_button.click()  # still usable: the trace it had goes on
+        assert e.step_button.disabled, "the step controls are greyed while the settings are impossible"
+        e.step_button.click()  # refused, with a message; nothing the learner set is lost
         after = settings()
-        assert after[4] == before[4] + 1
+        assert after[4] == before[4] and "impossible combination" in e.message.value
         return shown, before[:4], after[:4]
     before = settings()
     if what == "load":

@@ -16,7 +16,7 @@ from pagewalk_edu.kernel.syscalls import Mm
 from pagewalk_edu.kernel.tablestore import CHUNK, TableStore
 from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario, predict
 from pagewalk_edu.tables.predict import SIM_BASE
-from pagewalk_edu.tables.spec import MAX_TOUCHED_PAGES, SLOT
+from pagewalk_edu.tables.spec import SLOT
 
 SHIPPED = sorted(Path(str(resources.files("pagewalk_edu") / "scenarios" / "tables")).glob("*.json"))
 CONFIGS = [KernelConfig.for_kernel("6.18"), KernelConfig.for_kernel("6.18", PT_RECLAIM=False),
@@ -64,10 +64,10 @@ def scenarios(draw):
         op = draw(st.sampled_from(["touch", "touch", "madvise"]))
         step = {"op": op, "start": start + a, "length": b - a}
         if op == "touch":
-            # a 4K-stride touch writes every page: spec.py refuses more than
-            # MAX_TOUCHED_PAGES of them in one step, so longer ranges take larger strides
-            small_enough = (b - a) // (4 << 10) <= MAX_TOUCHED_PAGES
-            step["stride"] = draw(st.sampled_from(["4K", "2M", "1G"] if small_enough else ["2M", "1G"]))
+            # a 4K-stride touch writes every page: spec.py refuses more than MAX_TOUCHED_PAGES
+            # in one step and MAX_SCENARIO_PAGES in all, so only ranges up to 256M (six of
+            # them stay under both bounds) take 4K; longer ranges take larger strides
+            step["stride"] = draw(st.sampled_from(["4K", "2M", "1G"] if b - a <= 256 << 20 else ["2M", "1G"]))
         else:
             step["advice"] = "dontneed"
         steps.append(step)

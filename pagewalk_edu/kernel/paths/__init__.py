@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from . import mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap
+from . import khugepaged, madvise, memory, mmap_lock, mmu_gather, mremap, pt_reclaim, tlb, vma
 from .base import Op, initial_freer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..state import Actor, State
     from ..steps import Outcome
 
-OPS: dict[str, Callable] = {}
+OPS: dict[type, Callable] = {}  # instruction type → the step that runs it
 for _module in (mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, khugepaged, mremap,):
     OPS.update(_module.OPS)
 
@@ -21,7 +21,11 @@ for _module in (mmap_lock, madvise, vma, memory, pt_reclaim, mmu_gather, tlb, kh
 def freer_step(ctx: "Ctx", state: "State", a: "Actor") -> "Outcome":
     todo = a.get("todo")
     op, rest = todo[0], todo[1:]
-    return OPS[op[0]](ctx, state, a, op, rest)
+    try:
+        run = OPS[type(op)]
+    except KeyError:
+        raise AssertionError(op)
+    return run(ctx, state, a, op, rest)
 
 
 __all__ = ["OPS", "Op", "freer_step", "initial_freer"]

@@ -4,7 +4,6 @@ execute them, one per kernel source file)."""
 
 from __future__ import annotations
 
-from ..programs import NEXT_PMD
 from ..state import Actor, State
 from ..steps import Event, Moved
 
@@ -16,15 +15,6 @@ def initial_freer(name: str, cpu: int, program: tuple[Op, ...]) -> Actor:
     return Actor(name=name, cpu=cpu, pc="run" if program else "done").set(
         todo=program, batch=(), flush=False, vma=""
     )
-
-
-def give_up(rest: tuple[Op, ...], last: Op) -> tuple[Op, ...]:
-    """khugepaged gives up on this PMD range: `last` (the unlock), then the next
-    PMD range of the path if there is one (programs.NEXT_PMD separates them)."""
-    for i, op in enumerate(rest):
-        if op == NEXT_PMD:
-            return (last,) + rest[i:]
-    return (last,)
 
 
 def go(state: State, a: Actor, rest: tuple[Op, ...], function: str, text: str, source: str,

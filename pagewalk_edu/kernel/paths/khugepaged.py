@@ -8,11 +8,39 @@ from dataclasses import replace
 
 from ..geometry import Level
 from ..pgtable import Entry, set_entry, set_table, unlink_table, walk_path
+from ..program import instruction
 from ..state import Actor
 from ..steps import call_rcu, deref, might_sleep, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..vma import find_vma
-from .base import give_up, go
+from .base import go
+from .mmap_lock import MmapReadUnlock, MmapWriteUnlock
 from .tlb import flush_ipis
+
+# The instructions this file runs (kernel/program.py).
+KhugepagedScanMmSlot = instruction("khugepaged_scan_mm_slot")
+HpageCollapseScanPmd = instruction("hpage_collapse_scan_pmd", "addr")
+HugepageVmaRevalidate = instruction("hugepage_vma_revalidate", "addr")
+SpinLock = instruction("spin_lock", "which", "caller")
+SpinUnlock = instruction("spin_unlock", "which", "also", defaults=(None,))
+PmdpCollapseFlush = instruction("pmdp_collapse_flush", "mode")
+CollapseHugePageIsolate = instruction("__collapse_huge_page_isolate")
+SetPmdAt = instruction("set_pmd_at")
+IMmapLockRead = instruction("i_mmap_lock_read")
+IMmapUnlockRead = instruction("i_mmap_unlock_read")
+FindPmdOrThpOrNone = instruction("find_pmd_or_thp_or_none", "addr")
+PteFreeDefer = instruction("pte_free_defer")
+CheckPmdState = instruction("check_pmd_state")
+AnonVmaLockWrite = instruction("anon_vma_lock_write")
+AnonVmaUnlockWrite = instruction("anon_vma_unlock_write")
+
+
+def give_up(rest: tuple, last: tuple) -> tuple:
+    """khugepaged gives up on this PMD range: `last` (the unlock), then the next
+    PMD range of the path if there is one (a KhugepagedScanMmSlot separates them)."""
+    for i, op in enumerate(rest):
+        if isinstance(op, KhugepagedScanMmSlot):
+            return (last,) + rest[i:]
+    return (last,)
 
 
 def _next_pmd(ctx, state, a, op, rest):
@@ -34,7 +62,7 @@ def _hpage_collapse_scan_pmd(ctx, state, a, op, rest):
     addr = op[1]
     pmd, idx, pte = locate(ctx, state, a, addr)
     if pte < 0:
-        return go(state, a, give_up(rest, ("mmap_read_unlock",)), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
+        return go(state, a, give_up(rest, MmapReadUnlock()), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
                   "mm/khugepaged.c: hpage_collapse_scan_pmd")
     lock = ptl_name(pte)
     out = spin_lock(state, a, lock, "hpage_collapse_scan_pmd", f"the ptl of PTE table #{pte}")
@@ -52,7 +80,7 @@ def _hugepage_vma_revalidate(ctx, state, a, op, rest):
     vma = find_vma(state.vmas, addr)
     pmd, idx, pte = locate(ctx, state, a, addr)
     if vma is None or pte < 0:
-        return go(state, a, give_up(rest, ("mmap_write_unlock",)), "hugepage_vma_revalidate",
+        return go(state, a, give_up(rest, MmapWriteUnlock()), "hugepage_vma_revalidate",
                   "hugepage_vma_revalidate(): the VMA or the PTE table is gone: give up (SCAN_VMA_CHECK)",
                   "mm/khugepaged.c: hugepage_vma_revalidate")
     return go(state, a, rest, "hugepage_vma_revalidate",
@@ -81,12 +109,12 @@ def _spin_lock_op(ctx, state, a, op, rest):
 
 def _spin_unlock_op(ctx, state, a, op, rest):
     names = []
-    for which in op[1:]:
+    for which in (w for w in op[1:] if w):
         lock, describe = _lock_of(a, which)
         state = release_spin(state, a, lock)
         names.append(describe)
     return go(state, a, rest, "spin_unlock", f"spin_unlock() of {' and '.join(names)}", "include/linux/spinlock.h: spin_unlock",
-              *(f"unlock:{_lock_of(a, w)[0]}" for w in op[1:]))
+              *(f"unlock:{_lock_of(a, w)[0]}" for w in op[1:] if w))
 
 
 def _pmdp_collapse_flush(ctx, state, a, op, rest):
@@ -151,7 +179,7 @@ def _find_pmd_or_thp_or_none(ctx, state, a, op, rest):
         state, _ = deref(ctx, state, a.name, step.table.tid, "find_pmd_or_thp_or_none")
     pmd, idx, pte = locate(ctx, state, a, addr)
     if pte < 0:
-        return go(state, a, give_up(rest, ("i_mmap_unlock_read",)), "find_pmd_or_thp_or_none",
+        return go(state, a, give_up(rest, IMmapUnlockRead()), "find_pmd_or_thp_or_none",
                   "find_pmd_or_thp_or_none(): no PTE table here; skip this VMA", "mm/khugepaged.c: find_pmd_or_thp_or_none")
     return go(state, a, rest, "find_pmd_or_thp_or_none",
               f"find_pmd_or_thp_or_none() walks down without locks to entry {idx} of PMD table #{pmd} → PTE table #{pte}",
@@ -172,7 +200,7 @@ def _check_pmd_state(ctx, state, a, op, rest):
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
     if state.tables[pmd].get(idx) != Entry("table", pte):
         state = release_spin(state, a, pmd_lock_name(pmd))
-        return go(state, a, give_up(rest, ("i_mmap_unlock_read",)), "check_pmd_state",
+        return go(state, a, give_up(rest, IMmapUnlockRead()), "check_pmd_state",
                   f"check_pmd_state(): entry {idx} of PMD table #{pmd} no longer points to PTE table #{pte}; drop the PMD lock",
                   "mm/khugepaged.c: retract_page_tables")
     return go(state, a, rest, "check_pmd_state",
@@ -183,7 +211,7 @@ def _check_pmd_state(ctx, state, a, op, rest):
 def _anon_vma_lock(ctx, state, a, op, rest):
     """collapse_huge_page(): anon_vma_lock_write() after vma_start_write(), dropped
     once __collapse_huge_page_isolate() has isolated and locked every page."""
-    if op[0] == "anon_vma_lock_write":
+    if isinstance(op, AnonVmaLockWrite):
         state = might_sleep(state, a, "anon_vma_lock_write")
         text = "anon_vma_lock_write(): rmap walkers of this anon_vma (page migration, reclaim) are kept out while the PMD is cleared"
     else:
@@ -192,19 +220,19 @@ def _anon_vma_lock(ctx, state, a, op, rest):
 
 
 OPS = {
-    "khugepaged_scan_mm_slot": _next_pmd,
-    "anon_vma_lock_write": _anon_vma_lock,
-    "check_pmd_state": _check_pmd_state,
-    "anon_vma_unlock_write": _anon_vma_lock,
-    "hpage_collapse_scan_pmd": _hpage_collapse_scan_pmd,
-    "hugepage_vma_revalidate": _hugepage_vma_revalidate,
-    "spin_lock": _spin_lock_op,
-    "spin_unlock": _spin_unlock_op,
-    "pmdp_collapse_flush": _pmdp_collapse_flush,
-    "__collapse_huge_page_isolate": _collapse_isolate,
-    "set_pmd_at": _set_huge_pmd,
-    "i_mmap_lock_read": _i_mmap_lock_read,
-    "i_mmap_unlock_read": _i_mmap_unlock_read,
-    "find_pmd_or_thp_or_none": _find_pmd_or_thp_or_none,
-    "pte_free_defer": _pte_free_defer,
+    KhugepagedScanMmSlot: _next_pmd,
+    AnonVmaLockWrite: _anon_vma_lock,
+    CheckPmdState: _check_pmd_state,
+    AnonVmaUnlockWrite: _anon_vma_lock,
+    HpageCollapseScanPmd: _hpage_collapse_scan_pmd,
+    HugepageVmaRevalidate: _hugepage_vma_revalidate,
+    SpinLock: _spin_lock_op,
+    SpinUnlock: _spin_unlock_op,
+    PmdpCollapseFlush: _pmdp_collapse_flush,
+    CollapseHugePageIsolate: _collapse_isolate,
+    SetPmdAt: _set_huge_pmd,
+    IMmapLockRead: _i_mmap_lock_read,
+    IMmapUnlockRead: _i_mmap_unlock_read,
+    FindPmdOrThpOrNone: _find_pmd_or_thp_or_none,
+    PteFreeDefer: _pte_free_defer,
 }

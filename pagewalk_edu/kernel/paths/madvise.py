@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
+from ..program import instruction
 from .base import go
+from .memory import ZapPageRangeSingleBatched
+
+# The instructions this file runs (kernel/program.py).
+MadviseSpansVmas = instruction("madvise_spans_vmas", "start", "end", "first")
+MadviseVma = instruction("madvise_vma", "vma", "start", "end", "reclaim")
 
 
 def _madvise_spans_vmas(ctx, state, a, op, rest):
@@ -23,12 +29,12 @@ def _madvise_vma(ctx, state, a, op, rest):
     if vma is None:
         return go(state, a, rest, "madvise_walk_vmas", f"madvise_walk_vmas(): no VMA at {start:#x} any more; skip it",
                   "mm/madvise.c: madvise_walk_vmas")
-    return go(state, a, (("zap_page_range_single_batched", start, end, reclaim),) + rest, "madvise_walk_vmas",
+    return go(state, a, (ZapPageRangeSingleBatched(start, end, reclaim),) + rest, "madvise_walk_vmas",
               f"madvise_walk_vmas(): VMA {name}: madvise_dontneed_single_vma() zaps [{start:#x}, {end:#x})",
               "mm/madvise.c: madvise_walk_vmas")
 
 
 OPS = {
-    "madvise_spans_vmas": _madvise_spans_vmas,
-    "madvise_vma": _madvise_vma,
+    MadviseSpansVmas: _madvise_spans_vmas,
+    MadviseVma: _madvise_vma,
 }

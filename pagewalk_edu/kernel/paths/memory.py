@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from ..geometry import Level
 from ..pgtable import Entry, Life, free_pgd_range, set_entry, unlink_table
+from ..program import instruction
 from ..steps import deref, free_tables, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..vma import unmap_bounds
 from ..zap import pte_table_empty, reclaim_pt_is_enabled, zap_ptes, zap_targets
 from .base import go
 from .mmu_gather import tlb_remove_table
+from .pt_reclaim import FreePte, TryToFreePte
 from .tlb import flush_ipis
+
+# The instructions this file runs (kernel/program.py).
+UnmapVmas = instruction("unmap_vmas", "start", "end", "reclaim")
+ZapPageRangeSingleBatched = instruction("zap_page_range_single_batched", "start", "end", "reclaim")
+Zap = instruction("zap", "kind", "pte", "pmd", "index", "start", "end", "reclaim")
+ZapUnlock = instruction("zap_unlock", "lock")
+FreePgtables = instruction("free_pgtables", "start", "end")
+FreeTable = instruction("free_table", "caller", "free_function", "level", "tid", "parent", "index", "start", "end")
 
 
 def _unmap_vmas(ctx, state, a, op, rest):
@@ -19,7 +29,7 @@ def _unmap_vmas(ctx, state, a, op, rest):
     (MADV_DONTNEED, with details->reclaim_pt when PT_RECLAIM is set) →
     zap_pmd_range(): one zap per PMD entry in the range."""
     function, start, end, reclaim = op
-    zaps = tuple(("zap", t.function, t.pte_tid, t.pmd_tid, t.pmd_index, t.start, t.end, reclaim)
+    zaps = tuple(Zap(t.function, t.pte_tid, t.pmd_tid, t.pmd_index, t.start, t.end, reclaim)
                  for t in zap_targets(state.tables, ctx.geo, start, end))
     return go(state, a, zaps + rest, function,
               f"{function}() zaps [{start:#x}, {end:#x}): {len(zaps)} PMD entr{'y' if len(zaps) == 1 else 'ies'} to visit",
@@ -55,15 +65,15 @@ def _zap(ctx, state, a, op, rest):
             state = state.but(tables=unlink_table(state.tables, pmd, idx, pte))
             text += f"; the table is empty and the zap covered all of it: try_get_and_clear_pmd() clears the PMD entry (PT_RECLAIM)"
             changes.append(f"detached:{pte}")
-            rest = (("free_pte", pte),) + rest
+            rest = (FreePte(pte),) + rest
         else:
             text += "; spin_trylock() of the PMD lock fails: try_to_free_pte() will retry with pmd_lock()"
-            rest = (("try_to_free_pte", pte, pmd, idx),) + rest
+            rest = (TryToFreePte(pte, pmd, idx),) + rest
     if ctx.fault == "gather_batch_full" and zapped:
         # __tlb_remove_folio_pages() reports the gather batch full: force_flush.
         # "Do the actual TLB flush before dropping ptl": tlb_flush_mmu_tlbonly()
         # runs with the ptl held, and its IPIs wait for every CPU in mm_cpumask().
-        state, rest, how, ch = flush_ipis(ctx, state, a, (("zap_unlock", lock),) + rest,
+        state, rest, how, ch = flush_ipis(ctx, state, a, (ZapUnlock(lock),) + rest,
                                           "flush_tlb_func", "native_flush_tlb_multi")
         text += ("; the mmu_gather batch is full (force_flush): tlb_flush_mmu_tlbonly() flushes before the ptl "
                  f"is dropped: {how}")
@@ -105,7 +115,7 @@ def _free_pgtables(ctx, state, a, op, rest):
     _, start, end = op
     floor, ceiling = unmap_bounds(state.vmas, start, end)
     ops = free_pgd_range(state.tables, ctx.geo, start, end, floor, ceiling)
-    frees = tuple(("free_table",) + tuple(o) for o in ops)
+    frees = tuple(FreeTable(*o) for o in ops)
     ceil_txt = f"{ceiling:#x}" if ceiling else "USER_PGTABLES_CEILING"
     kept = "" if ops else "; no table lies wholly inside: none is freed"
     text = (f"free_pgtables() → free_pgd_range([{start:#x}, {end:#x}), floor {floor:#x}, ceiling {ceil_txt}): "
@@ -125,10 +135,10 @@ def _free_table(ctx, state, a, op, rest):
 
 
 OPS = {
-    "unmap_vmas": _unmap_vmas,
-    "zap_page_range_single_batched": _unmap_vmas,
-    "zap": _zap,
-    "zap_unlock": _zap_unlock,
-    "free_pgtables": _free_pgtables,
-    "free_table": _free_table,
+    UnmapVmas: _unmap_vmas,
+    ZapPageRangeSingleBatched: _unmap_vmas,
+    Zap: _zap,
+    ZapUnlock: _zap_unlock,
+    FreePgtables: _free_pgtables,
+    FreeTable: _free_table,
 }

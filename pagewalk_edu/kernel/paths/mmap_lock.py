@@ -5,13 +5,25 @@ mm/mmap_lock.c, mm/madvise.c (try_vma_read_lock)."""
 from __future__ import annotations
 
 from .. import locks
+from ..program import instruction
 from ..steps import Blocked, who
 from ..vma import find_vma
 from .base import go
+from .mmu_gather import TlbFinishMmu
+
+# The instructions this file runs (kernel/program.py).
+MmapWriteLock = instruction("mmap_write_lock", "caller", defaults=("mmap_write_lock",))
+MmapReadLock = instruction("mmap_read_lock", "addr", defaults=(None,))
+MmapReadUnlock = instruction("mmap_read_unlock")
+MmapWriteUnlock = instruction("mmap_write_unlock")
+MmapWriteDowngrade = instruction("mmap_write_downgrade")
+VmaStartWrite = instruction("vma_start_write", "vma")
+LockVmaUnderRcu = instruction("lock_vma_under_rcu", "addr")
+VmaEndRead = instruction("vma_end_read")
 
 
 def _mmap_write_lock(ctx, state, a, op, rest):
-    fn = op[1] if len(op) > 1 else "mmap_write_lock"
+    fn = op.caller
     state = locks.mmap_write_lock(state, a, fn)
     if isinstance(state, Blocked):
         return state
@@ -23,11 +35,11 @@ def _mmap_read_lock(ctx, state, a, op, rest):
     if isinstance(state, Blocked):
         return state
     text = "mmap_read_lock()"
-    if len(op) > 1:  # look the VMA up, as the caller does after taking the lock
-        vma = find_vma(state.vmas, op[1])
+    if op.addr is not None:  # look the VMA up, as the caller does after taking the lock
+        vma = find_vma(state.vmas, op.addr)
         if vma is None:
-            rest = (("mmap_read_unlock",),)
-            text += f"; no VMA at {op[1]:#x} any more: nothing to do"
+            rest = (MmapReadUnlock(),)
+            text += f"; no VMA at {op.addr:#x} any more: nothing to do"
         else:
             text += f"; finds VMA {vma.name}"
     return go(state, a, rest, "mmap_read_lock", text, "include/linux/mmap_lock.h: mmap_read_lock", "mmap_lock:read")
@@ -53,7 +65,7 @@ def _mmap_write_downgrade(ctx, state, a, op, rest):
 
 
 def _vma_start_write(ctx, state, a, op, rest):
-    name = op[1]
+    name = op.vma
     state = locks.vma_start_write(state, a, name)
     if isinstance(state, Blocked):
         return state
@@ -64,7 +76,7 @@ def _vma_start_write(ctx, state, a, op, rest):
 
 def _lock_vma_under_rcu(ctx, state, a, op, rest):
     """madvise_lock() with MADVISE_VMA_READ_LOCK: try_vma_read_lock(), else the mmap read lock."""
-    addr = op[1]
+    addr = op.addr
     state, vma, found = locks.lock_vma_under_rcu(state, a, addr)
     if vma is not None:
         return go(state, a, rest, "lock_vma_under_rcu",
@@ -75,12 +87,12 @@ def _lock_vma_under_rcu(ctx, state, a, op, rest):
     # lock after madvise_finish_tlb() → tlb_finish_mmu().
     kept = []
     for o in rest:
-        if o[0] != "vma_end_read":
+        if not isinstance(o, VmaEndRead):
             kept.append(o)
-        if o[0] == "tlb_finish_mmu":
-            kept.append(("mmap_read_unlock",))
+        if isinstance(o, TlbFinishMmu):
+            kept.append(MmapReadUnlock())
     rest = tuple(kept)
-    return go(state, a, (("mmap_read_lock", addr),) + rest, "lock_vma_under_rcu",
+    return go(state, a, (MmapReadLock(addr),) + rest, "lock_vma_under_rcu",
               f"try_vma_read_lock(): lock_vma_under_rcu() {why}; fall back to mmap_read_lock()",
               "mm/madvise.c: try_vma_read_lock")
 
@@ -93,12 +105,12 @@ def _vma_end_read(ctx, state, a, op, rest):
 
 
 OPS = {
-    "mmap_write_lock": _mmap_write_lock,
-    "mmap_read_lock": _mmap_read_lock,
-    "mmap_read_unlock": _mmap_read_unlock,
-    "mmap_write_unlock": _mmap_write_unlock,
-    "mmap_write_downgrade": _mmap_write_downgrade,
-    "vma_start_write": _vma_start_write,
-    "lock_vma_under_rcu": _lock_vma_under_rcu,
-    "vma_end_read": _vma_end_read,
+    MmapWriteLock: _mmap_write_lock,
+    MmapReadLock: _mmap_read_lock,
+    MmapReadUnlock: _mmap_read_unlock,
+    MmapWriteUnlock: _mmap_write_unlock,
+    MmapWriteDowngrade: _mmap_write_downgrade,
+    VmaStartWrite: _vma_start_write,
+    LockVmaUnderRcu: _lock_vma_under_rcu,
+    VmaEndRead: _vma_end_read,
 }

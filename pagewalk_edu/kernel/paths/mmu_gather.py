@@ -7,10 +7,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pgtable import Life, set_life
+from ..program import instruction
 from ..state import Callback
 from ..steps import Blocked, all_other_cpus, call_rcu, cpu_list, free_tables, might_sleep, send_ipi, table_list
 from .base import go
-from .tlb import flush_ipis
+from .tlb import WaitIpi, flush_ipis
+
+# The instructions this file runs (kernel/program.py).
+TlbTableInvalidate = instruction("tlb_table_invalidate")
+TlbRemoveTableOne = instruction("tlb_remove_table_one", "tid")
+WaitGp = instruction("wait_gp", "needed")
+RemoveTableNow = instruction("__tlb_remove_table", "tid", "after")
+TlbFinishMmu = instruction("tlb_finish_mmu")
+TlbFlushMmuFree = instruction("tlb_flush_mmu_free")
+TlbRemoveTableSyncOne = instruction("tlb_remove_table_sync_one")
 
 
 def tlb_remove_table(ctx, state, a, tid, rest):
@@ -22,7 +32,7 @@ def tlb_remove_table(ctx, state, a, tid, rest):
         return state, a, rest, (": tlb_remove_page() puts it in the mmu_gather page batch, "
                                 "to be freed right after the TLB flush"), ()
     if ctx.fault == "batch_alloc_fail":
-        rest = (("tlb_table_invalidate",), ("tlb_remove_table_one", tid)) + rest
+        rest = (TlbTableInvalidate(), TlbRemoveTableOne(tid)) + rest
         return state, a, rest, (": tlb_remove_table() cannot allocate its batch page "
                                 "(__get_free_page(GFP_NOWAIT) fails)"), ("batch_alloc_fail",)
     a = a.set(batch=a.get("batch") + (tid,))
@@ -46,7 +56,7 @@ def _tlb_remove_table_one(ctx, state, a, op, rest):
         targets = all_other_cpus(ctx, a)
         state = state.but(tables=set_life(state.tables, tid, Life.IPI_PENDING))
         state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
-        rest = ((("wait_ipi",),) if targets else ()) + (("__tlb_remove_table", tid, "tlb_remove_table_sync_one"),) + rest
+        rest = ((WaitIpi(),) if targets else ()) + (RemoveTableNow(tid, "tlb_remove_table_sync_one"),) + rest
         return go(state, a, rest, "tlb_remove_table_sync_one",
                   f"tlb_remove_table_one() without PT_RECLAIM (v6.18): tlb_remove_table_sync_one() IPIs every other CPU "
                   f"({cpu_list(targets)}) and waits; the table is freed as soon as they all answer",
@@ -57,7 +67,7 @@ def _tlb_remove_table_one(ctx, state, a, op, rest):
     cb = Callback(needed, "wakeme_after_rcu", (), a.name)
     state = state.but(rcu=replace(state.rcu, callbacks=state.rcu.callbacks + (cb,)))
     state = might_sleep(state, a, "synchronize_rcu")
-    rest = (("wait_gp", needed), ("__tlb_remove_table", tid, "tlb_remove_table_sync_rcu")) + rest
+    rest = (WaitGp(needed), RemoveTableNow(tid, "tlb_remove_table_sync_rcu")) + rest
     return go(state, a, rest, "tlb_remove_table_sync_rcu",
               "tlb_remove_table_one() without PT_RECLAIM (v7.1): tlb_remove_table_sync_rcu() calls synchronize_rcu() "
               "and sleeps until a full grace period has passed",
@@ -67,7 +77,8 @@ def _tlb_remove_table_one(ctx, state, a, op, rest):
 def _wait_gp(ctx, state, a, op, rest):
     needed = op[1]
     if state.rcu.gp_seq < needed:
-        return Blocked(f"{a.name} sleeps in synchronize_rcu() until a grace period ends", "gp", "synchronize_rcu")
+        return Blocked(f"{a.name} sleeps in synchronize_rcu() until a grace period ends", "gp", "synchronize_rcu", a.name,
+                       obj=f"grace period {needed}")
     return go(state, a, rest, "synchronize_rcu", "synchronize_rcu() returns: the grace period has ended",
               "kernel/rcu/tree.c: synchronize_rcu")
 
@@ -92,7 +103,7 @@ def _tlb_finish_mmu(ctx, state, a, op, rest):
             tables = set_life(tables, tid, Life.IPI_PENDING)
         state = state.but(tables=tables)
         changes = tuple(f"ipi_pending:{t}" for t in batch)
-    state, rest2, how, ch = flush_ipis(ctx, state, a, (("tlb_flush_mmu_free",),) + rest, "flush_tlb_func", "native_flush_tlb_multi")
+    state, rest2, how, ch = flush_ipis(ctx, state, a, (TlbFlushMmuFree(),) + rest, "flush_tlb_func", "native_flush_tlb_multi")
     return go(state, a, rest2, "tlb_flush_mmu_tlbonly",
               f"tlb_finish_mmu() → tlb_flush_mmu_tlbonly() → flush_tlb_mm_range(): {how}",
               "arch/x86/mm/tlb.c: flush_tlb_mm_range", *changes, *ch, flush=False)
@@ -117,18 +128,18 @@ def _tlb_flush_mmu_free(ctx, state, a, op, rest):
 def _tlb_remove_table_sync_one(ctx, state, a, op, rest):
     targets = all_other_cpus(ctx, a)
     state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
-    return go(state, a, ((("wait_ipi",),) if targets else ()) + rest, "tlb_remove_table_sync_one",
+    return go(state, a, ((WaitIpi(),) if targets else ()) + rest, "tlb_remove_table_sync_one",
               f"tlb_remove_table_sync_one(): an IPI to every other CPU ({cpu_list(targets)}), so that GUP-fast walkers "
               "with IRQs disabled have finished with the old table",
               "mm/mmu_gather.c: tlb_remove_table_sync_one", *(f"ipi:cpu{c}" for c in sorted(targets)))
 
 
 OPS = {
-    "tlb_table_invalidate": _tlb_table_invalidate,
-    "tlb_remove_table_one": _tlb_remove_table_one,
-    "wait_gp": _wait_gp,
-    "__tlb_remove_table": _remove_table_now,
-    "tlb_finish_mmu": _tlb_finish_mmu,
-    "tlb_flush_mmu_free": _tlb_flush_mmu_free,
-    "tlb_remove_table_sync_one": _tlb_remove_table_sync_one,
+    TlbTableInvalidate: _tlb_table_invalidate,
+    TlbRemoveTableOne: _tlb_remove_table_one,
+    WaitGp: _wait_gp,
+    RemoveTableNow: _remove_table_now,
+    TlbFinishMmu: _tlb_finish_mmu,
+    TlbFlushMmuFree: _tlb_flush_mmu_free,
+    TlbRemoveTableSyncOne: _tlb_remove_table_sync_one,
 }

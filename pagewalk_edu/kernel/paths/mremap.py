@@ -7,12 +7,21 @@ from dataclasses import replace
 
 from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, set_table
+from ..program import instruction
 from ..steps import Blocked, cpu_add, pmd_lock_name, release_spin, take_spin, who
 from ..vma import by_name
 from ..zap import zap_targets
 from .base import go
 from .khugepaged import locate
 from .tlb import flush_ipis
+
+# The instructions this file runs (kernel/program.py).
+MovePageTables = instruction("move_page_tables", "vma", "old_start", "new_start", "length")
+TakeRmapLocks = instruction("take_rmap_locks", "vma")
+DropRmapLocks = instruction("drop_rmap_locks", "vma")
+AllocNewPmd = instruction("alloc_new_pmd", "addr")
+MoveNormalPmd = instruction("move_normal_pmd", "old", "new")
+UnlockPmds = instruction("unlock_pmds")
 
 
 def _move_page_tables(ctx, state, a, op, rest):
@@ -22,9 +31,9 @@ def _move_page_tables(ctx, state, a, op, rest):
         if t.function == "zap_pte_range" and t.end - t.start == 1 << 21:
             # move_pgt_entry(): take_rmap_locks() around move_normal_pmd() (NORMAL_PMD
             # always takes them: should_take_rmap_locks()).
-            moves += [("alloc_new_pmd", new_start + (t.start - old_start)), ("take_rmap_locks", name),
-                      ("move_normal_pmd", t.start, new_start + (t.start - old_start)), ("drop_rmap_locks", name)]
-    n = sum(1 for m in moves if m[0] == "move_normal_pmd")
+            moves += [AllocNewPmd(new_start + (t.start - old_start)), TakeRmapLocks(name),
+                      MoveNormalPmd(t.start, new_start + (t.start - old_start)), DropRmapLocks(name)]
+    n = sum(1 for m in moves if isinstance(m, MoveNormalPmd))
     return go(state, a, tuple(moves) + rest, "move_page_tables",
               f"move_page_tables(): {n} whole PTE table{'s' if n != 1 else ''} to move by move_normal_pmd()",
               "mm/mremap.c: move_page_tables")
@@ -35,7 +44,7 @@ def _rmap_locks(ctx, state, a, op, rest):
     No other actor of a scenario takes them, so they are steps, not modelled locks."""
     kind = by_name(state.vmas, op[1]).kind
     lock = "i_mmap_lock_write()" if kind == "file" else "anon_vma_lock_write()"
-    if op[0] == "take_rmap_locks":
+    if isinstance(op, TakeRmapLocks):
         text = (f"take_rmap_locks(): {lock}, so that rmap walkers (retract_page_tables(), rmap_walk()) "
                 "never see the PMD entry half-moved")
     else:
@@ -60,7 +69,8 @@ def _move_normal_pmd(ctx, state, a, op, rest):
     for lock, desc in ((old_lock, f"the PMD lock of PMD table #{opmd}"), (new_lock, f"the PMD lock of PMD table #{npmd}")):
         holder = state.lock_holder(lock)
         if holder and holder != a.name:
-            return Blocked(f"{a.name} waits in move_normal_pmd() for {desc}, held by {who(state, holder)}", "spin", "move_normal_pmd")
+            return Blocked(f"{a.name} spins in move_normal_pmd() on {desc}, held by {who(state, holder)}", "spin", "move_normal_pmd",
+                           a.name, holder, desc)
     tables = set_entry(state.tables, opmd, oidx, None)
     tables = set_entry(tables, npmd, nidx, Entry("table", pte))
     tables = set_table(tables, replace(tables[pte], base=new_addr & ~((1 << 21) - 1)))
@@ -71,7 +81,7 @@ def _move_normal_pmd(ctx, state, a, op, rest):
         state = state.take_spin(new_lock, a.name)
     state = cpu_add(state, a.cpu, preempt=2 if new_lock != old_lock else 1)
     a = a.set(pmd=opmd, pmd2=npmd)
-    state, rest, how, ch = flush_ipis(ctx, state, a, (("unlock_pmds",),) + rest, "flush_tlb_func", "native_flush_tlb_multi")
+    state, rest, how, ch = flush_ipis(ctx, state, a, (UnlockPmds(),) + rest, "flush_tlb_func", "native_flush_tlb_multi")
     return go(state, a, rest, "move_normal_pmd",
               f"move_normal_pmd() under both PMD locks: pmd_clear() of entry {oidx} of PMD table #{opmd}, pmd_populate() of entry "
               f"{nidx} of PMD table #{npmd} with PTE table #{pte}; flush_tlb_range(): {how}",
@@ -86,10 +96,10 @@ def _unlock_pmds(ctx, state, a, op, rest):
 
 
 OPS = {
-    "take_rmap_locks": _rmap_locks,
-    "drop_rmap_locks": _rmap_locks,
-    "move_page_tables": _move_page_tables,
-    "alloc_new_pmd": _alloc_new_pmd,
-    "move_normal_pmd": _move_normal_pmd,
-    "unlock_pmds": _unlock_pmds,
+    TakeRmapLocks: _rmap_locks,
+    DropRmapLocks: _rmap_locks,
+    MovePageTables: _move_page_tables,
+    AllocNewPmd: _alloc_new_pmd,
+    MoveNormalPmd: _move_normal_pmd,
+    UnlockPmds: _unlock_pmds,
 }

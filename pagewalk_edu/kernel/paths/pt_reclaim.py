@@ -5,10 +5,16 @@ from __future__ import annotations
 
 
 from ..pgtable import Entry, unlink_table
+from ..program import instruction
 from ..steps import pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
 from ..zap import pte_table_empty
 from .base import go
 from .mmu_gather import tlb_remove_table
+
+# The instructions this file runs (kernel/program.py).
+FreePte = instruction("free_pte", "tid")
+TryToFreePte = instruction("try_to_free_pte", "pte", "pmd", "index")
+TryToFreePtePtl = instruction("try_to_free_pte_ptl", "pte", "pmd", "index")
 
 
 def _free_pte(ctx, state, a, op, rest):
@@ -27,7 +33,7 @@ def _try_to_free_pte(ctx, state, a, op, rest):
     if out is not None:
         return out
     state, a = take_spin(state, a, pml)
-    return go(state, a, (("try_to_free_pte_ptl", pte, pmd, idx),) + rest, "pmd_lock",
+    return go(state, a, (TryToFreePtePtl(pte, pmd, idx),) + rest, "pmd_lock",
               f"try_to_free_pte(): pmd_lock() takes the PMD lock of PMD table #{pmd}", "mm/pt_reclaim.c: try_to_free_pte",
               f"lock:{pml}")
 
@@ -48,13 +54,13 @@ def _try_to_free_pte_ptl(ctx, state, a, op, rest):
                   "mm/pt_reclaim.c: try_to_free_pte")
     state = state.but(tables=unlink_table(state.tables, pmd, idx, pte))
     state = release_spin(state, a, pml)
-    return go(state, a, (("free_pte", pte),) + rest, "try_to_free_pte",
+    return go(state, a, (FreePte(pte),) + rest, "try_to_free_pte",
               f"try_to_free_pte(): under pmd_lock() and the ptl every PTE is none: pmd_clear() unlinks PTE table #{pte}",
               "mm/pt_reclaim.c: try_to_free_pte", f"detached:{pte}")
 
 
 OPS = {
-    "free_pte": _free_pte,
-    "try_to_free_pte": _try_to_free_pte,
-    "try_to_free_pte_ptl": _try_to_free_pte_ptl,
+    FreePte: _free_pte,
+    TryToFreePte: _try_to_free_pte,
+    TryToFreePtePtl: _try_to_free_pte_ptl,
 }

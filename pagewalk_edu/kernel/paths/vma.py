@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..program import instruction
 from ..vma import by_name, replace_vma, split_vma
 from .base import go
+
+# The instructions this file runs (kernel/program.py).
+SplitVma = instruction("__split_vma", "vma", "at", "new")
+VmsGatherMunmapVmas = instruction("vms_gather_munmap_vmas", "vmas")
+CopyVma = instruction("copy_vma", "vma", "new_start", "new_name")
 
 
 def _split_vma(ctx, state, a, op, rest):
@@ -41,7 +47,7 @@ def _copy_vma(ctx, state, a, op, rest):
 
 
 OPS = {
-    "__split_vma": _split_vma,
-    "vms_gather_munmap_vmas": _gather_munmap_vmas,
-    "copy_vma": _copy_vma,
+    SplitVma: _split_vma,
+    VmsGatherMunmapVmas: _gather_munmap_vmas,
+    CopyVma: _copy_vma,
 }

@@ -1,0 +1,248 @@
+"""folio_walk_start()/folio_walk_end() (mm/pagewalk.c) and the PTE level as
+__pte_offset_map_lock() does it (mm/pgtable-generic.c): the descent
+pgd_offset() → p4d_offset() → pudp_get() → pmdp_get_lockless() with no lock and
+no RCU of its own, leaves re-read under pud_lock()/pmd_lock(), and the PTE
+table mapped under RCU, locked, and rechecked with pmd_same()."""
+
+from __future__ import annotations
+
+from ..geometry import Level
+from ..pgtable import Entry
+from ..state import Actor, State
+from ..steps import PAGE_TABLE_LOCK, Moved, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from .base import Walker
+from .caller import event as _ev
+from .caller import release_ops as _release_ops
+
+SRC_WALK = "mm/pagewalk.c: folio_walk_start"
+SRC_PTE_MAP = "mm/pgtable-generic.c: __pte_offset_map_lock"
+
+#: The walk's step labels in order, for schedules that pause the walker.
+WALK_LABELS = (
+    "pgd_offset",
+    "p4d_offset",
+    "pudp_get",
+    "pud_lock",
+    "pmdp_get_lockless",
+    "pmd_lock",
+    "__pte_offset_map",
+    "spin_lock",
+    "pmd_same",
+    "ptep_get",
+    "folio_walk_end",
+)
+
+
+def _not_found(state: State, a: Actor, function: str, text: str, source: str, *changes: str) -> Moved:
+    """`goto not_found`: folio_walk_start() returns NULL; the caller then drops what it holds."""
+    todo = _release_ops(a)
+    a = a.set(pc="release" if todo else "done", result="NULL", todo=todo)
+    return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
+
+
+def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
+    state, note = deref(ctx, state, a.name, tid, function)
+    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
+    return state, entry, note
+
+
+def _pgd_offset(ctx, state, a):
+    state, entry, note = _read(ctx, state, a, 0, Level.PGD, "pgd_offset")
+    idx = ctx.geo.pgd_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "pgd_offset", f"pgd_offset(): PGD entry {idx} is none{note}", SRC_WALK)
+    nxt = "p4d_offset" if ctx.geo.levels == 5 else "pudp_get"
+    a = a.set(pc=nxt, table=entry.target)
+    child = state.tables[entry.target]
+    return Moved(state.with_actor(a), _ev(a, "pgd_offset", f"pgd_offset(): PGD entry {idx} points to {child.level.name} table #{child.tid}{note}",
+                                          SRC_WALK, "read:0"))
+
+
+def _p4d_offset(ctx, state, a):
+    tid = a.get("table")
+    state, entry, note = _read(ctx, state, a, tid, Level.P4D, "p4d_offset")
+    idx = ctx.geo.p4d_index(ctx.walk_addr)
+    if entry is None:
+        return _not_found(state, a, "p4d_offset", f"p4d_offset(): entry {idx} of P4D table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="pudp_get", table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "p4d_offset", f"p4d_offset(): entry {idx} of P4D table #{tid} points to PUD table #{entry.target}{note}",
+                                          SRC_WALK, f"read:{tid}"))
+
+
+def _read_upper(ctx, state, a, level: Level, fn: str, lock_pc: str, leaf: str, next_pc: str, child: str):
+    """pudp_get() / pmdp_get_lockless() in folio_walk_start(): read one entry with
+    no lock and no RCU; a leaf is re-read under the level's lock, a table is
+    walked into."""
+    tid = a.get("table")
+    state, entry, note = _read(ctx, state, a, tid, level, fn)
+    idx = ctx.geo.index(level, ctx.walk_addr)
+    name = level.name
+    if entry is None:
+        return _not_found(state, a, fn, f"{fn}(): entry {idx} of {name} table #{tid} is none{note}", SRC_WALK, f"read:{tid}")
+    own = f"{name.lower()}_table"
+    if entry.is_leaf:
+        a = a.set(pc=lock_pc, **{own: tid})
+        return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} is a {leaf} leaf; re-read it under {lock_pc}(){note}",
+                                              SRC_WALK, f"read:{tid}"))
+    a = a.set(pc=next_pc, **{own: tid}, **({"table": entry.target} if level == Level.PUD else {}))
+    return Moved(state.with_actor(a), _ev(a, fn, f"{fn}(): entry {idx} of {name} table #{tid} points to {child} table #{entry.target} (folio_walk_start() takes no lock and no RCU of its own here){note}",
+                                          SRC_WALK, f"read:{tid}"))
+
+
+def _pudp_get(ctx, state, a):
+    return _read_upper(ctx, state, a, Level.PUD, "pudp_get", "pud_lock", "1 GiB", "pmdp_get_lockless", "PMD")
+
+
+def _pud_lock(ctx, state, a):
+    tid = a.get("pud_table")
+    out = spin_lock(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, PAGE_TABLE_LOCK)
+    state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pud_lock")
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PUD leaf)", lock=PAGE_TABLE_LOCK)
+        return Moved(state.with_actor(a), _ev(a, "pud_lock", f"pud_lock() taken; the 1 GiB leaf is still there: folio found{note}", SRC_WALK, f"read:{tid}"))
+    state = release_spin(state, a, PAGE_TABLE_LOCK)
+    if entry is None:
+        return _not_found(state, a, "pud_lock", f"pud_lock(): the PUD entry is now none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="pmdp_get_lockless", table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "pud_lock", f"pud_lock(): the entry is now a PMD table #{entry.target}; unlock and walk on{note}", SRC_WALK, f"read:{tid}"))
+
+
+def _pmdp_get_lockless(ctx, state, a):
+    return _read_upper(ctx, state, a, Level.PMD, "pmdp_get_lockless", "pmd_lock", "2 MiB THP", "__pte_offset_map", "PTE")
+
+
+def _pmd_lock(ctx, state, a):
+    tid = a.get("pmd_table")
+    lock = pmd_lock_name(tid)
+    # pmd_lockptr() finds the split PMD lock in the PMD table's own ptdesc.
+    state, note0 = deref(ctx, state, a.name, tid, "pmd_lock")
+    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{tid}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_lock")
+    note = note or note0
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PMD leaf)", lock=lock)
+        return Moved(state.with_actor(a), _ev(a, "pmd_lock", f"pmd_lock() taken; the THP is still mapped: folio found{note}", SRC_WALK, f"read:{tid}"))
+    state = release_spin(state, a, lock)
+    if entry is None:
+        return _not_found(state, a, "pmd_lock", f"pmd_lock(): the PMD entry is now none{note}", SRC_WALK, f"read:{tid}")
+    a = a.set(pc="__pte_offset_map")
+    return Moved(state.with_actor(a), _ev(a, "pmd_lock", f"pmd_lock(): the entry now points to a PTE table; unlock and map it{note}", SRC_WALK, f"read:{tid}"))
+
+
+def _pte_offset_map(ctx, state, a):
+    """__pte_offset_map(): rcu_read_lock(), read the PMD once, give up on none or huge."""
+    tid = a.get("pmd_table")
+    state = cpu_add(state, a.cpu, rcu=1)
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "__pte_offset_map")
+    if entry is None or entry.is_leaf:
+        state = cpu_add(state, a.cpu, rcu=-1)
+        what = "none" if entry is None else "a huge PMD"
+        return _not_found(state, a, "__pte_offset_map",
+                          f"__pte_offset_map(): under rcu_read_lock() the PMD entry is {what}; rcu_read_unlock(), pte_offset_map_lock() returns NULL{note}",
+                          SRC_PTE_MAP, f"read:{tid}")
+    a = a.set(pc="spin_lock", pte_table=entry.target)
+    return Moved(state.with_actor(a), _ev(a, "__pte_offset_map",
+                                          f"__pte_offset_map(): rcu_read_lock(), then the PMD entry is read again: PTE table #{entry.target}{note}",
+                                          SRC_PTE_MAP, f"read:{tid}", "rcu:enter"))
+
+
+def _spin_lock_ptl(ctx, state, a):
+    pte = a.get("pte_table")
+    lock = ptl_name(pte)
+    # pte_lockptr() finds the ptlock in the PTE table's ptdesc: touching it reads that page.
+    state, note = deref(ctx, state, a.name, pte, "spin_lock")
+    out = spin_lock(state, a, lock, "spin_lock", f"the ptl of PTE table #{pte}")
+    if out is not None:
+        return out
+    state, a = take_spin(state, a, lock)
+    a = a.set(pc="pmd_same")
+    return Moved(state.with_actor(a), _ev(a, "spin_lock", f"spin_lock() takes the ptl of PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{pte}", f"lock:{lock}"))
+
+
+def _pmd_same(ctx, state, a):
+    tid = a.get("pmd_table")
+    pte = a.get("pte_table")
+    state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_same")
+    if entry == Entry("table", pte):
+        a = a.set(pc="ptep_get")
+        return Moved(state.with_actor(a), _ev(a, "pmd_same", f"pmd_same(): the PMD entry still points to PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{tid}"))
+    lock = ptl_name(pte)
+    state = release_spin(state, a, lock)
+    state = cpu_add(state, a.cpu, rcu=-1)
+    a = a.set(pc="__pte_offset_map", retries=a.get("retries", 0) + 1)
+    return Moved(state.with_actor(a), _ev(a, "pmd_same",
+                                          f"pmd_same() fails: the PMD entry changed; pte_unmap_unlock() and retry from __pte_offset_map(){note}",
+                                          SRC_PTE_MAP, f"read:{tid}", f"unlock:{lock}", "rcu:exit"))
+
+
+def _ptep_get(ctx, state, a):
+    pte = a.get("pte_table")
+    state, entry, note = _read(ctx, state, a, pte, Level.PTE, "ptep_get")
+    idx = ctx.geo.pte_index(ctx.walk_addr)
+    if entry is not None and entry.is_leaf:
+        a = a.set(pc="folio_walk_end", result="folio (PTE)", lock=ptl_name(pte))
+        return Moved(state.with_actor(a), _ev(a, "ptep_get", f"ptep_get(): PTE {idx} of PTE table #{pte} maps a page: folio found, ptl held{note}", SRC_WALK, f"read:{pte}"))
+    state = release_spin(state, a, ptl_name(pte))
+    state = cpu_add(state, a.cpu, rcu=-1)
+    return _not_found(state, a, "ptep_get", f"ptep_get(): PTE {idx} of PTE table #{pte} is none; pte_unmap_unlock(){note}", SRC_WALK, f"read:{pte}", "rcu:exit")
+
+
+def _folio_walk_end(ctx, state, a):
+    lock = a.get("lock")
+    state = release_spin(state, a, lock)
+    changes = [f"unlock:{lock}"]
+    text = "folio_walk_end(): the caller is done with the folio; spin_unlock()"
+    if lock.startswith("ptl:"):
+        state = cpu_add(state, a.cpu, rcu=-1)  # pte_unmap() ends __pte_offset_map()'s RCU section
+        text += " and pte_unmap() (rcu_read_unlock())"
+        changes.append("rcu:exit")
+    todo = _release_ops(a)
+    a = a.set(pc="release" if todo else "done", todo=todo, lock="")
+    return Moved(state.with_actor(a), _ev(a, "folio_walk_end", text, "mm/pagewalk.c: folio_walk_end", *changes))
+
+
+_WALK = {
+    "pgd_offset": _pgd_offset,
+    "p4d_offset": _p4d_offset,
+    "pudp_get": _pudp_get,
+    "pud_lock": _pud_lock,
+    "pmdp_get_lockless": _pmdp_get_lockless,
+    "pmd_lock": _pmd_lock,
+    "__pte_offset_map": _pte_offset_map,
+    "spin_lock": _spin_lock_ptl,
+    "pmd_same": _pmd_same,
+    "ptep_get": _ptep_get,
+    "folio_walk_end": _folio_walk_end,
+}
+
+
+def walker_cursor(ctx, state: State) -> tuple[int, int, str] | None:
+    """(table, entry index, next step) the walker reads at its next step, for the
+    views; None before the walk starts or after it ends."""
+    a = state.actors[0]
+    geo, addr = ctx.geo, ctx.walk_addr
+    reg = {
+        "pgd_offset": (0, Level.PGD),
+        "p4d_offset": (a.get("table"), Level.P4D),
+        "pudp_get": (a.get("table"), Level.PUD),
+        "pud_lock": (a.get("pud_table"), Level.PUD),
+        "pmdp_get_lockless": (a.get("table"), Level.PMD),
+        "pmd_lock": (a.get("pmd_table"), Level.PMD),
+        "__pte_offset_map": (a.get("pmd_table"), Level.PMD),
+        "spin_lock": (a.get("pte_table"), Level.PTE),
+        "pmd_same": (a.get("pmd_table"), Level.PMD),
+        "ptep_get": (a.get("pte_table"), Level.PTE),
+    }.get(a.pc)
+    if reg is None or reg[0] is None:
+        return None
+    tid, level = reg
+    return tid, geo.index(level, addr), a.pc
+
+
+FOLIO_WALK = Walker("folio_walk_start", "pgd_offset", _WALK, WALK_LABELS, walker_cursor, SRC_WALK)

@@ -1,0 +1,333 @@
+"""The page-table tree as SVG, laid out in pure Python (no `dot`, no
+matplotlib): one horizontal rank per level, top to bottom, labelled with the
+address bits it indexes; each subtree gets its own columns, so boxes never
+overlap and an unlinked table keeps its place under its former parent."""
+
+from __future__ import annotations
+
+from ...kernel.geometry import fmt_size
+from ..model.tree import TreeModel
+from ..style import LIFE_STYLE, OKABE_ITO
+from .base import SIZE, SvgImage, document, esc, text, text_width
+
+BOX_W = 190
+LEAF_W = 128
+LEAF_H = 2 * 17 + 8
+LEAF_GAP = 6
+GAP = 14
+RANK_LABEL_W = 84
+LINE = 17
+HEAD = 2 * LINE + 8
+ROW = 2 * LINE + 2
+RANK_GAP = 32
+PAD = 8
+PATH = OKABE_ITO["blue"]
+CURSOR = OKABE_ITO["sky"]
+
+#: lifecycle -> (SVG stroke-dasharray, stroke width); with the fill colour and the badge word
+DASH = {"live": ("", 1.5), "detached": ("7 4", 2.2), "rcu_pending": ("2 3", 2.4), "ipi_pending": ("9 3 2 3", 2.6),
+        "freed": ("", 4.0), "reused": ("1 2", 4.0)}
+
+
+def _span(lo: int, hi: int) -> str:
+    return f"{lo:#x} +{fmt_size(hi - lo)}"
+
+
+def _height(node) -> float:
+    rows = len(node.rows) + (1 if node.more else 0) + len(node.locks)
+    return HEAD + rows * ROW + (4 if rows else 0)
+
+
+class _Layout:
+    def __init__(self, m: TreeModel):
+        self.m = m
+        self.nodes = {n.id: n for n in m.tables}
+        self.nodes.update({n.id: n for n in m.leaves})
+        children: dict[str, list[tuple[int, str]]] = {k: [] for k in self.nodes}
+        has_parent = set()
+        for e in m.edges:
+            if e.dst in has_parent or e.dst not in self.nodes or e.src not in self.nodes:
+                continue  # a second parent (a shared table) is drawn, not laid out
+            children[e.src].append((e.index, e.dst))
+            has_parent.add(e.dst)
+        self.children = {k: [d for _, d in sorted(v)] for k, v in children.items()}
+        self.roots = sorted((k for k in self.nodes if k not in has_parent), key=lambda k: (self.nodes[k].rank, k))
+        self.x: dict[str, float] = {}
+        self.dy: dict[str, int] = {}  # place in a column of stacked leaves
+        self._w: dict[str, float] = {}
+
+    def stacked(self, nid: str) -> bool:
+        """A table whose children are all leaves (pages): they stack in a
+        column under it, so a PTE table is never wider than its box."""
+        kids = self.children[nid]
+        return len(kids) > 1 and all(k.count(".p") for k in kids)
+
+    def width(self, nid: str) -> float:
+        if nid not in self._w:
+            own = LEAF_W if nid.count(".p") else BOX_W
+            kids = self.children[nid]
+            if self.stacked(nid):
+                self._w[nid] = max(own, LEAF_W)
+            else:
+                self._w[nid] = max(own, sum(self.width(k) for k in kids) + GAP * (len(kids) - 1) if kids else own)
+        return self._w[nid]
+
+    def place(self, nid: str, left: float) -> None:
+        w = self.width(nid)
+        own = LEAF_W if nid.count(".p") else BOX_W
+        self.x[nid] = left + (w - own) / 2
+        kids = self.children[nid]
+        if self.stacked(nid):
+            for k, kid in enumerate(kids):
+                self.x[kid] = left + (w - LEAF_W) / 2
+                self.dy[kid] = k
+            return
+        total = sum(self.width(k) for k in kids) + GAP * (len(kids) - 1)
+        cur = left + (w - total) / 2
+        for k in kids:
+            self.place(k, cur)
+            cur += self.width(k) + GAP
+
+    def run(self) -> float:
+        left = RANK_LABEL_W + PAD
+        for r in self.roots:
+            self.place(r, left)
+            left += self.width(r) + GAP
+        return left - GAP + PAD
+
+
+def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
+    """SVG text of a TreeModel."""
+    lay = _Layout(m)
+    content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
+    rank_h = [0.0] * len(m.ranks)
+    for n in lay.nodes.values():
+        h = _height(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (LEAF_H + LEAF_GAP) - LEAF_GAP
+        rank_h[n.rank] = max(rank_h[n.rank], h)
+    head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
+    top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
+    rank_y, y = [], top
+    used = [i for i, h in enumerate(rank_h) if h > 0]
+    last_used = used[-1] if used else 0
+    for i, h in enumerate(rank_h):
+        rank_y.append(y)
+        if i <= last_used:
+            y += (h or 2 * LINE) + RANK_GAP
+    body_end = y - RANK_GAP + 12
+    vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
+    width = max(content_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
+    legend_rows = _legend_rows(width) if legend else []
+    height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
+    out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
+    # the walker: which address, which indices, what it does next
+    for i, (line, cls) in enumerate(head_lines):
+        out.append(text(PAD, PAD + (i + 1) * (LINE + 2) - 3, line, weight="bold", fill="#9E3A00" if cls == "uaf" else PATH,
+                        cls=cls))
+    # ranks
+    for i, rank in enumerate(m.ranks[: last_used + 1]):
+        y0 = rank_y[i]
+        out.append(f'<g class="rank" data-level="{esc(rank.level)}">'
+                   + text(PAD, y0 + LINE, rank.level, weight="bold")
+                   + text(PAD, y0 + 2 * LINE, rank.bits, fill="#333") + "</g>")
+        if i:
+            out.append(f'<line x1="{PAD}" x2="{width - PAD:.0f}" y1="{y0 - RANK_GAP / 2:.0f}" y2="{y0 - RANK_GAP / 2:.0f}" '
+                       f'stroke="#ddd" stroke-width="1"/>')
+    # edges under the boxes
+    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (LEAF_H + LEAF_GAP)) for nid in lay.nodes}
+    for e in m.edges:
+        if e.src not in pos or e.dst not in pos:
+            continue
+        src = lay.nodes[e.src]
+        sx, sy = pos[e.src]
+        row_i = next((k for k, r in enumerate(src.rows) if r.index == e.index), len(src.rows) - 1)
+        x1 = sx + BOX_W
+        y1 = sy + HEAD + row_i * ROW + ROW / 2
+        dw = LEAF_W if e.kind == "leaf" else BOX_W
+        x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
+        c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
+        if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
+            x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
+            c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 30:.1f},{y1:.1f} {x2 + 40:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
+        if e.kind == "ghost":
+            stroke, dash, sw = ("#555", "5 4", 2.2)
+        else:
+            stroke, dash, sw = ("#333", "", 1.4)
+        if e.on_path:
+            stroke, sw = PATH, 3.5
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}" data-src="{e.src}" data-dst="{e.dst}">'
+                   f'<path d="{c}" fill="none" stroke="{stroke}" stroke-width="{sw}"{dash_attr} marker-end="url(#arrow)"/>'
+                   + (text(x2 + 6, y2 - 8, e.label, style="italic" if e.kind == "ghost" else "", fill="#222",
+                           weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
+                   + "</g>")
+    # boxes
+    for n in m.tables:
+        x, y = pos[n.id]
+        out.append(_table_box(n, x, y))
+    for n in m.leaves:
+        x, y = pos[n.id]
+        out.append(_leaf_box(n, x, y))
+    # VMAs as a band along the address range of the drawn tables, with their locks
+    out.extend(_vma_band(m, PAD, body_end, width - 2 * PAD))
+    if legend_rows:
+        out.extend(_legend(legend_rows, PAD, body_end + vma_h))
+    defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+            'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker>'
+            '<pattern id="reused-hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            f'<rect width="8" height="8" fill="{LIFE_STYLE["reused"][0]}"/><line x1="0" y1="0" x2="0" y2="8" stroke="#000" '
+            'stroke-width="2"/></pattern></defs>')
+    return document(width, height, [defs] + out, title=m.alt.splitlines()[0], desc=m.alt, cls="pw-tree")
+
+
+def wrap(line: str, width: float, size: float = SIZE) -> list[str]:
+    """Break at spaces so that each piece fits `width` px (a word is never cut)."""
+    out, cur = [], ""
+    for word in line.split(" "):
+        cand = f"{cur} {word}" if cur else word
+        if cur and text_width(cand, size) > width:
+            out.append(cur)
+            cur = word
+        else:
+            cur = cand
+    return out + ([cur] if cur else [])
+
+
+def _head_lines(m: TreeModel, width: float) -> list[tuple[str, str]]:
+    out = []
+    for w in m.walkers:
+        idx = " ".join(f"{lv.lower()}[{n}]" for lv, n in w.indices)
+        line = (f"CPU{w.cpu} {w.actor} reads {w.addr:#x}: {idx}; "
+                + (f"returned {w.result}" if w.next_step == "done" else f"next: {w.next_step}()"))
+        out.extend((piece, "walker-line") for piece in wrap(line, width))
+    for u in m.uaf:
+        out.extend((piece, "uaf") for piece in wrap(u, width))
+    return out
+
+
+def _fill(life: str) -> str:
+    return "url(#reused-hatch)" if life == "reused" else LIFE_STYLE[life][0]
+
+
+def _table_box(n, x: float, y: float) -> str:
+    h = _height(n)
+    dash, sw = DASH[n.life]
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    edge = PATH if n.on_path and n.life == "live" else "#111"
+    parts = [f'<g class="table life-{n.life}{" on-path" if n.on_path else ""}" data-node="{n.id}" data-level="{n.level}" '
+             f'data-life="{n.life}">',
+             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{h:.1f}" rx="4" fill="#fff" stroke="{edge}" '
+             f'stroke-width="{max(sw, 3.0) if n.on_path else sw}"{dash_attr}/>',
+             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{HEAD - 4}" fill="{_fill(n.life)}"/>']
+    badge = n.badge + (", deposited" if n.deposited else "")
+    parts.append(text(x + 8, y + LINE, n.title, weight="bold"))
+    bw = text_width(badge) + 10
+    parts.append(f'<rect x="{x + BOX_W - bw - 6:.1f}" y="{y + 4:.1f}" width="{bw:.1f}" height="{LINE}" rx="3" fill="#fff" '
+                 f'stroke="#111" stroke-width="1"/>')
+    parts.append(text(x + BOX_W - 11, y + LINE - 1, badge, anchor="end", cls="badge"))
+    parts.append(text(x + 8, y + 2 * LINE + 1, _span(n.lo, n.hi), fill="#111"))
+    ry = y + HEAD
+    for r in n.rows:
+        if r.cursor:
+            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="{BOX_W - 6}" height="{ROW - 2}" fill="{CURSOR}" '
+                         f'stroke="{PATH}" stroke-width="2.5" class="cursor"/>')
+        elif r.on_path:
+            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{ROW - 2}" fill="{PATH}"/>')
+        label = f"[{r.index}] {r.text}" + (" ◀ next" if r.cursor else "")
+        parts.append(f'<g class="entry" data-index="{r.index}">'
+                     + text(x + 12, ry + LINE - 3, label, weight="bold" if r.on_path else "normal")
+                     + text(x + 12, ry + 2 * LINE - 5, _span(r.lo, r.hi), fill="#333") + "</g>")
+        ry += ROW
+    if n.more:
+        parts.append(text(x + 12, ry + LINE - 3, f"… {n.more} more entries", fill="#333"))
+        ry += ROW
+    for lock in n.locks:
+        for k, piece in enumerate(wrap(f"lock: {lock}", BOX_W - 20)[:2]):
+            parts.append(text(x + 12, ry + (k + 1) * LINE - 3, piece, weight="bold"))
+        ry += ROW
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _leaf_box(n, x: float, y: float) -> str:
+    huge = n.size > 4096
+    stroke = PATH if n.on_path else "#111"
+    # a leaf is a page, not a table: rounded, shaded, no entries
+    return (f'<g class="leaf" data-node="{n.id}" data-level="{n.level}">'
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{LEAF_W}" height="{LEAF_H}" rx="{LINE}" '
+            f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
+            + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
+            + text(x + LEAF_W / 2, y + 2 * LINE, f"{n.lo:#x}", anchor="middle", fill="#333")
+            + "</g>")
+
+
+def notes(m: TreeModel) -> list[str]:
+    """The lines under the VMA band: the mmap_lock, what is queued for freeing,
+    the VMAs outside the drawn range."""
+    out = [m.mm_lock]
+    out += [f"queued for freeing: {q}" for q in m.queued]
+    outside = [v.name for v in m.vmas if not v.visible]
+    if outside:
+        out.append("VMAs outside the drawn tables: " + ", ".join(outside))
+    return out
+
+
+def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
+    out = [text(x0, y0 + LINE, f"VMAs over {m.lo:#x}-{m.hi:#x}", weight="bold")]
+    span = max(1, m.hi - m.lo)
+    by = y0 + LINE + 6
+    out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
+    for v in m.vmas:
+        if not v.visible:
+            continue
+        a = x0 + max(0.0, max(v.lo, m.lo) - m.lo) / span * w
+        b = x0 + min(w, (min(v.hi, m.hi) - m.lo) / span * w)
+        b = max(b, a + 8)
+        dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
+        label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
+        out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
+                   f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
+                   f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label) + "</g>")
+    y = by + 2 * LINE + LINE + 2
+    for line in notes(m):
+        for piece in wrap(line, w):
+            out.append(text(x0, y, piece, fill="#222"))
+            y += LINE
+    return out
+
+
+_LEGEND = ("live", "detached", "rcu_pending", "ipi_pending", "freed", "reused")
+
+
+def _legend_rows(width: float) -> list[list[str]]:
+    rows, cur, used = [], [], 0.0
+    for life in _LEGEND:
+        w = text_width(life) + 40
+        if cur and used + w > width - 2 * PAD:
+            rows.append(cur)
+            cur, used = [], 0.0
+        cur.append(life)
+        used += w
+    if cur:
+        rows.append(cur)
+    return rows
+
+
+def _legend(rows, x0: float, y0: float) -> list[str]:
+    out = ['<g class="legend">']
+    y = y0
+    for row in rows:
+        x = x0
+        for life in row:
+            dash, sw = DASH[life]
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            out.append(f'<rect x="{x:.1f}" y="{y + 3:.1f}" width="24" height="{LINE - 4}" fill="{_fill(life)}" stroke="#111" '
+                       f'stroke-width="{min(sw, 2.5)}"{dash_attr}/>')
+            out.append(text(x + 30, y + LINE - 2, life))
+            x += text_width(life) + 40
+        y += LINE + 6
+    out.append("</g>")
+    return out
+
+
+def tree_image(m: TreeModel, **kw) -> SvgImage:
+    return SvgImage(tree_svg_model(m, **kw), m.alt)

@@ -1,0 +1,96 @@
+"""The widgets' front-end pieces, shipped as package files (no network):
+the style sheet, and the key helper, an anywidget that keeps keystrokes away
+from JupyterLab's notebook shortcuts, sends Step/Back keys to Python,
+announces each step in a live region and notices a kernel that is gone.
+Without the anywidget package the widgets still work, with no key helper."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import ipywidgets as W
+
+GONE = ("This widget is not connected to a running Python kernel (the kernel restarted or this is a saved page), "
+        "so its buttons do nothing. Run the cell again, or step through the same race in the kernel-free stepper "
+        "or the in-browser course.")
+
+
+@lru_cache(maxsize=None)
+def asset(name: str) -> str:
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+
+
+def style() -> W.HTML:
+    return W.HTML(f"<style>{asset('widgets.css')}</style>", layout=W.Layout(display="none"))
+
+
+def no_kernel_note() -> str:
+    """Shown in a message area until the key helper hears from the kernel:
+    visible in a static page and after a restart, hidden while Python answers."""
+    return (f'<span class="pw-nokernel">{GONE} Kernel-free stepper: the course site\'s "Steppers" pages; '
+            f'in-browser course: the "Lite" link of the course site.</span>')
+
+
+try:
+    import anywidget
+    import traitlets
+
+    class KeyHelper(anywidget.AnyWidget):
+        """Front-end helper of one widget (see the module docstring)."""
+
+        _esm = asset("keys.js")
+        announce = traitlets.Unicode("").tag(sync=True)
+        gone_text = traitlets.Unicode(GONE).tag(sync=True)
+
+        def __init__(self, on_command, **kw):
+            super().__init__(**kw)
+            self._on_command = on_command
+            self.on_msg(self._msg)
+
+        def _msg(self, _widget, content, _buffers) -> None:
+            cmd = content.get("cmd") if isinstance(content, dict) else None
+            if cmd == "ping":
+                self.send({"cmd": "pong"})
+            elif cmd in ("step", "back"):
+                self._on_command(cmd)
+                self.send({"cmd": "pong"})
+
+    HAVE_HELPER = True
+except ImportError:  # pragma: no cover - anywidget is a dependency; Pyodide may lack it
+    HAVE_HELPER = False
+
+    class KeyHelper(W.HTML):  # type: ignore[no-redef]
+        """Without anywidget: the live region as plain HTML (no key handling)."""
+
+        def __init__(self, on_command, **kw):
+            super().__init__(**kw)
+            self._on_command = on_command
+
+        @property
+        def announce(self) -> str:
+            return getattr(self, "_announce", "")
+
+        @announce.setter
+        def announce(self, text: str) -> None:
+            from html import escape
+
+            self._announce = text
+            self.value = f'<div class="pw-live" role="status" aria-live="polite">{escape(text)}</div>'
+
+
+class RunThisCell:
+    """text/plain of a widget in a saved notebook: a line, not a Python repr."""
+
+    placeholder = "run this cell to use the widget"
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if isinstance(data, tuple):
+            bundle, meta = data
+        else:
+            bundle, meta = data, {}
+        if isinstance(bundle, dict):
+            bundle = dict(bundle)
+            bundle["text/plain"] = f"{type(self).__name__}: {self.placeholder} (it needs a running Python kernel)"
+        return (bundle, meta) if isinstance(data, tuple) else bundle
