@@ -34,7 +34,7 @@ TARGET_STEP_P95_MS = 300.0
 TARGET_MATRIX_S = 3.0
 TARGET_SIZE_MB = 100.0
 
-FIRST_VERDICT = "() => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.innerText.includes('Verdict:'))"
+FIRST_VERDICT = "() => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('Verdict:'))"
 
 
 def ratio(x: float, target: float) -> str:
@@ -69,7 +69,7 @@ def explorer_steps(browser, base: str, steps: int) -> list[float] | str:
     step = page.locator(".widget-button:has-text('Step')").first
     step.scroll_into_view_if_needed()
     times = []
-    state = ("() => [(document.body.innerText.match(/Step (\\d+) of (\\d+)/) || []).slice(1).join('/'),"
+    state = ("() => [(document.body.textContent.match(/Step (\\d+) of (\\d+)/) || []).slice(1).join('/'),"
              " [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML).join()]")
     for _ in range(steps):
         caption, svgs = page.evaluate(state)

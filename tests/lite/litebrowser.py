@@ -94,6 +94,10 @@ def run_all(page, timeout: float = 600_000) -> None:
                            timeout=timeout)
 
 
+# JupyterLab 4 skips rendering cells out of view (CSS content-visibility), and their
+# innerText is then empty: the tests read textContent, which does not depend on layout.
+
+
 def cells(page) -> list[dict]:
     """Every code cell: its source, execution count and outputs (errors as 'ename: evalue')."""
     return page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets

@@ -7,6 +7,7 @@ Screenshots land in artifacts/."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -16,26 +17,29 @@ from litehelp import ROOT
 ARTIFACTS = ROOT / "artifacts"
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))   # lessons, tutorial, glossary
 
-# Known failures, each named with its cause: strict (each must go once fixed) and
-# only as a failed assertion on the cells' errors (a timeout is a real failure).
-# The browser has no `dot` binary and no matplotlib wheel: views must be the
-# package's own SVG (pagewalk_edu/viz/svg) for the widgets, the tree, the charts.
-NO_SVG_VIEWS = not (ROOT / "pagewalk_edu" / "viz" / "svg").is_dir()
-WIDGETS_NEED_SVG = pytest.mark.xfail(NO_SVG_VIEWS, strict=True, raises=AssertionError,
-                                     reason="the widgets import matplotlib and call dot; the SVG views replace both")
-BLOCKED = {
-    "01-the-tree.ipynb": "tree() returns a graphviz.Digraph, whose notebook display runs `dot`",
-    "03-munmap-free-pgtables.ipynb": "viz.tables_chart draws with matplotlib",
-    "04-madv-dontneed-pt-reclaim.ipynb": "viz.tables_chart draws with matplotlib",
-    "07-any-interleaving.ipynb": "viz.matrix.matrix_figure and the Matrix widget draw with matplotlib",
+# Calls that cannot work in a browser tab (no `dot` binary, no matplotlib wheel), each
+# with what to use instead. A notebook that makes one is a known failure: strict (the
+# mark must go once the notebook changes) and only as the failed assertion on its
+# cells' errors (a timeout or any other failure is a real one).
+BROWSER_BLOCKERS = {
+    r"from pagewalk_edu\.viz\.tree import [^\n]*\btree\b": "it shows viz.tree.tree(), a graphviz Digraph whose display "
+    "runs `dot`, which a browser has not (viz.tree.tree_image() draws the same view in Python)",
+    r"\bmatrix_figure\(": "it draws with viz.matrix.matrix_figure(), i.e. matplotlib, which has no wheel for the browser "
+    "(viz.matrix.matrix_chart() falls back to SVG)",
 }
 
 
+def blocker(name: str) -> str | None:
+    nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    found = [why for pattern, why in BROWSER_BLOCKERS.items() if re.search(pattern, code)]
+    return "; ".join(found) or None
+
+
 def lesson_param(name):
-    if name in BLOCKED:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=BLOCKED[name]))
-    if name == "06-rcu-irqs-ipis.ipynb":
-        return pytest.param(name, marks=WIDGETS_NEED_SVG)
+    why = blocker(name)
+    if why:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=why))
     return name
 
 
@@ -92,10 +96,9 @@ def _widget_svgs(page) -> list[str]:
 
 
 def _log(page) -> str:
-    return page.locator(".widget-html:has-text('Event log')").first.inner_text()
+    return page.locator(".widget-html:has-text('Event log')").first.text_content()
 
 
-@WIDGETS_NEED_SVG
 def test_explorer_steps_back_and_shows_the_bug_in_the_browser(page, site):
     open_notebook(page, site, "06-rcu-irqs-ipis.ipynb")
     run_all(page)
@@ -106,29 +109,28 @@ def test_explorer_steps_back_and_shows_the_bug_in_the_browser(page, site):
     before_log, before_svgs = _log(page), _widget_svgs(page)
     assert len(before_svgs) >= 2, "the Explorer draws its tree and its timeline as SVG"
     step.click()
-    page.wait_for_function("(b) => ![...document.querySelectorAll('.widget-html')].some(e => e.innerText === b)",
+    page.wait_for_function("(b) => ![...document.querySelectorAll('.widget-html')].some(e => e.textContent === b)",
                            arg=before_log, timeout=30_000)
     page.wait_for_function("(n) => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML).join() !== n",
                            arg=",".join(before_svgs), timeout=30_000)
     after_step, step_svgs = _log(page), _widget_svgs(page)
     assert "1. CPU" in after_step, after_step[:300]
-    assert "Step 1 of" in page.inner_text("body")
+    assert "Step 1 of" in page.text_content("body")
     # Back moves the trace's index: the caption and the views are those of step 0 again
     page.locator(".widget-button:has-text('Back')").first.click()
-    page.wait_for_function("() => document.body.innerText.includes('Step 0 of')", timeout=30_000)
+    page.wait_for_function("() => document.body.textContent.includes('Step 0 of')", timeout=30_000)
     page.wait_for_function("(n) => [...document.querySelectorAll('.jp-OutputArea .widget-html svg')].map(s => s.outerHTML).join() !== n",
                            arg=",".join(step_svgs), timeout=30_000)
     assert _widget_svgs(page)[0] == before_svgs[0], "Back redraws the tree of the step before"
     page.locator(".widget-button:has-text('Show me the bug')").first.click()
-    page.wait_for_function("() => document.body.innerText.includes('Shortest counterexample loaded')", timeout=60_000)
-    page.wait_for_function("() => /USE.AFTER.FREE|use-after-free/i.test(document.body.innerText + document.body.innerHTML)",
+    page.wait_for_function("() => document.body.textContent.includes('Shortest counterexample loaded')", timeout=60_000)
+    page.wait_for_function("() => /USE.AFTER.FREE|use-after-free/i.test(document.body.textContent + document.body.innerHTML)",
                            timeout=30_000)
     assert _widget_svgs(page) != before_svgs, "the tree and timeline are redrawn for the counterexample"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lite-explorer-bug.png"))
 
 
-@WIDGETS_NEED_SVG
 def test_quiz_takes_an_answer_in_the_browser(page, site):
     from pagewalk_edu.explore import verdict
     from pagewalk_edu.widgets import Quiz
@@ -139,7 +141,7 @@ def test_quiz_takes_an_answer_in_the_browser(page, site):
     _no_errors(page)
     page.locator(".widget-radio-box label", has_text=expected).first.click()
     page.locator(".widget-button:has-text('Reveal')").first.click()
-    page.wait_for_function("() => document.body.innerText.includes('the explorer says')", timeout=60_000)
-    body = page.inner_text("body")
+    page.wait_for_function("() => document.body.textContent.includes('the explorer says')", timeout=60_000)
+    body = page.text_content("body")
     assert f"Right: the explorer says {expected}" in body
     assert "Score: 1 / 1" in body
