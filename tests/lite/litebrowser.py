@@ -94,6 +94,25 @@ def run_all(page, timeout: float = 600_000) -> None:
                            timeout=timeout)
 
 
+# True once a cell that asks the explorer for a verdict shows one (its output names
+# a verdict: safe, safe_but_stale, unsafe or deadlock).
+FIRST_VERDICT = """() => window.jupyterapp.shell.currentWidget.content.widgets.some(c =>
+    c.model.type === 'code' && c.model.sharedModel.getSource().includes('verdict(') &&
+    /\\b(safe|safe_but_stale|unsafe|deadlock)\\b/.test(c.model.outputs.toJSON().map(o =>
+        o.text ? [].concat(o.text).join('') : '').join('')))"""
+
+
+def run_each(page, timeout: float = 600_000) -> None:
+    """Run the code cells one by one, each awaited, going on past a cell that fails
+    (Run All stops there: the kernel drops what was queued behind an error)."""
+    page.evaluate("""async () => { const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+        for (let i = 0; i < nb.widgets.length; i++) {
+            if (nb.widgets[i].model.type !== 'code') continue;
+            nb.activeCellIndex = i;
+            await app.commands.execute('notebook:run-cell');
+        } }""")
+
+
 # JupyterLab 4 skips rendering cells out of view (CSS content-visibility), and their
 # innerText is then empty: the tests read textContent, which does not depend on layout.
 

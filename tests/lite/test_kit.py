@@ -14,8 +14,9 @@ import zipfile
 
 import pytest
 
-from litebrowser import Guard, cells, lite_context, run_all
+from litebrowser import FIRST_VERDICT, Guard, cells, lite_context, run_each
 from litehelp import ROOT
+from test_lite_site import blocker
 
 KIT = "pagewalk-edu-kit"
 
@@ -82,10 +83,15 @@ def test_kit_serves_lesson_00_live_offline(chromium, served):
                            " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=120_000)
     page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget; await w.context.ready;"
                   " await w.sessionContext.ready; }")
-    run_all(page)
+    run_each(page)
     got = cells(page)
-    assert not [c["errors"] for c in got if c["errors"]]
-    assert any("Verdict:" in c["text"] for c in got), "lesson 00 reaches its first verdict"
+    assert all(c["count"] is not None for c in got if c["source"].strip()), "every cell ran"
+    assert page.evaluate(FIRST_VERDICT), "lesson 00 reaches its first verdict"
+    errors = [e for c in got for e in c["errors"]]
+    if blocker("00-start-here.ipynb") is None:
+        assert not errors
+    else:   # the one known cause (tests/lite/test_lite_site.py): `dot` cannot start in a browser
+        assert errors and all("does not support processes" in e or "matplotlib" in e for e in errors), errors
     ctx.close()
     assert not guard.foreign, f"the kit requested another host: {guard.foreign[:5]}"
 
