@@ -5,10 +5,13 @@ their square: a three-step file ran for most of an hour).
 
     PYTHONPATH=. python benchmarks/tables.py [--repeat N]
 
-Prints, for 12,500 to 100,000 PTE tables, the median time of the prediction
-(mmap, a touch every 2 MiB, MADV_DONTNEED of all of it, munmap), the time per
-table, and the ratio of each size's time to the previous one (2.0 for a linear
-cost, 4.0 for a quadratic one).
+Prints, for 12,500 to 100,000 PTE tables, the median time of two predictions:
+"allocate" (mmap, then a touch every 2 MiB: the scenario allocates the tables)
+and "all four" (then MADV_DONTNEED of all of it, which reclaims every PTE table,
+and munmap); the time per table, and the ratio of each size's time to the
+previous one (2.0 for a linear cost, 4.0 for a quadratic one).  Before the
+TableStore the same 100,000-table scenario took minutes (the tree was a tuple
+copied at each change).
 """
 
 from __future__ import annotations
@@ -24,41 +27,50 @@ M2 = 2 << 20
 TARGET_S = 2.0
 
 
-def scenario(tables: int):
+def scenario(tables: int, steps: int = 4):
     length = tables * M2
     return parse_tables_scenario({"steps": [
         {"op": "mmap", "start": 0, "length": length},
         {"op": "touch", "start": 0, "length": length, "stride": "2M"},
         {"op": "madvise", "start": 0, "length": length, "advice": "dontneed"},
         {"op": "munmap", "start": 0, "length": length},
-    ]})
+    ][:steps]})
 
 
-def measure(tables: int, repeat: int) -> tuple[float, int]:
-    s = scenario(tables)
+def measure(tables: int, steps: int, repeat: int) -> tuple[float, float, int]:
+    """(median CPU seconds, median wall seconds, tables allocated).  The CPU
+    time is the figure to compare: on a shared machine the wall time also
+    counts the time other processes had the CPU."""
+    s = scenario(tables, steps)
     config = KernelConfig.for_kernel("6.18")
-    times, peak = [], 0
+    cpu, wall, peak = [], [], 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         results = predict(s, config)
-        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
         peak = results[1].page_table_bytes // 4096
-    return statistics.median(times), peak
+    return statistics.median(cpu), statistics.median(wall), peak
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print(f"{'PTE tables':>10}  {'tables':>8}  {'median s':>9}  {'us/table':>8}  {'ratio':>5}")
-    previous = None
-    for n in (12_500, 25_000, 50_000, 100_000):
-        t, peak = measure(n, args.repeat)
-        ratio = f"{t / previous:5.2f}" if previous else "    -"
-        print(f"{n:>10}  {peak:>8}  {t:>9.3f}  {t / peak * 1e6:>8.1f}  {ratio}")
-        previous = t
-    verdict = "meets" if t <= TARGET_S else "misses"
-    print(f"100,000-table prediction: {t:.2f} s ({verdict} the {TARGET_S:.0f} s target; {t / TARGET_S:.2f} of it)")
+    final = {}
+    for steps, label in ((2, "allocate"), (4, "all four")):
+        print(f"{label}: {'PTE tables':>10}  {'tables':>8}  {'CPU s':>7}  {'wall s':>7}  {'us/table':>8}  {'ratio':>5}")
+        previous = None
+        for n in (12_500, 25_000, 50_000, 100_000):
+            t, w, peak = measure(n, steps, args.repeat)
+            ratio = f"{t / previous:5.2f}" if previous else "    -"
+            print(f"{'':{len(label) + 2}}{n:>10}  {peak:>8}  {t:>7.3f}  {w:>7.3f}  {t / peak * 1e6:>8.1f}  {ratio}")
+            previous = t
+        final[label] = (t, w)
+    for label, (t, w) in final.items():
+        verdict = "meets" if t <= TARGET_S else "misses"
+        print(f"100,000-table prediction, {label}: {t:.2f} s of CPU, {w:.2f} s wall ({verdict} the "
+              f"{TARGET_S:.0f} s target; {t / TARGET_S:.2f} of it)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from .console import error_line, one_line
+
 
 def add_parser(sub) -> None:
     c = sub.add_parser("check", help="run scenario files (TOML) and check their expected verdict and state count")
@@ -106,12 +108,12 @@ def run(args) -> int:
     for i, path in enumerate(files):
         try:
             r = check_file(path)
-        except (ValueError, TypeError) as err:
-            msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        except (ValueError, TypeError, OSError) as err:  # OSError: files.FileError, a path the system refused
+            msg = one_line(err)  # a line break or an escape in a path or value is shown escaped
             bad = True
             if args.json:
                 print(json.dumps({"file": path, "error": msg}))
-            print(f"pagewalk-edu: error: {msg}", file=sys.stderr)
+            error_line(sys.stderr, "pagewalk-edu", msg)
             continue
         if not r["pass"]:
             status = 1

@@ -8,7 +8,6 @@ line naming what was wrong and what is accepted; never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Sequence
@@ -51,7 +50,13 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
     p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
 
 
-def build_parser() -> argparse.ArgumentParser:
+TABLES_HELP = "page-table bytes per step of a scenario: the simulator's prediction and (--real) the kernel's VmPTE"
+
+
+def build_parser(with_tables: bool = True) -> argparse.ArgumentParser:
+    """The whole command line.  `with_tables=False` stands a bare entry in for
+    the tables command, so that the other commands do not import it (it is the
+    costliest import of the package and they never use it)."""
     parser = _Parser(prog=PROG, description="Watch folio_walk_start() race with munmap(), MADV_DONTNEED and THP collapse.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -79,14 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(m, holds_required=False)
     m.add_argument("--json", action="store_true", help="print JSON")
 
-    try:
-        from .tables.cli import add_parser as add_tables
-    except ImportError:  # pragma: no cover - the tables command ships with the package
-        add_tables = None
     from .check import add_parser as add_check
     add_check(sub)
-    if add_tables is not None:
+    if with_tables:
+        from .tables.cli import add_parser as add_tables
         add_tables(sub)
+    else:
+        sub.add_parser("tables", help=TABLES_HELP)
     return parser
 
 
@@ -150,6 +154,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         except FileExistsError:
             raise UsageError(f"{echo(args.save)} exists; add --force to replace it") from None
     if args.json:
+        import json
         print(json.dumps(trace_json(trace), indent=2))
     else:
         print(trace_text(trace))
@@ -224,6 +229,7 @@ def cmd_verdict(args: argparse.Namespace) -> int:
 
     v = verdict(_scenario(args))
     if args.json:
+        import json
         print(json.dumps(v.as_dict(), indent=2))
         return 0
     from .viz.text import verdict_text
@@ -242,6 +248,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown walker {quote(args.walker)}; accepted: local, remote")
     m = matrix(cfg, args.walker, fault)
     if args.json:
+        import json
         print(json.dumps(m.as_dict(), indent=2))
         return 0
     fault_txt = f", fault {fault}" if fault else ""
@@ -258,8 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout = sys.stdout
     sys.stdout = Output(stdout)
     prog = PROG
+    given = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    command = next((a for a in given if not a.startswith("-")), None)
     try:
-        parser = build_parser()
+        parser = build_parser(with_tables=command in (None, "tables") or "-h" in given or "--help" in given)
         args, extra = parser.parse_known_args(argv)
         prog = TABLES_PROG if args.command == "tables" else PROG
         if extra:
@@ -268,8 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"a command is required: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
         if args.command == "check":
             from .check import run as run_check
-            return run_check(args)
-        if args.command == "tables":
+            status = run_check(args)
+        elif args.command == "tables":
             from .tables.cli import run as run_tables
             status = run_tables(args)
         else:

@@ -186,7 +186,7 @@ def write_atomic(path, data: bytes | str, *, overwrite: bool = False, what: str 
     fd, tmp = _create_temporary(folder, name)
     try:
         try:
-            if mode is not None:
+            if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as f:
                 fd = -1
@@ -292,7 +292,7 @@ def _rename_noreplace(tmp: str, target: str, name: str) -> bool:
 
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such call in this C library (or no C library)
         return False
     at_fdcwd, rename_noreplace = -100, 1
     if renameat2(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(target), rename_noreplace) == 0:

@@ -7,14 +7,11 @@ only while the target CPU has IRQs enabled; rcu_read_lock() does not block it).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from .roles import RCU_CB, RCU_GP, irq_actor
 from .state import Rcu, State
 from .steps import Blocked, Event, Moved, Outcome, free_tables, table_list
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .ctx import Ctx
 
 SRC_TREE = "kernel/rcu/tree.c"
 
@@ -23,7 +20,7 @@ def _holdout_reason(state: State, cpu: int) -> str:
     return f"CPU{cpu} ({', '.join(state.cpus[cpu].atomic_context())})"
 
 
-def rcu_gp_step(ctx: "Ctx", state: State) -> Outcome | None:
+def rcu_gp_step(ctx, state: State) -> Outcome | None:
     """The grace-period kthread.  None: nothing to do (idle, not blocked)."""
     rcu = state.rcu
     if not rcu.active:
@@ -57,7 +54,7 @@ def rcu_gp_step(ctx: "Ctx", state: State) -> Outcome | None:
     )
 
 
-def rcu_cb_step(ctx: "Ctx", state: State) -> Outcome | None:
+def rcu_cb_step(ctx, state: State) -> Outcome | None:
     """rcu_do_batch(): invoke every callback whose grace period has completed."""
     rcu = state.rcu
     ready = tuple(cb for cb in rcu.callbacks if cb.needed <= rcu.gp_seq)
@@ -77,7 +74,7 @@ def rcu_cb_step(ctx: "Ctx", state: State) -> Outcome | None:
                               f"{SRC_TREE}: rcu_do_batch", tuple(changes)))
 
 
-def irq_step(ctx: "Ctx", state: State, cpu: int) -> Outcome | None:
+def irq_step(ctx, state: State, cpu: int) -> Outcome | None:
     """Take the oldest IPI pending on `cpu`, if IRQs are on there."""
     pending = state.ipi_pending_for(cpu)
     if not pending:

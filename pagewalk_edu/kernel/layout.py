@@ -386,8 +386,11 @@ def parse_layout(d: dict, *, name: str, doc: str, key_prefix: str = "") -> Layou
 def builtin_layout(action: str) -> Layout:
     """One of the seven built-in actions, from pagewalk_edu/scenarios/layouts/."""
     import tomllib
-    from importlib import resources
+    import os
 
-    path = resources.files("pagewalk_edu").joinpath("scenarios", "layouts", f"{action}.toml")
-    d = tomllib.loads(path.read_text(encoding="utf-8"))
+    # The package's own data file, read beside this module (cheaper at start-up
+    # than importlib.resources, and the package is always installed unzipped).
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scenarios", "layouts", f"{action}.toml")
+    with open(path, encoding="utf-8") as f:
+        d = tomllib.loads(f.read())
     return parse_layout(d, name=d["name"], doc=d["doc"])

@@ -12,23 +12,33 @@ state when it runs.  kernel/paths/ executes them, dispatching on the type.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from operator import itemgetter
 from typing import Any
 
 
-def instruction(function: str, *fields: str, defaults: tuple = (), doc: str = "") -> type:
-    """The instruction type for kernel function `function` with arguments `fields`."""
+def instruction(function: str, *fields: str, defaults: tuple = ()) -> type:
+    """The instruction type for kernel function `function` with arguments `fields`
+    (the last len(defaults) of them optional)."""
     name = "".join(part.capitalize() for part in function.strip("_").split("_"))
-    base = namedtuple(name, ("function",) + fields, defaults=defaults or None)
+    first_default = len(fields) - len(defaults)
 
-    def __new__(cls, *args: Any, **kwargs: Any):
-        return base.__new__(cls, function, *args, **kwargs)
+    def __new__(cls, *args: Any):
+        if not first_default <= len(args) <= len(fields):
+            raise TypeError(f"{name}() takes {', '.join(fields) or 'no arguments'}; got {len(args)} values")
+        return tuple.__new__(cls, (function,) + args + defaults[len(args) - first_default:])
+
+    def __repr__(self) -> str:
+        return f"{name}({', '.join(repr(x) for x in self[1:])})"
 
     def __getnewargs__(self):  # copy.copy() and copy.deepcopy() rebuild it from its arguments
         return tuple(self)[1:]
 
-    return type(name, (base,), {"__slots__": (), "__new__": __new__, "__getnewargs__": __getnewargs__,
-                                "__doc__": doc or f"{function}()", "__module__": "pagewalk_edu.kernel.program"})
+    ns: dict[str, Any] = {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__getnewargs__": __getnewargs__,
+                          "__doc__": f"{function}({', '.join(fields)})", "__module__": "pagewalk_edu.kernel.program",
+                          "fields": fields, "function": property(itemgetter(0), doc="the kernel function")}
+    for i, f in enumerate(fields, 1):
+        ns[f] = property(itemgetter(i))
+    return type(name, (tuple,), ns)
 
 
 Program = tuple  # a tuple of instructions

@@ -180,6 +180,9 @@ def make_scenario(
     """Build a validated Scenario from the CLI's vocabulary."""
     if not isinstance(kernel, str):
         raise TypeError(f"kernel must be a string such as '6.18', got {type(kernel).__name__}")
+    if config is not None and not isinstance(config, (str, dict)):
+        raise TypeError(f"config must be a string such as 'PT_RECLAIM=n,TLB_FLUSH=ipi' or a dict of keys to values, "
+                        f"got {type(config).__name__}")
     overrides = parse_config_list(config) if (config is None or isinstance(config, str)) else dict(config)
     cfg = KernelConfig.for_kernel(kernel, **overrides)
     if fault in ("", "none"):

@@ -8,13 +8,11 @@ kernel path.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import NamedTuple, Union
 
 from .pgtable import Life, set_life, set_table
 from .state import Actor, Callback, Cpu, Ipi, State, Uaf
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .ctx import Ctx
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,7 @@ def who(state: State, actor_name: str) -> str:
 # --- the monitor ------------------------------------------------------------
 
 
-def deref(ctx: "Ctx", state: State, actor: str, tid: int, function: str) -> tuple[State, str]:
+def deref(ctx, state: State, actor: str, tid: int, function: str) -> tuple[State, str]:
     """Record a read of table `tid` (an entry, or its split ptlock).
 
     A freed (or reused) table is a use-after-free; a detached or pending one is
@@ -199,7 +197,7 @@ def own_ipi(state: State, actor: str) -> Ipi | None:
     return None
 
 
-def flush_targets(ctx: "Ctx", actor: Actor) -> frozenset[int]:
+def flush_targets(ctx, actor: Actor) -> frozenset[int]:
     """x86 flush_tlb_mm_range() → native_flush_tlb_multi(): IPIs to the other
     CPUs in mm_cpumask(mm) (with freed tables, lazy-TLB CPUs too).  A broadcast
     flush (AMD INVLPGB, arm64 TLBI) sends none."""
@@ -208,7 +206,7 @@ def flush_targets(ctx: "Ctx", actor: Actor) -> frozenset[int]:
     return frozenset(c for c in ctx.cpumask if c != actor.cpu)
 
 
-def all_other_cpus(ctx: "Ctx", actor: Actor) -> frozenset[int]:
+def all_other_cpus(ctx, actor: Actor) -> frozenset[int]:
     """smp_call_function(): every online CPU but this one."""
     return frozenset(c for c in range(ctx.ncpus) if c != actor.cpu)
 

@@ -52,7 +52,7 @@ class ScenarioFile:
 
 def load(path: str | Path) -> ScenarioFile:
     """Read and check one scenario file (bounded in size; one-line errors)."""
-    from ..saved import read_user_text
+    from ..files import read_user_text
 
     text = read_user_text(path, "scenario file (TOML)")
     return loads(text, str(path))

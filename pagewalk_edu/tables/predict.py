@@ -3,6 +3,7 @@ system call a step, in an empty 512 GiB PGD slot."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field, replace
 
 from ..kernel.config import KernelConfig
@@ -51,6 +52,19 @@ def _rel(c: Change, base: int) -> Change:
 def predict(scenario: TablesScenario, config: KernelConfig) -> list[StepResult]:
     """Page-table bytes after each step (cumulative, from 0 before the first),
     and the tables each step allocated and freed."""
+    # The model builds hundreds of thousands of small immutable values and no
+    # reference cycles; the cyclic collector would walk all of them over and
+    # over (it doubled the time of a 100,000-table run), so it waits.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _predict(scenario, config)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _predict(scenario: TablesScenario, config: KernelConfig) -> list[StepResult]:
     mm = Mm.in_empty_slot(config, SIM_BASE, SLOT)
     # the same model on a tree whose changes cost the same at any size: a step
     # costs time in proportion to the tables it touches (benchmarks/tables.py)

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..files import write_atomic
 from ..kernel.sim import Trace
 from .timeline import timeline
-from .tree import tree
+from .tree import dot_svg, tree
 
 
 def view_paths(target: str, fmt: str) -> tuple[Path, Path]:
@@ -39,10 +39,15 @@ def write_views(trace: Trace, target: str, fmt: str, *, overwrite: bool = False)
             raise ValueError(f"cannot write {path}: it is a directory")
         if path.exists() and not overwrite:
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
-    data = tree(trace.ctx, trace.last).pipe(format=fmt)
-    fig = timeline(trace, current=len(trace.states) - 1)
-    image = io.BytesIO()
-    fig.savefig(image, format=fmt, dpi=100)
+    last = len(trace.states) - 1
+    if fmt == "svg":  # with <title>/<desc>: the state's text alternative
+        data = dot_svg(trace.ctx, trace.last, trace=trace, index=last).encode("utf-8")
+    else:
+        data = tree(trace.ctx, trace.last, trace=trace, index=last).pipe(format=fmt)
+    fig = timeline(trace, current=last)
+    image = io.BytesIO(fig.svg_text().encode("utf-8")) if fmt == "svg" else io.BytesIO()
+    if fmt != "svg":
+        fig.savefig(image, format=fmt, dpi=100)
     # both drawn before either is written; each written whole or not at all (files.write_atomic)
     write_atomic(tree_path, data, overwrite=overwrite)
     write_atomic(timeline_path, image.getvalue(), overwrite=overwrite)

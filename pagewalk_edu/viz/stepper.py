@@ -5,16 +5,19 @@ the files on disk, with no network and no Python behind it."""
 
 from __future__ import annotations
 
-import io
 import json
 from html import escape
 from pathlib import Path
 
 from ..files import write_atomic
 from ..kernel.sim import Trace
-from .text import outcome_lines, state_text
-from .timeline import timeline
+from .model.timeline import timeline_model
+from .model.tree import tree_model
+from .svg.timeline import step_span, timeline_svg_model
+from .text import outcome_lines
 from .tree import tree_svg
+
+TIMELINE_W = 860
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -24,11 +27,12 @@ body {{ font-family: system-ui, sans-serif; margin: 1em; color: #111; }}
 .controls button {{ font-size: 1em; margin-right: .4em; }}
 #log li.current {{ background: #56B4E9; font-weight: bold; }}
 #log {{ max-height: 16em; overflow-y: auto; font-size: .9em; }}
-.timeline {{ position: relative; display: inline-block; }}
+.timeline {{ position: relative; display: inline-block; max-width: 100%; }}
+#timeline {{ max-width: 100%; height: auto; display: block; }}
 #mark {{ position: absolute; top: 0; bottom: 0; background: rgba(0,114,178,.25); border-left: 2px solid #0072B2; }}
 #tree {{ max-width: 100%; border: 1px solid #ccc; }}
 </style></head>
-<body>
+<body><main>
 <h1>{title}</h1>
 <p>{summary}</p>
 <div class="controls" role="group" aria-label="step controls">
@@ -38,13 +42,14 @@ body {{ font-family: system-ui, sans-serif; margin: 1em; color: #111; }}
   <span id="where" aria-live="polite"></span>
 </div>
 <p id="line" aria-live="polite"></p>
-<div class="timeline"><img id="timeline" src="timeline.png" alt="{timeline_alt}" width="{tw}"><div id="mark"></div></div>
+<div class="timeline"><img id="timeline" src="timeline.svg" alt="{timeline_alt}" width="{tw}"><div id="mark"></div></div>
 <h2>Page tables at this step</h2>
 <img id="tree" src="tree-000.svg" alt="">
 <details><summary>The same state as text</summary><pre id="text"></pre></details>
 <h2>Event log</h2>
-<ol id="log" start="1">{log}</ol>
+<ol id="log" start="1" tabindex="0" aria-label="event log">{log}</ol>
 <p><b>Outcome:</b> {outcome}</p>
+</main>
 <script>
 const STEPS = {steps};
 let i = 0;
@@ -77,27 +82,20 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ctx = trace.ctx
-    fig = timeline(trace, None)
-    dpi = 80
-    image = io.BytesIO()
-    fig.savefig(image, format="png", dpi=dpi)
-    write_atomic(folder / "timeline.png", image.getvalue(), overwrite=True)  # a rebuild replaces its own files
-    fig.canvas.draw()
-    ax = fig.axes[0]
-    width_px = fig.get_figwidth() * fig.dpi
+    tm = timeline_model(trace, None)  # SVG built in Python: 12 px type and more at any width
+    write_atomic(folder / "timeline.svg", timeline_svg_model(tm, width=TIMELINE_W).encode("utf-8"), overwrite=True)
     steps = []
     for i, state in enumerate(trace.states):
         name = f"tree-{i:03d}.svg"
         write_atomic(folder / name, tree_svg(ctx, state, legend=(i == 0), trace=trace, index=i).encode("utf-8"), overwrite=True)
-        x0 = ax.transData.transform((i - 0.5, 0))[0] / width_px
-        x1 = ax.transData.transform((i + 0.5, 0))[0] / width_px
+        x0, x1 = step_span(tm, i, TIMELINE_W)
         if i == 0:
             line = "Step 0: the initial state. " + ctx.setup.summary + "."
         else:
             e = trace.events[i - 1]
             who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
             line = f"Step {i}: {who} {e.actor} {e.function}() — {e.text}"
-        alt = f"Page-table tree at step {i}.\n" + state_text(state, ctx)
+        alt = tree_model(ctx, state, trace=trace, index=i).alt
         steps.append({"tree": name, "alt": alt, "line": line, "x0": round(x0, 5), "x1": round(x1, 5)})
     log = "".join(
         f"<li><code>{escape(e.function)}</code> {escape(e.actor)}: {escape(e.text)}</li>" for e in trace.events
@@ -107,9 +105,8 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
         title=escape(title),
         summary=escape(ctx.scenario.describe() + ". " + ctx.setup.summary + "."),
         last=len(trace.states) - 1,
-        timeline_alt=escape(f"Timeline of {len(trace.events)} steps: lanes for CPU0 (the walker), CPU1 ({ctx.freer_name}) and RCU; "
-                            f"IRQ-off, RCU and lock spans, IPIs, grace periods, frees. {outcome}"),
-        tw=int(width_px * dpi / fig.dpi),
+        timeline_alt=escape(tm.alt),
+        tw=TIMELINE_W,
         log=log,
         outcome=escape(outcome),
         steps=json.dumps(steps),

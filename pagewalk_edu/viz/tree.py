@@ -1,14 +1,16 @@
 """The page-table tree of one state.
 
-tree(ctx, state) is a graphviz Digraph (laid out by `dot`, for --svg/--png
-export and the docs); tree_image(ctx, state) is the same view as SVG laid out
-in pure Python (the widgets, and anywhere `dot` cannot run).  Both draw the
+tree(ctx, state) is a graphviz Digraph (laid out by `dot` for --svg/--png
+export; a notebook displays it through the pure-Python layout);
+tree_image(ctx, state) is the same view as SVG laid out in pure Python (the
+widgets, and anywhere `dot` cannot run).  Both draw the
 TreeModel of viz.model.tree: ranks top to bottom, the entries that matter,
 leaves, ghost edges to the entry an unlinked table used to occupy, the
 walker's path and cursor, VMAs with their locks, the freeing queue."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from ..kernel.sim import Ctx
@@ -127,9 +129,37 @@ def dot_source(m: TreeModel, *, legend: bool = True):
 
 
 def tree(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None):
-    """The graphviz Digraph of one state (render it with `dot`: .pipe(), or Jupyter)."""
+    """The tree of one state as a graphviz Digraph: `.source` and `.pipe()` give
+    Graphviz's layout for export; a notebook shows it laid out in pure Python
+    (the same picture as the Explorer's), so a lesson's `tree(...)` cell
+    displays where no `dot` can run, as in the browser-only course."""
+    from .svg.tree import tree_image as image
+
     _check(ctx, state)
-    return dot_source(tree_model(ctx, state, trace=trace, index=index), legend=legend)
+    m = tree_model(ctx, state, trace=trace, index=index)
+    g = dot_source(m, legend=legend)
+    g.__class__ = _shown_tree_class()
+    g.image = image(m, legend=legend)
+    return g
+
+
+@lru_cache(maxsize=None)
+def _shown_tree_class():
+    import graphviz
+
+    class ShownTree(graphviz.Digraph):
+        """A Digraph that Jupyter displays through its pure-Python image (image/svg+xml
+        with the state's alt text) instead of running `dot`."""
+
+        image = None
+
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            return self.image._repr_mimebundle_(include, exclude)
+
+        def _repr_svg_(self) -> str:
+            return self.image.svg
+
+    return ShownTree
 
 
 def tree_svg(ctx: Ctx, state: State, *, legend: bool = True, trace=None, index: int | None = None) -> str:

@@ -24,8 +24,12 @@ def cached_matrix(config: KernelConfig, walker: str, fault: str | None):
 
 
 def message(text: str, kind: str = "info") -> str:
-    colour = {"info": "#0072B2", "error": "#D55E00", "ok": "#009E73"}[kind]
-    return f'<div role="status" style="color:{colour};min-height:1.4em">{escape(text)}</div>'
+    """A message area's HTML: the text, and the note a page shows when no
+    kernel answers (hidden by the front end while one does)."""
+    from .frontend import no_kernel_note
+
+    colour = {"info": "#0072B2", "error": "#9E3A00", "ok": "#00694D"}[kind]
+    return f'<div role="status" style="color:{colour};min-height:1.4em">{escape(text)}{no_kernel_note()}</div>'
 
 
 def choice(name: str, value, accepted) -> None:

@@ -7,6 +7,7 @@ JupyterLite included."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 
 import ipywidgets as W
@@ -22,7 +23,7 @@ from ..viz.svg.tree import tree_svg_model
 from ..viz.text import outcome_lines
 from .common import ConfigControls, cached_verdict, choice, message
 from .explorer_view import announcement, event_log_html, now_html
-from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
+from .frontend import KeyHelper, RunThisCell, style
 
 AUTO = "auto"
 #: the groups of settings a lesson may show; the rest go behind "more settings"
@@ -83,12 +84,13 @@ class Explorer(RunThisCell, W.VBox):
             holds, action, kernel, walker, fault = s.holds, s.action, s.config.kernel, s.walker, s.fault
             config = {k: v for k, v in s.config.as_dict().items() if k != "kernel"}
         holds = parse_holds(holds)  # 'rcu,irqs_off', ['rcu'] or (): one-line errors naming the holders accepted
-        choice("action", action, ACTIONS)
+        actions = list(ACTIONS) + ([action] if self._loaded is not None and action not in ACTIONS else [])
+        choice("action", action, actions)  # a scenario file's own layout is an action of its own
         self._render = render
         self._holds_order = tuple(holds)
         self.holds = {h: W.Checkbox(value=h in holds, description=h, indent=False, tooltip=f"the walker holds {h}",
                                     layout=W.Layout(width="auto")) for h in HOLDS}
-        self.action = W.Dropdown(options=list(ACTIONS), value=action, description="action", tooltip="the kernel path racing with the walker",
+        self.action = W.Dropdown(options=actions, value=action, description="action", tooltip="the kernel path racing with the walker",
                                  style={"description_width": "initial"}, layout=W.Layout(width="240px"))
         self.cfg = ConfigControls(kernel, walker, fault, config)
         self.next_actor = W.Dropdown(options=[AUTO], value=AUTO, description="next", tooltip="which actor moves at the next Step",
@@ -180,11 +182,11 @@ class Explorer(RunThisCell, W.VBox):
         scenario's walked address and VMA kind are kept while its action is."""
         ticked = {h for h in HOLDS if self.holds[h].value}
         holds = self._holds_order if set(self._holds_order) == ticked else tuple(h for h in HOLDS if h in ticked)
-        address = vma_kind = None
         if self._loaded is not None and self._loaded.action == self.action.value:
-            address, vma_kind = self._loaded.address, self._loaded.vma_kind
-        return Scenario(holds, self.action.value, self.cfg.config(), self.cfg.walker.value, self.cfg.fault_value(), address,
-                        vma_kind)
+            # everything the controls do not show (address, VMA kind, a file's own layout) stays as loaded
+            return replace(self._loaded, holds=holds, config=self.cfg.config(), walker=self.cfg.walker.value,
+                           fault=self.cfg.fault_value())
+        return Scenario(holds, self.action.value, self.cfg.config(), self.cfg.walker.value, self.cfg.fault_value())
 
     def _on_setting(self, change) -> None:
         if self.cfg._holding:
@@ -239,7 +241,7 @@ class Explorer(RunThisCell, W.VBox):
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
-        self.message.value = message("") + no_kernel_note()  # the step-0 line below says what the scenario is
+        self.message.value = message("")  # the step-0 line below says what the scenario is
         self.verdict_box.value = ""
         self.redraw()
         return True
@@ -361,6 +363,8 @@ class Explorer(RunThisCell, W.VBox):
             for h in HOLDS:
                 self.holds[h].value = h in s.holds
             self._holds_order = tuple(s.holds)
+            if s.action not in self.action.options:
+                self.action.options = list(ACTIONS) + [s.action]
             self.action.value = s.action
             self.cfg.kernel.value = s.config.kernel
             self.cfg.rcu_free.value = s.config.MMU_GATHER_RCU_TABLE_FREE

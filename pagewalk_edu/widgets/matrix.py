@@ -10,7 +10,7 @@ from ..kernel.scenario import ACTIONS
 from ..viz.style import VERDICT_COLOUR
 from .common import ConfigControls, cached_matrix, message
 from .explorer import Explorer
-from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
+from .frontend import KeyHelper, RunThisCell, style
 
 #: column headers short enough to fit a 1280-pixel screen; the full name is the tooltip
 SHORT = {"munmap_adjacent": "munmap adjacent", "munmap_partial": "munmap partial", "madv_dontneed": "MADV_ DONTNEED",
@@ -66,8 +66,7 @@ class MatrixWidget(RunThisCell, W.VBox):
                 self.cells[(tuple(holds), action)] = b
                 children.append(b)
         self.grid.children = children
-        self.message.value = (message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
-                              + no_kernel_note())
+        self.message.value = message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
 
     def open_cell(self, holds, action) -> None:
         try:

@@ -224,3 +224,31 @@ def test_axe_finds_no_violation_in_explorer_quiz_and_matrix(browser, lab):
                               return r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html.slice(0, 160)]); }""")
     assert found == [], found
     page.close()
+
+
+def test_presenter_mode_and_a_kernel_that_is_gone(browser, lab):
+    import json
+
+    url, token = lab
+    page = _open(browser, lab, 1280, 800)
+    page.locator(".pw-explorer button:has-text('Presenter')").first.click()
+    page.wait_for_function("() => document.querySelector('.pw-explorer').classList.contains('pw-presenter')")
+    assert not page.locator(".pw-explorer .pw-log").first.is_visible(), "presenter mode shows the tree and the current step only"
+    page.locator(".pw-explorer button:has-text('Presenter')").first.focus()
+    before = _live(page)
+    page.keyboard.press(" ")  # Space steps in presenter mode
+    assert _wait_live(page, before).startswith("step 1 of 1")
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.pw-explorer .pw-now')).fontSize)")
+    assert size >= 20
+    page.locator(".pw-explorer button:has-text('Presenter')").first.click()
+    assert not page.locator(".pw-explorer .pw-nokernel").first.is_visible(), "a live kernel: no note"
+    for k in json.load(urllib.request.urlopen(f"{url}/api/kernels?token={token}")):
+        urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{k['id']}/restart?token={token}", method="POST",
+                                                      data=b""))
+    time.sleep(3)
+    page.locator(".pw-explorer .widget-button:has-text('Step')").first.click()
+    page.wait_for_function("() => document.querySelector('.pw-explorer').classList.contains('pw-no-kernel')", timeout=30_000)
+    note = page.locator(".pw-explorer .pw-nokernel").first
+    assert note.is_visible() and "not connected to a running Python kernel" in note.inner_text()
+    assert "stepper" in note.inner_text() and "in-browser course" in note.inner_text()
+    page.close()

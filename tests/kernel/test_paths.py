@@ -117,3 +117,42 @@ def test_every_instruction_is_typed_and_has_one_step():
             assert all(type(i) in OPS for i in p.program), action
     for p in make_ctx(_scenario(FOUR_CPUS)).paths:
         assert all(type(i) in OPS for i in p.program)
+
+
+def test_tlb_remove_table_sync_one_is_an_empty_stub_without_mmu_gather_rcu_table_free():
+    """include/asm-generic/tlb.h: without CONFIG_MMU_GATHER_RCU_TABLE_FREE,
+    `static inline void tlb_remove_table_sync_one(void) { }`: collapse_huge_page()
+    sends no IPI after pmdp_collapse_flush()."""
+    from pagewalk_edu.kernel import make_scenario
+
+    for config, ipis in (("MMU_GATHER_RCU_TABLE_FREE=n", set()), (None, {"ipi:cpu0"})):
+        trace = run(make_scenario("none", "khugepaged_collapse", config=config))
+        sync = next(e for e in trace.events if e.function == "tlb_remove_table_sync_one")
+        assert {c for c in sync.changes if c.startswith("ipi:")} == ipis
+
+
+def test_munmap_of_the_middle_of_a_vma_splits_both_edges_and_frees_only_the_hole():
+    """mm/vma.c vms_gather_munmap_vmas(): __split_vma() at the start and at the
+    end of the range (both write-locked); mm/memory.c free_pgd_range() then frees
+    the PTE table wholly inside the hole and keeps the ones that map what stays."""
+    from pagewalk_edu.kernel.pgtable import Life
+
+    vmas = VMAS.replace('size = "4M"', 'size = "6M"').replace('start = "A.end+4M"', 'start = "A.end+2M"')
+    text = (HEAD.replace('faulted = ["A+0x1000", "A+2M+0x6000", "B+0x1000"]', 'faulted = ["A+0x1000", "A+2M+0x1000", "A+4M+0x1000"]')
+            + WALKER.replace('address = "A+2M+0x5000"', 'address = "A+0x5000"') + vmas
+            + '\n[[path]]\nop = "munmap"\nstart = "A+2M"\nend = "A+4M"\n')
+    ctx = make_ctx(_scenario(text))
+    fns = [(i.function, tuple(i)[1:]) for i in ctx.paths[0].program[:4]]
+    base = 0x7F00_0000_0000
+    assert fns == [("mmap_write_lock", ("mmap_write_lock_killable",)), ("vma_start_write", ("A",)),
+                   ("__split_vma", ("A", base + (2 << 20), "A.hi")), ("__split_vma", ("A.hi", base + (4 << 20), "A.hi.hi"))]
+    state = initial(ctx)
+    while not state.actors[1].done:
+        moves = enabled(ctx, state)
+        state, _ = step(ctx, state, next(m for m in ("munmap", "rcu_gp", "rcu_cb", "irq0") if m in moves))
+    while "rcu_gp" in enabled(ctx, state) or "rcu_cb" in enabled(ctx, state):
+        state, _ = step(ctx, state, "rcu_gp" if "rcu_gp" in enabled(ctx, state) else "rcu_cb")
+    live = {v.name: (v.start - base, v.end - base) for v in state.vmas if not v.detached}
+    assert live["A"] == (0, 2 << 20) and live["A.hi.hi"] == (4 << 20, 6 << 20) and "A.hi" not in live
+    ptes = {t.base - base: t.life for t in state.tables if t.level.name == "PTE"}
+    assert ptes[0] == Life.LIVE and ptes[4 << 20] == Life.LIVE and ptes[2 << 20] == Life.FREED

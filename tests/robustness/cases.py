@@ -204,6 +204,8 @@ CASES: tuple[Case, ...] = (
          T + ("--save", "{ok}/x.json"), {"ok": "keep me"}),
     Case("cli-path-line-break", "cli", "--scenario of a name with a line break in it", "a\\nb.json: no such file",
          ("verdict", "--scenario", "{dir}/a\nb.json")),
+    Case("cli-check-path-line-break", "cli", "check of a TOML file whose name has a line break, with bad TOML in it",
+         "a\\nb.toml: not valid TOML", ("check", "{dir}/a\nb.toml"), {"a\nb.toml": "name = \n"}),
     Case("cli-scenario-and-kernel", "cli", "--scenario FILE --kernel 6.18 (the default, given)", "drop --kernel, or edit the file",
          ("verdict", "--scenario", "{ok}", "--kernel", "6.18"), {"ok": json.dumps(SCENARIO)}),
     Case("cli-scenario-and-walker-config", "cli", "--scenario FILE --walker local --config PT_RECLAIM=n", "drop --walker, --config",

@@ -73,3 +73,12 @@ def test_choice_values_in_any_case():
         "TLB_FLUSH": "ipi", "TABLE_FREE_FALLBACK": "synchronize_rcu"}
     with pytest.raises(ValueError, match="TLB_FLUSH takes ipi or broadcast, got 'fast'"):
         parse_config_list("TLB_FLUSH=fast")
+
+
+@pytest.mark.parametrize("config", [["PT_RECLAIM"], 5, ("PT_RECLAIM", "n")])
+def test_make_scenario_refuses_a_config_that_is_neither_text_nor_a_dict(config):
+    """make_scenario(config=...) names what it takes instead of Python's dict() error."""
+    from pagewalk_edu.kernel.scenario import make_scenario
+
+    with pytest.raises(TypeError, match=r"config must be a string .* or a dict"):
+        make_scenario("vma_lock", "munmap", config=config)

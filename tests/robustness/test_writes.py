@@ -429,3 +429,19 @@ def test_save_trace_and_views_leave_no_temporary_files(tmp_path):
     assert sorted(q.name for q in tmp_path.iterdir()) == ["t.json", "v-timeline.png", "v-timeline.svg",
                                                           "v-tree.png", "v-tree.svg"]
     assert files.check_target(tmp_path / "new.json") == str(tmp_path / "new.json")
+
+
+def test_without_hard_links_a_new_name_is_still_never_clobbered(tmp_path, monkeypatch):
+    """A file system that refuses link(2) (FAT, some network mounts): the writer
+    falls back to rename(2) with RENAME_NOREPLACE, which fails as atomically."""
+    def no_links(*a, **k):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "s.json"
+    write_atomic(path, "first")
+    with pytest.raises(TargetExists):
+        write_atomic(path, "second")
+    assert path.read_text() == "first" and sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+    write_atomic(path, "third", overwrite=True)
+    assert path.read_text() == "third"

@@ -92,7 +92,7 @@ def test_address_option_moves_the_walk_inside_the_walked_vma(capsys):
 
 def test_every_shipped_named_file_checks(capsys):
     files = [str(p) for p in named_files()]
-    assert len(files) == 97
+    assert len(files) >= 97  # the scenarios the course quoted before they were files, and any added since
     rc, out, _ = cli(capsys, "check", "--json", *files)
     rows = [json.loads(line) for line in out.splitlines()]
-    assert rc == 0 and len(rows) == 97 and all(r["pass"] and r["expect"] and r["expect_states"] for r in rows)
+    assert rc == 0 and len(rows) == len(files) and all(r["pass"] and r["expect"] and r["expect_states"] for r in rows)

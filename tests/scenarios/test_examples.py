@@ -29,7 +29,7 @@ def test_doc_shows_the_example_as_shipped_with_its_answer(path):
     block = re.search(re.escape(f"`{rel}`:") + r"\n\n```toml\n(.*?)```", DOC, re.S)
     assert block, f"docs/scenarios.md does not show {rel}"
     assert block.group(1) == path.read_text(encoding="utf-8")
-    answer = re.search(re.escape(f"pagewalk-edu check {rel}` answers:") + r"\n\n```text\n(.*?)```", DOC, re.S).group(1)
+    answer = re.search(re.escape(f"pagewalk-edu check {rel}` gives this verdict and why (and PASS):") + r"\n\n```text\n(.*?)```", DOC, re.S).group(1)
     v = verdict(load(path).scenario)
     assert answer == f"verdict: {v.verdict}  ({v.states} states explored)\n" + "".join(f"- {w}\n" for w in v.why)
 
@@ -37,7 +37,8 @@ def test_doc_shows_the_example_as_shipped_with_its_answer(path):
 def test_doc_has_a_worked_example_per_action():
     for action in ACTIONS:
         assert f"### `{action}`" in DOC
-    ops = {loads(p.read_text(), p.name).scenario.layout.paths[0].op for p in EXAMPLES}
+    from pagewalk_edu.kernel.scenario import build_setup
+    ops = {path.spec.op for p in EXAMPLES for path in build_setup(loads(p.read_text(), p.name).scenario).paths}
     assert ops == {"munmap", "madvise", "khugepaged_collapse", "retract_page_tables", "mremap"}
 
 

@@ -13,7 +13,9 @@ from pagewalk_edu.kernel import KernelConfig
 from pagewalk_edu.kernel.pgtable import Table, is_accounted, pgtables_bytes, set_table
 from pagewalk_edu.kernel.geometry import Level
 from pagewalk_edu.kernel.syscalls import Mm
-from pagewalk_edu.kernel.tablestore import CHUNK, TableStore
+from pagewalk_edu.kernel.tablestore import TableStore
+
+CHUNK = 512
 from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario, predict
 from pagewalk_edu.tables.predict import SIM_BASE
 from pagewalk_edu.tables.spec import SLOT
@@ -95,3 +97,24 @@ def test_the_table_store_is_the_tuple_it_stands_for():
     grown = new + (Table(len(tables), Level.PMD, 0),)
     assert len(grown) == len(tables) + 1 and grown.accounted == sum(map(is_accounted, grown))
     assert hash(grown) == hash(tuple(grown))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 40), st.booleans()), max_size=60))
+def test_every_version_of_a_table_store_reads_as_its_tuple(ops):
+    """Persistent: change any earlier version, and every version still reads
+    exactly as the tuple built by the same changes."""
+    base = tuple(Table(i, Level.PTE, i << 21) for i in range(3))
+    versions = [(TableStore(base), base)]
+    for pick, tid, grow in ops:
+        store, ref = versions[pick % len(versions)]
+        if grow:
+            child = Table(len(ref), Level.PMD if tid % 2 else Level.PTE, 0)
+            versions.append((store + (child,), ref + (child,)))
+        else:
+            tid %= len(ref)
+            changed = replace(ref[tid], counted=not ref[tid].counted)
+            versions.append((set_table(store, changed), set_table(ref, changed)))
+        for s, r in versions[:: max(1, len(versions) // 5)] + versions[-1:]:
+            assert len(s) == len(r) and tuple(s) == r and s.accounted == sum(map(is_accounted, r))
+            assert pgtables_bytes(s) == pgtables_bytes(r)

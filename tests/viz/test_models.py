@@ -152,3 +152,46 @@ def test_matrix_svg_has_every_word_and_alt_text():
     for c in mm.cells:
         assert f">{c.word}</text>" in svg
     assert int(root.get("width")) <= 1100, "fits a 1280-pixel screen"
+
+
+def test_exported_svgs_carry_the_states_text_alternative(tmp_path, uaf_trace):
+    import shutil
+
+    from pagewalk_edu.viz.export import write_views
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed: --svg export needs it")
+    tree_path, timeline_path = write_views(uaf_trace, str(tmp_path / "bug"), "svg")
+    for path, words in ((tree_path, "USE-AFTER-FREE"), (timeline_path, "use-after-free")):
+        root = ET.parse(path).getroot()
+        desc = root.find("s:desc", NS)
+        assert root.get("role") == "img" and desc is not None and words.lower() in desc.text.lower(), path
+    assert "was entry 254" in open(tree_path).read()
+
+
+def test_a_scenario_with_three_cpus_gets_three_cpu_lanes():
+    from pathlib import Path
+
+    from pagewalk_edu.scenarios.files import load
+
+    root = Path(__file__).resolve().parents[2]
+    sf = load(root / "pagewalk_edu" / "scenarios" / "examples" / "vma_lock+munmap-neighbour+collapse.toml")
+    t = run(sf.scenario)
+    m = timeline_model(t, 0)
+    assert [l.label for l in m.lanes] == ["CPU0 walker", "CPU1 munmap", "CPU2 khugepaged", "RCU"]
+    svg = timeline_svg_model(m)
+    assert svg.count('class="lane"') == 4 and "CPU2 khugepaged" in svg
+    tm = tree_model(t.ctx, t.last, trace=t, index=len(t.states) - 1)
+    assert any(e.kind == "ghost" for e in tm.edges), "the table munmap freed keeps its ghost edge"
+
+
+def test_kernel_free_stepper_pages_draw_svg_with_alt_text(tmp_path, uaf_trace):
+    from pagewalk_edu.viz.stepper import write_stepper
+
+    index = write_stepper(uaf_trace, tmp_path / "bug", "bug")
+    page = index.read_text()
+    assert 'src="timeline.svg"' in page and 'tabindex="0"' in page and "<main>" in page
+    timeline_svg = (tmp_path / "bug" / "timeline.svg").read_text()
+    assert "CPU1 munmap" in timeline_svg and "<desc" in timeline_svg
+    last = (tmp_path / "bug" / f"tree-{len(uaf_trace.states) - 1:03d}.svg").read_text()
+    assert "was entry" in last and "USE-AFTER-FREE" in last

@@ -90,3 +90,20 @@ def test_text_forms(uaf_trace):
     assert "USE-AFTER-FREE" in trace_text(uaf_trace)
     text = state_text(uaf_trace.last, uaf_trace.ctx)
     assert "freed by" in text and "CPU0" in text
+
+
+def test_tree_displays_in_a_notebook_without_running_dot(monkeypatch, uaf_trace):
+    """A lesson's `tree(...)` cell shows the pure-Python layout (image/svg+xml with the
+    state's alt text), so it displays where no `dot` can run (the browser-only course);
+    `.pipe()` still asks Graphviz for export."""
+    import graphviz
+
+    def no_dot(*a, **k):
+        raise OSError("no dot here")
+
+    monkeypatch.setattr(graphviz.Digraph, "pipe", no_dot)
+    g = tree(uaf_trace.ctx, uaf_trace.last)
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<svg")
+    assert "USE-AFTER-FREE" in bundle["text/plain"]
+    assert "digraph" in g.source

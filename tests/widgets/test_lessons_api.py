@@ -157,3 +157,15 @@ def test_charts_display_as_images_with_alt_text():
     tl = timeline(t, 3)
     assert "Timeline" in tl._repr_mimebundle_()[0]["text/plain"]
     assert "<desc>" in tl.svg_text()
+
+
+def test_explorer_opens_a_scenario_file_with_its_own_layout_and_saves_it_back(tmp_path):
+    from pagewalk_edu.scenarios.files import load
+
+    sf = load(ROOT / "pagewalk_edu" / "scenarios" / "examples" / "vma_lock+munmap-neighbour+collapse.toml")
+    e = Explorer(scenario=sf.scenario, render=False)
+    assert e.scenario() == sf.scenario and e.action.value == sf.scenario.action
+    for _ in range(6):
+        e.step_button.click()
+    e.cfg.levels.value = 5
+    assert e.scenario().layout == sf.scenario.layout, "a setting changed keeps the file's layout"

@@ -126,6 +126,12 @@ def _tlb_flush_mmu_free(ctx, state, a, op, rest):
 
 
 def _tlb_remove_table_sync_one(ctx, state, a, op, rest):
+    if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
+        # include/asm-generic/tlb.h: without MMU_GATHER_RCU_TABLE_FREE it is
+        # `static inline void tlb_remove_table_sync_one(void) { }`: no IPI at all.
+        return go(state, a, rest, "tlb_remove_table_sync_one",
+                  "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE: no IPI is sent",
+                  "include/asm-generic/tlb.h: tlb_remove_table_sync_one")
     targets = all_other_cpus(ctx, a)
     state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
     return go(state, a, ((WaitIpi(),) if targets else ()) + rest, "tlb_remove_table_sync_one",

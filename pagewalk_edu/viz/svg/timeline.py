@@ -45,11 +45,22 @@ def place_labels(items: list[tuple[float, str]], left: float, right: float) -> l
     return out
 
 
-def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = True) -> str:
+def geometry(m: TimelineModel, width: int = 860) -> tuple[float, float, float]:
+    """(left edge of the plot, right edge, width of one step) in SVG pixels."""
     lw = max(text_width(l.label) for l in m.lanes) + 2 * PAD
     plot_l, plot_r = lw, width - PAD
+    return plot_l, plot_r, (plot_r - plot_l) / max(m.states, 12)
+
+
+def step_span(m: TimelineModel, i: int, width: int = 860) -> tuple[float, float]:
+    """Where step i's column lies, as fractions of the image width (for an overlay)."""
+    plot_l, _, dx = geometry(m, width)
+    return (plot_l + i * dx) / width, (plot_l + (i + 1) * dx) / width
+
+
+def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = True) -> str:
+    plot_l, plot_r, dx = geometry(m, width)
     steps = max(m.states, 12)
-    dx = (plot_r - plot_l) / steps
 
     def x_of(i: float) -> float:
         return plot_l + (i + 0.5) * dx
@@ -63,6 +74,13 @@ def timeline_svg_model(m: TimelineModel, *, width: int = 860, legend: bool = Tru
         title = f"{lane.label}: {lane.next}"
         body.append(f'<g class="lane" data-lane="{lane.key}">')
         body.append(text(PAD, top + LINE - 4, lane.label, weight="bold"))
+        room = plot_r - plot_l - 8
+        nxt = lane.next
+        if text_width(nxt) > room:  # cut at a word, never inside one; the whole sentence is in <desc>
+            while nxt and text_width(nxt + " …") > room:
+                nxt = nxt.rsplit(" ", 1)[0] if " " in nxt else ""
+            nxt += " …"
+        lane = lane.__class__(lane.key, lane.label, lane.cpu, nxt, lane.rows)
         nxt_x = plot_l + 4
         if m.current is not None:
             nxt_x = min(max(plot_l + 4, x_of(m.current) + dx / 2 + 6), plot_r - text_width(lane.next) - 2)
