@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything pagewalk-edu needs on a Debian/Ubuntu-like machine:
 # the Debian packages (python3-venv when missing, graphviz for `dot`, and with
-# --browser chromium for the browser tests) and a virtual environment in .venv
+# --browser chromium for the browser tests, with --node nodejs and npm for the
+# browser (JupyterLite) build and its tests) and a virtual environment in .venv
 # with the package installed in it, editable, with the extras asked for.
 #
-#   bash scripts/setup.sh EXTRAS [--browser]      e.g. lab   or   lab,test,docs
+#   bash scripts/setup.sh EXTRAS [--browser] [--node]     e.g. lab   or   lab,test,docs,lite
 #
 # Re-runnable: it installs only what is missing. When `dot` (and chromium) are
 # there it never calls apt; when .venv/.installed-<hash of pyproject.toml>
@@ -13,7 +14,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 extras="${1:-lab}"
-browser="${2:-}"
+browser=""
+node=""
+for arg in "${@:2}"; do
+  case "$arg" in
+    --browser) browser=--browser ;;
+    --node) node=--node ;;
+    *) echo "setup: unknown option $arg (accepted: --browser, --node)" >&2; exit 2 ;;
+  esac
+done
 
 say() { echo "setup: $*" >&2; }
 
@@ -37,6 +46,12 @@ need_browser=0
 if [ "$browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1 \
    && ! command -v chromium-browser >/dev/null 2>&1; then
   need_browser=1
+fi
+
+# Debian's nodejs has no npm in it: npm is its own package.
+if [ "$node" = "--node" ]; then
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 
 if [ "${#pkgs[@]}" -gt 0 ] || [ "$need_browser" -eq 1 ]; then

@@ -3,7 +3,10 @@
 # Works from any directory; pytest runs from the repository root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh lab,test,docs --browser
+bash scripts/setup.sh lab,test,docs,lite --browser --node
+# The Pyodide core (npm) and the pure wheels of the browser build (PyPI), once, into
+# docs/_vendor/lite/; later runs, and the builds the tests make, are offline.
+.venv/bin/python tools/lite_deps.py
 
 export MPLBACKEND=Agg
 # Browser tests drive the Debian chromium through Playwright's executable_path;

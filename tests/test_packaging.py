@@ -1,8 +1,11 @@
 """Packaging agrees with itself: pyproject.toml, environment.yml, binder/, the set-up
 scripts and the README's two commands."""
 
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,8 @@ except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_FILES = (ROOT / "environment.yml", ROOT / "binder" / "environment.yml")
+CONDA_FILES = (ROOT / "environment.yml",)
+BINDER = ROOT / "binder"
 
 # PyPI name -> conda-forge name (conda-forge's `graphviz` is the dot binary).
 CONDA_NAME = {"graphviz": "python-graphviz", "matplotlib": "matplotlib", "ipywidgets": "ipywidgets",
@@ -76,13 +80,34 @@ def test_conda_files_name_every_python_dependency_with_compatible_versions(env):
         assert upper_bound(conda[cname]) == upper_bound(spec), (env, name, conda[cname], spec)
 
 
-def test_environment_files_agree():
-    assert conda_deps(CONDA_FILES[0]) == conda_deps(CONDA_FILES[1])
+def requirements(path: Path) -> dict[str, str]:
+    """A pip requirements file: name -> version spec (comments and blank lines left out)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            m = NAME.match(line)
+            out[m.group(1)] = m.group(2).replace(" ", "")
+    return out
+
+
+def test_binder_builds_the_pip_way():
+    """repo2docker picks the conda build when binder/ holds an environment.yml, and
+    nothing here can build or test that: binder/ is requirements.txt, apt.txt, postBuild."""
+    assert not (BINDER / "environment.yml").exists()
+    assert sorted(p.name for p in BINDER.iterdir()) == ["apt.txt", "postBuild", "requirements.txt", "runtime.txt"]
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11", "the README promises Python 3.11"
+    apt = [l.strip() for l in (BINDER / "apt.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert apt == ["graphviz"], "the views need the dot binary"
+
+
+def test_binder_requirements_are_the_learners_dependencies():
+    assert requirements(BINDER / "requirements.txt") == pyproject_deps()
 
 
 def test_conda_and_binder_install_the_package_itself():
-    post = (ROOT / "binder" / "postBuild").read_text()
-    # The environment already holds the dependencies, from conda-forge.
+    post = (BINDER / "postBuild").read_text()
+    # The environment already holds the dependencies (binder/requirements.txt, conda-forge).
     assert re.search(r"pip install --no-deps -e \.", post)
     assert re.search(r"^\s+- -e \.$", (ROOT / "environment.yml").read_text(), re.M)
 
@@ -128,3 +153,43 @@ def test_readme_quick_start_is_exactly_the_two_commands():
 def test_readme_names_no_path_of_one_machine():
     readme = (ROOT / "README.md").read_text()
     assert not re.search(r"(?<![\w/.])/(work|root|home|tmp)/", readme)
+
+
+def _fresh_copy(dst: Path) -> Path:
+    """The checkout's files that git tracks or would (what a clone, and so repo2docker, sees)."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    for f in filter(None, files):
+        src = ROOT / f.decode()
+        if src.is_file():
+            (dst / f.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / f.decode())
+    return dst
+
+
+def test_binder_steps_replayed_in_a_fresh_environment_run_every_lesson(tmp_path):
+    """What repo2docker does with binder/, in a new virtual environment: apt.txt's
+    packages (here: already installed by scripts/setup.sh), pip install -r
+    binder/requirements.txt, binder/postBuild, then every lesson executes."""
+    assert shutil.which("dot"), "apt.txt's graphviz (the dot binary) must be installed"
+    repo = _fresh_copy(tmp_path / "repo")
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    py = env / "bin" / "python"
+    run = dict(cwd=repo, capture_output=True, text=True, timeout=1200,
+               env={**os.environ, "PATH": f"{env / 'bin'}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "",
+                    "VIRTUAL_ENV": str(env), "MPLBACKEND": "Agg"})
+    steps = [[str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "binder/requirements.txt"],
+             ["bash", "binder/postBuild"],
+             [str(py), "-c", "import pagewalk_edu, pathlib; print(pathlib.Path(pagewalk_edu.__file__).resolve())"]]
+    for cmd in steps:
+        p = subprocess.run(cmd, **run)
+        assert p.returncode == 0, f"{' '.join(cmd[-3:])}: {p.stdout[-2000:]}{p.stderr[-2000:]}"
+    assert Path(p.stdout.strip()).is_relative_to(repo), "postBuild installs the checkout itself"
+    lessons = sorted(str(n.relative_to(repo)) for n in (repo / "notebooks").glob("*.ipynb"))
+    assert lessons
+    out = tmp_path / "executed"
+    p = subprocess.run([str(env / "bin" / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
+                        "--ExecutePreprocessor.timeout=600", "--output-dir", str(out), *lessons], **run)
+    assert p.returncode == 0, p.stderr[-4000:]
+    assert sorted(n.name for n in out.glob("*.ipynb")) == sorted(Path(n).name for n in lessons)

@@ -4,13 +4,16 @@
 2. write the kernel-free steppers into docs/_static/steppers/;
 3. serve the widget renderer (@jupyter-widgets/html-manager, from the npm registry,
    cached in docs/_vendor/) from docs/_static/vendor/ so the site works offline;
-4. sphinx-build -W (every warning, a broken internal link included, is an error).
+4. sphinx-build -W (every warning, a broken internal link included, is an error);
+5. the in-browser course (tools/build_lite.py) into lite/ of the same site: each
+   lesson page links to its live copy there (served over HTTP, not from file://).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -94,6 +97,20 @@ def write_steppers() -> None:
     (DOCS / "steppers.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+LIVE_LINK = (
+    '<p class="pw-live-link"><a href="../lite/notebooks/index.html?path={name}">Run this page live in your browser</a> '
+    '(Python runs in the tab, nothing to install; it needs the site served over HTTP, for example '
+    '<code>python3 -m http.server</code> in the site\'s folder, and does not start from a file opened from disk). '
+    'The steppers on this site work either way.</p>'
+)
+
+
+def live_link_cell(name: str) -> dict:
+    """A first cell for a lesson's page: the link to the same lesson in the Lite site."""
+    return {"cell_type": "markdown", "id": "pagewalk-live-link", "metadata": {},
+            "source": LIVE_LINK.format(name=name)}
+
+
 def copy_lessons() -> None:
     dst = DOCS / "lessons"
     shutil.rmtree(dst, ignore_errors=True)
@@ -104,7 +121,10 @@ def copy_lessons() -> None:
             continue
         # lessons link the glossary beside them (notebooks/glossary.ipynb); on the site it is one level up
         text = nb.read_text(encoding="utf-8").replace("](glossary.ipynb", "](../glossary.ipynb")
-        (dst / nb.name).write_text(text, encoding="utf-8")
+        data = json.loads(text)
+        # after the title cell, so the page still opens with the lesson's heading
+        data["cells"].insert(1, live_link_cell(nb.name))
+        (dst / nb.name).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     shutil.rmtree(DOCS / "img", ignore_errors=True)
     shutil.copytree(ROOT / "notebooks" / "img", DOCS / "img")
 
@@ -117,7 +137,18 @@ def main() -> int:
     write_steppers()
     vendor_html_manager()
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), args.out]
-    return subprocess.run(cmd).returncode
+    rc = subprocess.run(cmd).returncode
+    if rc == 0:
+        rc = build_lite_into(Path(args.out) / "lite")
+    return rc
+
+
+def build_lite_into(out: Path) -> int:
+    """The Lite site beside the pages, where their "run this page live" links point."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_lite
+
+    return build_lite.main(["--output", str(out)])
 
 
 if __name__ == "__main__":

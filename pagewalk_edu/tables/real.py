@@ -51,6 +51,9 @@ def kernel_config() -> tuple[str | None, dict[str, str]]:
 
 def check_platform() -> None:
     """Raise RealUnavailable, in one line, unless this machine can run --real."""
+    if sys.platform == "emscripten":  # Pyodide: the in-browser course (tools/build_lite.py)
+        raise RealUnavailable("--real measures a Linux kernel in a child process; this Python runs in a web browser, "
+                              "which has neither, so here is the prediction alone")
     if sys.platform != "linux":
         raise RealUnavailable(f"--real needs Linux (this is {sys.platform}); the prediction alone works anywhere")
     machine = platform.machine()
