@@ -214,7 +214,6 @@ def _check_outputs(args: argparse.Namespace, views: list[tuple[str, str]]) -> No
     from pathlib import Path
 
     from .files import TargetExists, check_target
-    from .viz.export import view_paths
 
     def check(path, opt: str) -> None:
         try:
@@ -226,6 +225,8 @@ def _check_outputs(args: argparse.Namespace, views: list[tuple[str, str]]) -> No
 
     if args.save:
         check(args.save, "--save")
+    if views:  # export only: the plain trace must not need matplotlib (absent in the browser-only course)
+        from .viz.export import view_paths
     for fmt, target in views:
         if Path(target).is_dir():
             raise UsageError(f"--{fmt} {echo(target)}: is a directory; give a file name such as "
