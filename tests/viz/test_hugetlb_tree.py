@@ -71,6 +71,9 @@ def test_the_shared_table_is_drawn_once_under_both_pud_entries(cex):
     svg = _svg(m)
     assert len(svg.findall(f".//s:g[@data-node='t{t}']", NS)) == 1
     assert {g.get("data-src") for g in svg.findall(f".//s:g[@data-dst='t{t}']", NS)} == {f"t{ppud}", f"t{qpud}"}
+    # where the chains meet, each edge's label names the entry and the PUD table it comes from
+    meet = sorted("".join(x.itertext()) for x in svg.findall(".//s:text[@class='meet-label']", NS))
+    assert meet == sorted([f"◀ entry {pidx} (PUD #{ppud})", f"◀ entry {qidx} (PUD #{qpud})"])
 
 
 def test_after_the_unshare_a_ghost_edge_joins_p_s_pud_entry_to_the_table(cex):

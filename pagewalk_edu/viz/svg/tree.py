@@ -114,13 +114,23 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     rank_y, y = [], top
     used = [i for i, h in enumerate(rank_h) if h > 0]
     last_used = used[-1] if used else 0
+    # a rank holding a table several entries point at (hugetlb PMD sharing)
+    # gets room above it for one edge label a line
+    n_in: dict[str, int] = {}
+    for e in m.edges:
+        if e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes:
+            n_in[e.dst] = n_in.get(e.dst, 0) + 1
+    meet = {lay.nodes[d].rank: c for d, c in n_in.items() if c > 1}
     for i, h in enumerate(rank_h):
+        y += (meet.get(i, 1) - 1) * LINE
         rank_y.append(y)
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
     vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
-    width = max(content_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
+    meet_w = max((lay.x[e.dst] + BOX_W + 10 + text_width(_meet_label(e, lay.nodes[e.src])) + PAD for e in m.edges
+                  if n_in.get(e.dst, 0) > 1 and e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes), default=0)
+    width = max(content_w, meet_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
     legend_rows = _legend_rows(width, bool(m.foreign)) if legend else []
     height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
     out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
@@ -142,6 +152,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     # a table several entries point at (a shared PMD table, or one a sharer
     # unshared) takes each edge at its own place along its top, labels apart
     into: dict[str, list] = {}
+    late: list[str] = []
     for e in m.edges:
         if e.src in pos and e.dst in pos and e.kind != "leaf":
             into.setdefault(e.dst, []).append(e)
@@ -155,10 +166,10 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         y1 = sy + _head(src) + row_i * ROW + ROW / 2
         dw = LEAF_W if e.kind == "leaf" else BOX_W
         x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
-        n_in, k = len(into.get(e.dst, ())), 0
-        if n_in > 1:
+        meets, k = len(into.get(e.dst, ())), 0
+        if meets > 1:
             k = next(i for i, x in enumerate(into[e.dst]) if x is e)
-            x2 = pos[e.dst][0] + dw * (k + 1) / (n_in + 1)
+            x2 = pos[e.dst][0] + dw * (k + 1) / (meets + 1)
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
         if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
             x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
@@ -177,13 +188,18 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if e.foreign:
             sw += 3
         label = e.label + (" · FOREIGN read" if e.foreign else "")
+        words = (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
+                      weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
+        if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
+            late.append(text(pos[e.dst][0] + BOX_W + 10, pos[e.dst][1] + (k + 1) * LINE, _meet_label(e, src),
+                             style="italic" if e.kind == "ghost" else "", fill="#222", weight="bold" if e.on_path else "normal",
+                             cls="meet-label"))
+            words = ""
         out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}{" foreign" if e.foreign else ""}" '
                    f'data-src="{e.src}" data-dst="{e.dst}">'
                    f'<path d="{c}" fill="none" stroke="{stroke}" stroke-width="{sw}"{dash_attr} marker-end="url(#arrow)"/>'
-                   + rail
-                   + (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
-                           weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
-                   + "</g>")
+                   + rail + words + "</g>")
+    out.extend(late)
     # boxes
     for n in m.tables:
         x, y = pos[n.id]
@@ -201,6 +217,10 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             f'<rect width="8" height="8" fill="{LIFE_STYLE["reused"][0]}"/><line x1="0" y1="0" x2="0" y2="8" stroke="#000" '
             'stroke-width="2"/></pattern></defs>')
     return document(width, height, [defs] + out, title=m.alt.splitlines()[0], desc=m.alt, cls="pw-tree")
+
+
+def _meet_label(e, src) -> str:
+    return f"◀ {e.label}{' · FOREIGN read' if e.foreign else ''} ({src.title})"
 
 
 def wrap(line: str, width: float, size: float = SIZE) -> list[str]:
