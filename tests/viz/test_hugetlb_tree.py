@@ -123,3 +123,17 @@ def test_a_use_after_free_is_not_drawn_foreign_and_one_mm_gets_no_owner_lines():
     assert not any(e.foreign for e in m.edges)
     svg = tree_svg_model(m)
     assert "foreign" not in svg and "data-owner" not in svg
+
+
+def test_when_q_is_unshared_the_ghost_is_q_s_and_off_the_walker_s_path():
+    # with the hugetlb VMA lock taken by P's walker, hugetlb_vmdelete_list()
+    # skips P's VMA and unshares Q's: T stays P's, no violation
+    t = run(named("hugetlb/vma_lock+punch_hole-take").scenario)
+    shared = _shared(t)
+    qpud, qidx = _pud_entry(t.states[0], "Q", shared)
+    i = next(k + 1 for k, e in enumerate(t.events) if f"unshared:{shared}:Q" in e.changes)
+    m = tree_model(t.ctx, t.states[i], trace=t, index=i)
+    ghost = [e for e in m.edges if e.kind == "ghost"]
+    assert [(e.src, e.dst, e.label, e.on_path) for e in ghost] == [(f"t{qpud}", f"t{shared}", f"was entry {qidx}", False)]
+    assert m.node(f"t{shared}").owner == "P's alone (was shared)" and m.node(f"t{shared}").on_path
+    assert not m.foreign and not any(e.foreign for e in m.edges)

@@ -328,8 +328,9 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                 if not gone and t.tid not in linked:
                     gone = [p for p in [_geometric_parent(mv.tables, geo, t)] if p is not None]
                 for parent in gone:
-                    edges.append(Edge(_node_id(mv.name, parent[0], many), parent[1], nid, "ghost",
-                                      f"was entry {parent[1]}", nid in path_ids))
+                    pid = _node_id(mv.name, parent[0], many)  # on the walker's path only if it came that way
+                    edges.append(Edge(pid, parent[1], nid, "ghost", f"was entry {parent[1]}",
+                                      nid in path_ids and pid in path_ids))
             elif t.tid != 0 and t.tid not in linked:
                 parent = history.get(t.tid) or _geometric_parent(mv.tables, geo, t)
                 if parent is not None:

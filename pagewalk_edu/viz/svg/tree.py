@@ -191,9 +191,17 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         words = (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
                       weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
         if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
-            late.append(text(pos[e.dst][0] + BOX_W + 10, pos[e.dst][1] + (k + 1) * LINE, _meet_label(e, src),
-                             style="italic" if e.kind == "ghost" else "", fill="#222", weight="bold" if e.on_path else "normal",
-                             cls="meet-label"))
+            words = _meet_label(e, src)
+            dx, dy = pos[e.dst]
+            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx),
+                         default=float("inf"))
+            if beside - (dx + BOX_W) >= text_width(words) + 20:
+                lx, ly = dx + BOX_W + 10, dy + (k + 1) * LINE
+            else:  # a neighbour stands there: stacked above the box, on a white halo
+                lx, ly = dx + 4, dy - 6 - (meets - 1 - k) * LINE
+            late.append(text(lx, ly, words, style="italic" if e.kind == "ghost" else "", fill="#222",
+                             weight="bold" if e.on_path else "normal", cls="meet-label")
+                        .replace("<text ", '<text paint-order="stroke" stroke="#fff" stroke-width="3" ', 1))
             words = ""
         out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}{" foreign" if e.foreign else ""}" '
                    f'data-src="{e.src}" data-dst="{e.dst}">'
