@@ -140,3 +140,19 @@ def test_every_lesson_has_objectives_time_recap_and_sources():
         assert "You will learn to" in text and "Time:" in text and "Prerequisites" in text, path.name
         assert "Recap" in text and ".c:" in text, path.name
         assert "Predict" in text, path.name
+
+
+def test_each_lessons_explorer_opens_on_a_named_scenario_with_only_the_controls_it_needs():
+    from pagewalk_edu.scenarios import named
+
+    found = 0
+    for path in LESSONS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "Explorer(" in cell.source and "import Explorer" in cell.source:
+                m = re.search(r'Explorer\(scenario="([^"]+)", controls=\(([^)]*)\)', cell.source)
+                assert m, f"{path.name}: an Explorer not opened on a named scenario with its controls"
+                named(m.group(1))
+                controls = re.findall(r'"(\w+)"', m.group(2))
+                assert 1 <= len(controls) <= 4, (path.name, controls)
+                found += 1
+    assert found >= 6
