@@ -108,8 +108,12 @@ def state_text(state: State, ctx) -> str:
             else:
                 lines.append(f"{'  ' * (depth + 1)}[{idx}] {base:#x}: {fmt_size(e.target)} page")
 
-    visit(0, 0)
-    linked = set()
+    roots = ctx.setup.roots  # each mm's PGD (hugetlb PMD sharing: P's and Q's)
+    for mm, root in roots:
+        if len(roots) > 1:
+            lines.append(f"mm {mm or 'P'}{' (walked)' if not mm else ''}:")
+        visit(root, 0)
+    linked = {root for _, root in roots}
     for t in state.tables:
         for _, e in t.entries:
             if e.is_table:

@@ -61,6 +61,8 @@ def dot_source(m: TreeModel, *, legend: bool = True):
         sub = f"[{n.lo:#x}, {n.hi:#x})"
         life = n.badge + (", deposited" if n.deposited else "")
         rows = [f'<tr><td colspan="2" bgcolor="{fill}"><b>{escape(head)}</b><br/>{escape(sub)}<br/><i>{escape(life)}</i>'
+                + (f"<br/><b>{escape(n.owner)}</b>" if n.owner else "")
+                + (f"<br/><b>{escape(n.foreign.upper())}</b>" if n.foreign else "")
                 + "".join(f"<br/>{escape(x)}" for x in n.locks) + "</td></tr>"]
         for r in n.rows:
             bg = f' bgcolor="{OKABE_ITO["sky"]}"' if (n.id, r.index) in cursor else ""
@@ -70,6 +72,8 @@ def dot_source(m: TreeModel, *, legend: bool = True):
         if n.more:
             rows.append(f'<tr><td colspan="2">… {n.more} more entries</td></tr>')
         label = f'<<table border="{border}" cellborder="1" cellspacing="0"{_DOT_STYLE.get(style, "")}>{"".join(rows)}</table>>'
+        if n.foreign:  # another mm's table the walker read: a double outline round the box, not a lifecycle
+            label = f'<<table border="3" cellborder="0" cellpadding="2" cellspacing="0"><tr><td>{label[1:-1]}</td></tr></table>>'
         g.node(n.id, label=label)
         by_rank.setdefault(n.rank, []).append(n.id)
     for n in m.leaves:
@@ -83,6 +87,9 @@ def dot_source(m: TreeModel, *, legend: bool = True):
             attrs.update(style="dashed", color="#555555", fontcolor="#333333")
         if e.on_path:
             attrs.update(color=OKABE_ITO["blue"], penwidth="2.5")
+        if e.foreign:  # Graphviz's parallel-line edge: a colour list of two
+            attrs.update(color=f'{OKABE_ITO["blue"]}:#ffffff:{OKABE_ITO["blue"]}', penwidth="1.5",
+                         label=f"{e.label} · FOREIGN read")
         g.edge(f"{e.src}:e{e.index}" if (e.src, e.index) in ports else e.src, e.dst, **attrs)
     # rank labels: level and the address bits it indexes, one per rank, in order
     for i, rank in enumerate(m.ranks):
@@ -115,6 +122,9 @@ def dot_source(m: TreeModel, *, legend: bool = True):
     for i, u in enumerate(m.uaf):
         g.node(f"uaf{i}", label=f'<<table border="3" cellborder="0" bgcolor="{OKABE_ITO["vermillion"]}"><tr><td><b>'
                                 f'{escape(u)}</b></td></tr></table>>')
+    for i, f in enumerate(m.foreign):  # the second violation: boxed apart from a use-after-free (double border)
+        g.node(f"foreign{i}", label=f'<<table border="1" cellborder="1" cellspacing="3"><tr><td><b>{escape(f)}</b></td>'
+                                    f'</tr></table>>')
     if legend:
         with g.subgraph(name="cluster_legend", graph_attr={"label": "table lifecycle", "fontsize": "9", "style": "rounded"}) as lg:
             prev = None

@@ -19,6 +19,8 @@ class MmView(NamedTuple):
     vmas: tuple
     mmap_readers: frozenset
     mmap_writer: str
+    root: int = 0  # the tid of its PGD in `tables`
+    walked: bool = True  # the mm the walker walks
 
 
 class WalkerView(NamedTuple):
@@ -45,7 +47,25 @@ def mms(ctx, state) -> list[MmView]:
     if many:  # a state that carries several mms (one per process)
         return [MmView(getattr(m, "name", f"mm{i}"), m.tables, m.vmas, getattr(m, "mmap_readers", frozenset()),
                        getattr(m, "mmap_writer", "")) for i, m in enumerate(many)]
+    roots = ctx.setup.roots if ctx is not None else (("", 0),)
+    if len(roots) > 1:
+        # hugetlb PMD sharing (kernel/sim.py): every mm's tables live in one
+        # tuple, each mm's tree hanging off its own PGD (Setup.roots); the
+        # mmap_lock the State tracks is the walked mm's (P's).
+        return [MmView(mm_name(mm), state.tables, tuple(v for v in state.vmas if v.mm == mm),
+                       state.mmap_readers if mm == "" else frozenset(), state.mmap_writer if mm == "" else "",
+                       root, mm == "") for mm, root in roots]
     return [MmView("mm", state.tables, state.vmas, state.mmap_readers, state.mmap_writer)]
+
+
+def mm_name(mm: str) -> str:
+    """Table.mm / Vma.mm to the process it names: "" is the walked mm, P."""
+    return mm or "P"
+
+
+def foreign_reads(state) -> tuple:
+    """The walker's reads of another mm's page table (State.foreign)."""
+    return tuple(getattr(state, "foreign", ()) or ())
 
 
 def walkers(ctx, state) -> list[WalkerView]:
@@ -57,7 +77,7 @@ def walkers(ctx, state) -> list[WalkerView]:
         a = state.actor(name)
         cursor = walker_cursor(ctx, state) if name == ctx.walker_name else None
         addr = getattr(ctx, "walk_addr_of", {}).get(name, ctx.walk_addr)  # one address per walker
-        out.append(WalkerView(name, a.cpu, mms(ctx, state)[0].name, addr, a.pc, a.done, cursor, a.get("result") or ""))
+        out.append(WalkerView(name, a.cpu, next(m.name for m in mms(ctx, state) if m.walked), addr, a.pc, a.done, cursor, a.get("result") or ""))
     return out
 
 

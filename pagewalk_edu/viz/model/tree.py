@@ -8,10 +8,10 @@ and nothing else."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...kernel.geometry import PAGE_SHIFT, fmt_size
-from . import source
+from . import sharing, source
 
 #: the badge each lifecycle shows, in words (the state is never told by colour alone)
 BADGES = {"live": "live", "detached": "detached", "rcu_pending": "rcu_pending", "ipi_pending": "ipi_pending",
@@ -57,6 +57,8 @@ class TableNode:
     locks: tuple[str, ...]  # "PTE ptl held by walker"
     on_path: bool
     shared_by: tuple[str, ...] = ()  # mms whose chains meet here (hugetlb PMD sharing)
+    owner: str = ""  # with several mms: "mm P (walked)", "shared by P and Q", "Q's alone (was shared)"
+    foreign: str = ""  # the walker read it as another mm's table: "foreign: Q's" (State.foreign)
 
     @property
     def title(self) -> str:
@@ -84,6 +86,7 @@ class Edge:
     kind: str  # "live" | "ghost" (the entry was cleared) | "leaf"
     label: str  # "entry 254" or "was entry 254"
     on_path: bool
+    foreign: bool = False  # the walker's way into another mm's table (State.foreign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,8 @@ class TreeModel:
     queued: tuple[str, ...]  # "#4: tlb_remove_table_rcu after grace period 1"
     uaf: tuple[str, ...]
     alt: str  # the text alternative of this state
+    foreign: tuple[str, ...] = ()  # "FOREIGN TABLE: walker read PMD table #3 ...": the second violation
+    roots: tuple[str, ...] = ()  # with several mms: each mm's PGD node, the walked mm's first
 
     def node(self, node_id: str):
         for n in self.tables:
@@ -136,8 +141,16 @@ class TreeModel:
         raise KeyError(node_id)
 
 
-def leaf_label(size: int) -> str:
+def leaf_label(size: int, huge_tlb: bool = False) -> str:
+    if huge_tlb:  # a hugetlbfs page, not a transparent huge page
+        return f"{fmt_size(size)} hugetlb"
     return {4096: "4K page", 1 << 21: "2M THP", 1 << 30: "1G page"}.get(size, f"{fmt_size(size)} page")
+
+
+def _in_hugetlb(vmas, t, addr: int) -> bool:
+    """Is `addr` in a hugetlb VMA of the mm the table maps (a shared table maps
+    the same file range in every sharer: any sharer's VMA will do)."""
+    return any(v.kind == "hugetlb" and v.start <= addr < v.end and (t.mm in ("shared", v.mm)) for v in vmas)
 
 
 def rank_bits(geo, level) -> str:
@@ -215,8 +228,14 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
 
     geo = ctx.geo
     views = source.mms(ctx, state)
-    many = len(views) > 1
+    # hugetlb PMD sharing: several mms, one tuple of tables, a PGD each; a
+    # table is one node however many chains reach it
+    joint = len(views) > 1 and all(v.tables is views[0].tables for v in views)
+    many = len(views) > 1 and not joint
     history = former_parents(trace.states, index) if trace is not None else {}
+    formerly = sharing.former_edges(trace.states if trace is not None else [state], index) if joint else {}
+    roots = {v.root: (v.name, v.walked) for v in views} if joint else {0: ("mm", True)}
+    reach = {v.name: sharing.reach(v.tables, v.root) for v in views} if joint else {}
     walkers = source.walkers(ctx, state)
     locks = source.spinlocks(state)
     level_rank = {lv: i for i, lv in enumerate(geo.table_levels)}
@@ -245,24 +264,28 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                     path_entry[nid] = geo.index(mv.tables[tid].level, w.addr)
 
     tables, leaves, edges = [], [], []
+    reads = source.foreign_reads(state)
+    foreign_at = {tid: f for f in reads for tid in (f.via, f.tid)}
     covered_lo, covered_hi = None, None
     shared: dict[int, list[str]] = {}
     for mv in views:
         for t in mv.tables:
             shared.setdefault(id(t), []).append(mv.name)
-    for mv in views:
-        linked = {0}
+    for mv in views[:1] if joint else views:
+        linked = set(roots)
+        if joint:
+            linked = linked.union(*reach.values())
         for t in mv.tables:
-            if t.life.value == "live" or t.tid == 0:
+            if not joint and (t.life.value == "live" or t.tid == 0):
                 linked.update(e.target for _, e in t.entries if e.is_table)
         for t in mv.tables:
-            live_orphan = t.tid != 0 and t.life.value == "live" and t.tid not in linked
+            live_orphan = t.tid not in roots and t.life.value == "live" and t.tid not in linked
             if live_orphan and t.tid not in history:
                 continue  # allocated, never linked: nothing to draw
             nid = _node_id(mv.name, t.tid, many)
             span = geo.entry_span(t.level)
             lo, hi = t.span(geo)
-            if t.tid != 0:
+            if t.tid not in roots:
                 covered_lo = lo if covered_lo is None else min(covered_lo, lo)
                 covered_hi = hi if covered_hi is None else max(covered_hi, hi)
             want = path_entry.get(nid)
@@ -290,19 +313,39 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                     edges.append(Edge(nid, i, did, "live", f"entry {i}", on_path and did in path_ids))
                 else:
                     lid = f"{nid}.p{i}"
-                    rows.append(Row(i, elo, elo + span, "leaf", lid, leaf_label(e.target), on_path, i == cursor_idx))
+                    what = leaf_label(e.target, huge_tlb=t.level.name != "PTE" and _in_hugetlb(state.vmas, t, elo))
+                    rows.append(Row(i, elo, elo + span, "leaf", lid, what, on_path, i == cursor_idx))
                     leaves.append(LeafNode(lid, nid, i, len(ranks) - 1 if t.level.name == "PTE" else level_rank[t.level] + 1,
-                                           t.level.name, e.target, leaf_label(e.target), elo, on_path))
+                                           t.level.name, e.target, what, elo, on_path))
                     edges.append(Edge(nid, i, lid, "leaf", f"entry {i}", on_path))
             held = tuple(f"{source.lock_label(k)} held by {v}" for k, v in locks if source.lock_table(k) == t.tid)
-            if t.tid != 0 and t.tid not in linked:
+            owners = [v.name for v in views if t.tid in reach.get(v.name, ())]
+            if joint and t.tid not in roots:
+                # each entry that pointed here and no longer does: P's PUD
+                # entry huge_pmd_unshare() cleared while Q keeps the table
+                gone = [p for p in formerly.get(t.tid, []) if not sharing.points_at(mv.tables, p[0], p[1], t.tid)
+                        and (p[0] in linked or p[0] in formerly)]
+                if not gone and t.tid not in linked:
+                    gone = [p for p in [_geometric_parent(mv.tables, geo, t)] if p is not None]
+                for parent in gone:
+                    pid = _node_id(mv.name, parent[0], many)  # on the walker's path only if it came that way
+                    edges.append(Edge(pid, parent[1], nid, "ghost", f"was entry {parent[1]}",
+                                      nid in path_ids and pid in path_ids))
+            elif t.tid != 0 and t.tid not in linked:
                 parent = history.get(t.tid) or _geometric_parent(mv.tables, geo, t)
                 if parent is not None:
                     pid = _node_id(mv.name, parent[0], many)
                     edges.append(Edge(pid, parent[1], nid, "ghost", f"was entry {parent[1]}", nid in path_ids))
+            sharers = tuple(owners) if joint else tuple(shared[id(t)])
+            read = foreign_at.get(t.tid)
             tables.append(TableNode(nid, mv.name, t.tid, t.level.name, level_rank[t.level], lo, hi, t.life.value,
                                     BADGES[t.life.value], t.deposited, tuple(rows), more, held, nid in path_ids,
-                                    tuple(shared[id(t)]) if len(shared[id(t)]) > 1 else ()))
+                                    sharers if len(sharers) > 1 else (),
+                                    sharing.owner_text(t, owners, roots) if joint else "",
+                                    f"foreign: {read.owner}'s" if read is not None else ""))
+    if reads:  # the walker's way into a foreign table: drawn apart from a freed one's
+        into = {_node_id(views[0].name, tid, many) for tid in foreign_at}
+        edges = [replace(e, foreign=True) if e.on_path and e.dst in into and e.kind != "leaf" else e for e in edges]
     # The VMA band spans what the lowest drawn tables map (a few MiB, not the
     # 512 GiB of a PUD table, so that a VMA is wide enough to read).
     deepest = max((n.rank for n in tables if n.tid != 0), default=None)
@@ -326,11 +369,26 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
             queued.append(f"#{t.tid}: freed once the IPIs are taken")
     uaf = tuple(f"USE-AFTER-FREE: {u.actor} read {u.level} table #{u.tid} in {u.function}() after {u.freed_by} freed it"
                 for u in state.uaf)
+    walked = next((v.name for v in views if v.walked), "P")
+    foreign = tuple(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.tid} in {f.function}(): it is no longer "
+                    f"{walked}'s, it is {f.owner}'s" + (f" (reached through table #{f.via})" if f.via != f.tid else "")
+                    + " (reused, not freed)" for f in reads)
     where = f" at step {index}" if index is not None else ""
     said = []
     for w in marks:
         at = f"; it reads entry {w.cursor[1]} of {w.cursor[0].replace('t', 'table #')} next" if w.cursor else ""
         said.append(f"CPU{w.cpu} {w.actor} walks {w.addr:#x} ({w.next_step if w.next_step != 'done' else 'done'}){at}.")
-    alt = "\n".join([f"Page-table tree{where}."] + said + list(uaf) + [state_text(state, ctx)])
+    chains = []
+    if joint:
+        for v in views:
+            shared_now = sorted(f"table #{n.tid}" for n in tables if len(n.shared_by) > 1 and v.name in n.shared_by)
+            chains.append(f"{v.name}'s tree{' (walked)' if v.walked else ''} from PGD table #{v.root}"
+                          + (f", meeting the other mm at {', '.join(shared_now)}" if shared_now else "") + ".")
+        named = {n.id: n for n in tables}
+        chains += [f"Entry {e.index} of {named[e.src].title} no longer points at {named[e.dst].title} (ghost edge "
+                   f"\"{e.label}\"); that table is {named[e.dst].owner}." for e in edges
+                   if e.kind == "ghost" and e.src in named and e.dst in named]
+    alt = "\n".join([f"Page-table tree{where}."] + chains + said + list(uaf) + list(foreign) + [state_text(state, ctx)])
     return TreeModel(ctx.scenario.describe(), geo.levels, tuple(ranks), tuple(tables), tuple(leaves), tuple(edges),
-                     tuple(bands), lo, hi, mm_lock, cpus, tuple(marks), tuple(queued), uaf, alt)
+                     tuple(bands), lo, hi, mm_lock, cpus, tuple(marks), tuple(queued), uaf, alt, foreign,
+                     tuple(_node_id(v.name, v.root, many) for v in views) if joint else ())

@@ -33,9 +33,14 @@ def _span(lo: int, hi: int) -> str:
     return f"{lo:#x} +{fmt_size(hi - lo)}"
 
 
+def _head(node) -> float:
+    """The box's header: title and badge, span, and (several mms) whose table it is."""
+    return HEAD + (LINE if node.owner else 0) + (LINE + 2 if node.foreign else 0)
+
+
 def _height(node) -> float:
     rows = len(node.rows) + (1 if node.more else 0) + len(node.locks)
-    return HEAD + rows * ROW + (4 if rows else 0)
+    return _head(node) + rows * ROW + (4 if rows else 0)
 
 
 class _Layout:
@@ -109,20 +114,30 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     rank_y, y = [], top
     used = [i for i, h in enumerate(rank_h) if h > 0]
     last_used = used[-1] if used else 0
+    # a rank holding a table several entries point at (hugetlb PMD sharing)
+    # gets room above it for one edge label a line
+    n_in: dict[str, int] = {}
+    for e in m.edges:
+        if e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes:
+            n_in[e.dst] = n_in.get(e.dst, 0) + 1
+    meet = {lay.nodes[d].rank: c for d, c in n_in.items() if c > 1}
     for i, h in enumerate(rank_h):
+        y += (meet.get(i, 1) - 1) * LINE
         rank_y.append(y)
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
     vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
-    width = max(content_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
-    legend_rows = _legend_rows(width) if legend else []
+    meet_w = max((lay.x[e.dst] + BOX_W + 10 + text_width(_meet_label(e, lay.nodes[e.src])) + PAD for e in m.edges
+                  if n_in.get(e.dst, 0) > 1 and e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes), default=0)
+    width = max(content_w, meet_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
+    legend_rows = _legend_rows(width, bool(m.foreign)) if legend else []
     height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
     out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
     # the walker: which address, which indices, what it does next
     for i, (line, cls) in enumerate(head_lines):
-        out.append(text(PAD, PAD + (i + 1) * (LINE + 2) - 3, line, weight="bold", fill="#9E3A00" if cls == "uaf" else PATH,
-                        cls=cls))
+        out.append(text(PAD, PAD + (i + 1) * (LINE + 2) - 3, line, weight="bold",
+                        fill="#9E3A00" if cls in ("uaf", "foreign") else PATH, cls=cls))
     # ranks
     for i, rank in enumerate(m.ranks[: last_used + 1]):
         y0 = rank_y[i]
@@ -134,6 +149,13 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
                        f'stroke="#ddd" stroke-width="1"/>')
     # edges under the boxes
     pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (LEAF_H + LEAF_GAP)) for nid in lay.nodes}
+    # a table several entries point at (a shared PMD table, or one a sharer
+    # unshared) takes each edge at its own place along its top, labels apart
+    into: dict[str, list] = {}
+    late: list[str] = []
+    for e in m.edges:
+        if e.src in pos and e.dst in pos and e.kind != "leaf":
+            into.setdefault(e.dst, []).append(e)
     for e in m.edges:
         if e.src not in pos or e.dst not in pos:
             continue
@@ -141,9 +163,13 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         sx, sy = pos[e.src]
         row_i = next((k for k, r in enumerate(src.rows) if r.index == e.index), len(src.rows) - 1)
         x1 = sx + BOX_W
-        y1 = sy + HEAD + row_i * ROW + ROW / 2
+        y1 = sy + _head(src) + row_i * ROW + ROW / 2
         dw = LEAF_W if e.kind == "leaf" else BOX_W
         x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
+        meets, k = len(into.get(e.dst, ())), 0
+        if meets > 1:
+            k = next(i for i, x in enumerate(into[e.dst]) if x is e)
+            x2 = pos[e.dst][0] + dw * (k + 1) / (meets + 1)
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
         if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
             x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
@@ -155,11 +181,33 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if e.on_path:
             stroke, sw = PATH, 3.5
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}" data-src="{e.src}" data-dst="{e.dst}">'
+        # the walker's way into another mm's table: a double line (a wide
+        # stroke with a white core), told apart from a freed table's without colour
+        rail = (f'<path d="{c}" fill="none" stroke="#fff" stroke-width="{sw - 2.5:.1f}"{dash_attr}/>'
+                if e.foreign else "")
+        if e.foreign:
+            sw += 3
+        label = e.label + (" · FOREIGN read" if e.foreign else "")
+        words = (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
+                      weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
+        if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
+            words = _meet_label(e, src)
+            dx, dy = pos[e.dst]
+            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx),
+                         default=float("inf"))
+            if beside - (dx + BOX_W) >= text_width(words) + 20:
+                lx, ly = dx + BOX_W + 10, dy + (k + 1) * LINE
+            else:  # a neighbour stands there: stacked above the box, on a white halo
+                lx, ly = dx + 4, dy - 6 - (meets - 1 - k) * LINE
+            late.append(text(lx, ly, words, style="italic" if e.kind == "ghost" else "", fill="#222",
+                             weight="bold" if e.on_path else "normal", cls="meet-label")
+                        .replace("<text ", '<text paint-order="stroke" stroke="#fff" stroke-width="3" ', 1))
+            words = ""
+        out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}{" foreign" if e.foreign else ""}" '
+                   f'data-src="{e.src}" data-dst="{e.dst}">'
                    f'<path d="{c}" fill="none" stroke="{stroke}" stroke-width="{sw}"{dash_attr} marker-end="url(#arrow)"/>'
-                   + (text(x2 + 6, y2 - 8, e.label, style="italic" if e.kind == "ghost" else "", fill="#222",
-                           weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
-                   + "</g>")
+                   + rail + words + "</g>")
+    out.extend(late)
     # boxes
     for n in m.tables:
         x, y = pos[n.id]
@@ -177,6 +225,10 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             f'<rect width="8" height="8" fill="{LIFE_STYLE["reused"][0]}"/><line x1="0" y1="0" x2="0" y2="8" stroke="#000" '
             'stroke-width="2"/></pattern></defs>')
     return document(width, height, [defs] + out, title=m.alt.splitlines()[0], desc=m.alt, cls="pw-tree")
+
+
+def _meet_label(e, src) -> str:
+    return f"◀ {e.label}{' · FOREIGN read' if e.foreign else ''} ({src.title})"
 
 
 def wrap(line: str, width: float, size: float = SIZE) -> list[str]:
@@ -201,6 +253,8 @@ def _head_lines(m: TreeModel, width: float) -> list[tuple[str, str]]:
         out.extend((piece, "walker-line") for piece in wrap(line, width))
     for u in m.uaf:
         out.extend((piece, "uaf") for piece in wrap(u, width))
+    for f in m.foreign:
+        out.extend((piece, "foreign") for piece in wrap(f, width))
     return out
 
 
@@ -213,11 +267,15 @@ def _table_box(n, x: float, y: float) -> str:
     dash, sw = DASH[n.life]
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     edge = PATH if n.on_path and n.life == "live" else "#111"
-    parts = [f'<g class="table life-{n.life}{" on-path" if n.on_path else ""}" data-node="{n.id}" data-level="{n.level}" '
-             f'data-life="{n.life}">',
-             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{h:.1f}" rx="4" fill="#fff" stroke="{edge}" '
+    parts = [f'<g class="table life-{n.life}{" on-path" if n.on_path else ""}{" foreign" if n.foreign else ""}" '
+             f'data-node="{n.id}" data-level="{n.level}" data-life="{n.life}"'
+             + (f' data-owner="{esc(n.owner)}"' if n.owner else "") + ">"]
+    if n.foreign:  # a second, outer outline: read as another mm's table (not a lifecycle)
+        parts.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="{BOX_W + 10}" height="{h + 10:.1f}" rx="7" fill="none" '
+                     f'stroke="#111" stroke-width="2.5" class="foreign-outline"/>')
+    parts += [f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{h:.1f}" rx="4" fill="#fff" stroke="{edge}" '
              f'stroke-width="{max(sw, 3.0) if n.on_path else sw}"{dash_attr}/>',
-             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{HEAD - 4}" fill="{_fill(n.life)}"/>']
+             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{_head(n) - 4}" fill="{_fill(n.life)}"/>']
     badge = n.badge + (", deposited" if n.deposited else "")
     parts.append(text(x + 8, y + LINE, n.title, weight="bold"))
     bw = text_width(badge) + 10
@@ -225,7 +283,14 @@ def _table_box(n, x: float, y: float) -> str:
                  f'stroke="#111" stroke-width="1"/>')
     parts.append(text(x + BOX_W - 11, y + LINE - 1, badge, anchor="end", cls="badge"))
     parts.append(text(x + 8, y + 2 * LINE + 1, _span(n.lo, n.hi), fill="#111"))
-    ry = y + HEAD
+    if n.owner:
+        parts.append(text(x + 8, y + 3 * LINE + 1, n.owner, weight="bold", cls="owner"))
+    if n.foreign:  # the violation's word, boxed like the lifecycle badge
+        fw = text_width(n.foreign.upper()) + 10
+        fy = y + (3 if n.owner else 2) * LINE + 6
+        parts.append(f'<rect x="{x + 6:.1f}" y="{fy:.1f}" width="{fw:.1f}" height="{LINE}" rx="3" fill="#111"/>')
+        parts.append(text(x + 11, fy + LINE - 4, n.foreign.upper(), fill="#fff", weight="bold", cls="badge foreign"))
+    ry = y + _head(n)
     for r in n.rows:
         if r.cursor:
             parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="{BOX_W - 6}" height="{ROW - 2}" fill="{CURSOR}" '
@@ -296,12 +361,13 @@ def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
 
 
 _LEGEND = ("live", "detached", "rcu_pending", "ipi_pending", "freed", "reused")
+FOREIGN_KEY = "foreign: another mm's table, read by the walker"
 
 
-def _legend_rows(width: float) -> list[list[str]]:
+def _legend_rows(width: float, foreign: bool = False) -> list[list[str]]:
     rows, cur, used = [], [], 0.0
-    for life in _LEGEND:
-        w = text_width(life) + 40
+    for life in _LEGEND + (("foreign",) if foreign else ()):
+        w = text_width(FOREIGN_KEY if life == "foreign" else life) + 40
         if cur and used + w > width - 2 * PAD:
             rows.append(cur)
             cur, used = [], 0.0
@@ -318,6 +384,13 @@ def _legend(rows, x0: float, y0: float) -> list[str]:
     for row in rows:
         x = x0
         for life in row:
+            if life == "foreign":  # not a lifecycle: the double outline of another mm's table
+                out.append(f'<rect x="{x:.1f}" y="{y + 1:.1f}" width="24" height="{LINE}" fill="none" stroke="#111" '
+                           f'stroke-width="2"/><rect x="{x + 4:.1f}" y="{y + 5:.1f}" width="16" height="{LINE - 8}" '
+                           'fill="#fff" stroke="#111" stroke-width="1"/>')
+                out.append(text(x + 30, y + LINE - 2, FOREIGN_KEY))
+                x += text_width(FOREIGN_KEY) + 40
+                continue
             dash, sw = DASH[life]
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
             out.append(f'<rect x="{x:.1f}" y="{y + 3:.1f}" width="24" height="{LINE - 4}" fill="{_fill(life)}" stroke="#111" '

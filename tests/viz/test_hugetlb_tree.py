@@ -1,0 +1,139 @@
+"""The tree of hugetlb PMD sharing (issues 12 and 13): two mms drawn as two
+chains from their own PGDs meeting at the shared PMD table; after one mm's
+huge_pmd_unshare() a ghost edge from its cleared PUD entry; at the violation
+the table the walker read marked foreign, apart from a freed table."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pagewalk_edu.explore.verdict import verdict
+from pagewalk_edu.kernel import make_scenario, run
+from pagewalk_edu.scenarios import named
+from pagewalk_edu.viz.model import tree_model
+from pagewalk_edu.viz.svg.tree import tree_svg_model
+from pagewalk_edu.viz.tree import dot_source
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+SCENARIOS = ("hugetlb/vma_lock+punch_hole-skip", "hugetlb/vma_lock+dontneed-skip")
+
+
+@pytest.fixture(scope="module", params=SCENARIOS)
+def cex(request):
+    s = named(request.param).scenario
+    v = verdict(s)
+    assert v.violation == "foreign table" and v.schedule, (request.param, v.verdict, v.violation)
+    return run(s, v.schedule, then_default=False)
+
+
+def _shared(trace) -> int:
+    """The PMD table both mms' PUD entries point at in the first state."""
+    first = trace.states[0]
+    return next(t.tid for t in first.tables if t.mm == "shared")
+
+
+def _pud_entry(state, mm: str, tid: int) -> tuple[int, int]:
+    """(PUD tid, entry index) of `mm`'s PUD table pointing at `tid`."""
+    return next((t.tid, i) for t in state.tables if t.level.name == "PUD" and t.mm == mm
+                for i, e in t.entries if e.is_table and e.target == tid)
+
+
+def _svg(m):
+    return ET.fromstring(tree_svg_model(m))
+
+
+def test_each_mm_is_a_chain_from_its_own_pgd(cex):
+    m = tree_model(cex.ctx, cex.states[0], trace=cex, index=0)
+    roots = cex.ctx.setup.roots
+    assert len(roots) == 2
+    assert m.roots == tuple(f"t{tid}" for _, tid in roots)
+    p, q = (m.node(r) for r in m.roots)
+    assert (p.level, q.level) == ("PGD", "PGD")
+    assert p.owner == "mm P (walked)" and q.owner == "mm Q"
+    svg = _svg(m)
+    owners = [g.get("data-owner") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("data-node") in m.roots]
+    assert owners == ["mm P (walked)", "mm Q"]
+    assert "P's tree (walked) from PGD table #0" in m.alt and "Q's tree from PGD table #1" in m.alt
+
+
+def test_the_shared_table_is_drawn_once_under_both_pud_entries(cex):
+    t = _shared(cex)
+    m = tree_model(cex.ctx, cex.states[0], trace=cex, index=0)
+    nodes = [n for n in m.tables if n.tid == t]
+    assert len(nodes) == 1 and nodes[0].shared_by == ("P", "Q") and nodes[0].owner == "shared by P and Q"
+    into = [e for e in m.edges if e.dst == f"t{t}"]
+    ppud, pidx = _pud_entry(cex.states[0], "", t)
+    qpud, qidx = _pud_entry(cex.states[0], "Q", t)
+    assert sorted((e.src, e.index, e.kind) for e in into) == sorted([(f"t{ppud}", pidx, "live"), (f"t{qpud}", qidx, "live")])
+    # each PUD hangs off its own mm's PGD
+    assert any(e.src == m.roots[0] and e.dst == f"t{ppud}" for e in m.edges)
+    assert any(e.src == m.roots[1] and e.dst == f"t{qpud}" for e in m.edges)
+    svg = _svg(m)
+    assert len(svg.findall(f".//s:g[@data-node='t{t}']", NS)) == 1
+    assert {g.get("data-src") for g in svg.findall(f".//s:g[@data-dst='t{t}']", NS)} == {f"t{ppud}", f"t{qpud}"}
+    # where the chains meet, each edge's label names the entry and the PUD table it comes from
+    meet = sorted("".join(x.itertext()) for x in svg.findall(".//s:text[@class='meet-label']", NS))
+    assert meet == sorted([f"◀ entry {pidx} (PUD #{ppud})", f"◀ entry {qidx} (PUD #{qpud})"])
+
+
+def test_after_the_unshare_a_ghost_edge_joins_p_s_pud_entry_to_the_table(cex):
+    t = _shared(cex)
+    ppud, pidx = _pud_entry(cex.states[0], "", t)
+    i = next(k + 1 for k, e in enumerate(cex.events) if f"unshared:{t}:P" in e.changes)
+    m = tree_model(cex.ctx, cex.states[i], trace=cex, index=i)
+    ghost = [e for e in m.edges if e.dst == f"t{t}" and e.kind == "ghost"]
+    assert [(e.src, e.label) for e in ghost] == [(f"t{ppud}", f"was entry {pidx}")]
+    live = [e for e in m.edges if e.dst == f"t{t}" and e.kind == "live"]
+    assert len(live) == 1 and m.node(live[0].src).owner == "Q's"
+    node = m.node(f"t{t}")
+    assert node.shared_by == () and node.owner == "Q's alone (was shared)" and node.life == "live"
+    assert not node.foreign  # unshared is not yet a foreign read
+    assert f"no longer points at PMD #{t}" in m.alt
+    svg = _svg(m)
+    assert svg.find(f".//s:g[@data-src='t{ppud}'][@data-dst='t{t}']", NS).get("class").startswith("edge ghost")
+
+
+def test_the_violation_marks_the_table_foreign_not_freed(cex):
+    last = cex.states[-1]
+    assert last.foreign and not last.uaf
+    f = last.foreign[0]
+    m = tree_model(cex.ctx, last, trace=cex, index=len(cex.states) - 1)
+    node = m.node(f"t{f.tid}")
+    assert node.foreign == f"foreign: {f.owner}'s" and node.life == "live" and node.badge == "live"
+    way = [e for e in m.edges if e.dst == f"t{f.tid}" and e.on_path]
+    assert way and all(e.foreign for e in way)
+    assert m.foreign and m.foreign[0].startswith(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.tid}")
+    assert "FOREIGN TABLE" in m.alt and "USE-AFTER-FREE" not in m.alt
+    svg = _svg(m)
+    box = svg.find(f".//s:g[@data-node='t{f.tid}']", NS)
+    assert "foreign" in box.get("class").split() and box.get("data-life") == "live"
+    words = ["".join(x.itertext()) for x in box.iter("{http://www.w3.org/2000/svg}text")]
+    assert f"FOREIGN: {f.owner.upper()}'S" in words and "freed" not in words
+    assert box.find("s:rect[@class='foreign-outline']", NS) is not None  # a line style, not only a colour
+    assert any("foreign" in g.get("class").split() for g in svg.findall(f".//s:g[@data-dst='t{f.tid}']", NS))
+    dot = dot_source(m, legend=False).source
+    assert "FOREIGN READ" in dot.upper() and f"FOREIGN: {f.owner.upper()}" in dot
+
+
+def test_a_use_after_free_is_not_drawn_foreign_and_one_mm_gets_no_owner_lines():
+    t = run(make_scenario("rcu", "munmap", config="PT_RECLAIM=n", fault="batch_alloc_fail"))
+    m = tree_model(t.ctx, t.last, trace=t, index=len(t.states) - 1)
+    assert m.uaf and not m.foreign and m.roots == ()
+    assert all(n.owner == "" and n.foreign == "" for n in m.tables)
+    assert not any(e.foreign for e in m.edges)
+    svg = tree_svg_model(m)
+    assert "foreign" not in svg and "data-owner" not in svg
+
+
+def test_when_q_is_unshared_the_ghost_is_q_s_and_off_the_walker_s_path():
+    # with the hugetlb VMA lock taken by P's walker, hugetlb_vmdelete_list()
+    # skips P's VMA and unshares Q's: T stays P's, no violation
+    t = run(named("hugetlb/vma_lock+punch_hole-take").scenario)
+    shared = _shared(t)
+    qpud, qidx = _pud_entry(t.states[0], "Q", shared)
+    i = next(k + 1 for k, e in enumerate(t.events) if f"unshared:{shared}:Q" in e.changes)
+    m = tree_model(t.ctx, t.states[i], trace=t, index=i)
+    ghost = [e for e in m.edges if e.kind == "ghost"]
+    assert [(e.src, e.dst, e.label, e.on_path) for e in ghost] == [(f"t{qpud}", f"t{shared}", f"was entry {qidx}", False)]
+    assert m.node(f"t{shared}").owner == "P's alone (was shared)" and m.node(f"t{shared}").on_path
+    assert not m.foreign and not any(e.foreign for e in m.edges)
