@@ -47,12 +47,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    port, token = _free_port(), "pagewalk-test-token"
-    home = tmp_path_factory.mktemp("jupyter-home")
-    work = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb", work / "06-rcu-irqs-ipis.ipynb")
+def jupyterlab(work: Path, home: Path, port: int, token: str, log_name: str):
+    """Run JupyterLab on 127.0.0.1:`port` over `work`, with its own config and
+    data folders under `home` and this checkout first on PYTHONPATH; yield
+    (url, token), then stop it.  Its log lands in artifacts/`log_name`."""
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -61,7 +59,8 @@ def lab(tmp_path_factory):
            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log = open(ARTIFACTS / "jupyterlab.log", "w") if ARTIFACTS.exists() or not ARTIFACTS.mkdir() else None
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / log_name, "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -72,13 +71,26 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.terminate()
-        pytest.fail("JupyterLab did not start; see artifacts/jupyterlab.log")
-    yield url, token
-    proc.terminate()
+        log.close()
+        pytest.fail(f"JupyterLab did not start; see artifacts/{log_name}")
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    port, token = _free_port(), "pagewalk-test-token"
+    home = tmp_path_factory.mktemp("jupyter-home")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / "06-rcu-irqs-ipis.ipynb", work / "06-rcu-irqs-ipis.ipynb")
+    yield from jupyterlab(work, home, port, token, "jupyterlab.log")
 
 
 def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
