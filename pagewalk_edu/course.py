@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .explore.verdict import VERDICTS, verdict
+from .files import write_atomic
 from .kernel.scenario import ACTIONS, make_scenario, parse_holds
 from .scenarios import named
 
@@ -280,8 +281,11 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
             continue
         kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
         kept.parent.mkdir(exist_ok=True)
-        path.replace(kept)
-        path.write_bytes(clean)
+        # both through the one atomic writer: the learner's copy is kept (never over
+        # another kept copy) before the lesson is replaced, and a kill or a full disk
+        # leaves the old lesson or the clean one, never half of either
+        write_atomic(kept, path.read_bytes())
+        write_atomic(path, clean, overwrite=True)
         lines.append(f"{path.name}: reset to the clean copy; the previous one is {KEPT}/{kept.name} "
                      "(in JupyterLab, close the lesson's tab first, or choose File > Reload Notebook from Disk)")
     return lines
