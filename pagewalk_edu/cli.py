@@ -27,6 +27,10 @@ SCENARIO_OPTIONS = ("holds", "action", "kernel", "walker", "config", "fault", "a
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
         raise UsageError(message, TABLES_PROG if self.prog == TABLES_PROG else PROG)
 
@@ -63,13 +67,46 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
 TABLES_HELP = "page-table bytes per step of a scenario: the simulator's prediction and (--real) the kernel's VmPTE"
 
 
-def build_parser(with_tables: bool = True) -> argparse.ArgumentParser:
+def build_parser(with_tables: bool = True, only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line.  `with_tables=False` stands a bare entry in for
     the tables command, so that the other commands do not import it (it is the
-    costliest import of the package and they never use it)."""
+    costliest import of the package and they never use it).  `only` builds
+    just that command's options (what `main()` does when the command is known
+    and no help is asked for): the others' are never used by that run."""
     parser = _Parser(prog=PROG, description="Watch folio_walk_start() race with munmap(), MADV_DONTNEED and THP collapse.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in COMMANDS:
+        if only is None or name == only:
+            _BUILDERS[name](sub, with_tables)
+    return parser
 
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil at start-up
+    (HelpFormatter() does, and argparse makes one for every option added)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size() gives it: $COLUMNS,
+    else the width of standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+def _trace_parser(sub, with_tables: bool) -> None:
     t = sub.add_parser("trace", help="step through one interleaving and print each step")
     _add_scenario_options(t)
     t.add_argument("--schedule", action=Once, default=None,
@@ -86,10 +123,14 @@ def build_parser(with_tables: bool = True) -> argparse.ArgumentParser:
                    help="write the tree and the timeline of the last step as two files, FILE-tree.png and "
                         "FILE-timeline.png (a .png ending on FILE is dropped)")
 
+
+def _verdict_parser(sub, with_tables: bool) -> None:
     v = sub.add_parser("verdict", help="explore every interleaving and judge the scenario")
     _add_scenario_options(v)
     v.add_argument("--json", action="store_true", help="print one JSON object")
 
+
+def _matrix_parser(sub, with_tables: bool) -> None:
     m = sub.add_parser("matrix", help="verdicts for every protection set and action")
     _add_scenario_options(m, holds_required=False)
     m.add_argument("--json", action="store_true", help="print JSON")
@@ -97,14 +138,22 @@ def build_parser(with_tables: bool = True) -> argparse.ArgumentParser:
                    help="the hugetlb PMD-sharing actions with the hugetlb holders (what the walker holds, and whether "
                         "it takes the hugetlb walk lock)")
 
+
+def _check_parser(sub, with_tables: bool) -> None:
     from .check import add_parser as add_check
     add_check(sub)
+
+
+def _tables_parser(sub, with_tables: bool) -> None:
     if with_tables:
         from .tables.cli import add_parser as add_tables
         add_tables(sub)
     else:
         sub.add_parser("tables", help=TABLES_HELP)
-    return parser
+
+
+_BUILDERS = {"trace": _trace_parser, "verdict": _verdict_parser, "matrix": _matrix_parser, "check": _check_parser,
+             "tables": _tables_parser}
 
 
 def _scenario(args: argparse.Namespace):
@@ -319,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     command = next((a for a in given if not a.startswith("-")), None)
     try:
-        parser = build_parser(with_tables=command in (None, "tables") or "-h" in given or "--help" in given)
+        helping = "-h" in given or "--help" in given
+        only = command if command in COMMANDS and not helping else None
+        parser = build_parser(with_tables=command in (None, "tables") or helping, only=only)
         args, extra = parser.parse_known_args(argv)
         prog = TABLES_PROG if args.command == "tables" else PROG
         if extra:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 from .console import echo, one_line
-from .files import user_path
 
 PROG = "pagewalk-edu"
 
@@ -52,6 +51,8 @@ def given_options(namespace: argparse.Namespace) -> set[str]:
 
 def file_to_read(text: str) -> str:
     """An option naming a file to read: not empty."""
+    from .files import user_path  # only when a file is named (files.py is a start-up cost the others skip)
+
     try:
         return user_path(text, "file")
     except (ValueError, TypeError) as err:
@@ -61,6 +62,8 @@ def file_to_read(text: str) -> str:
 def file_to_write(text: str) -> str:
     """An option naming a file to write: not empty, and not ending in '/' (that
     names a folder, which must not silently become a file of that name)."""
+    from .files import user_path
+
     try:
         name = user_path(text, "file")
     except (ValueError, TypeError) as err:
