@@ -40,6 +40,8 @@ ROOT = HERE.parent
 BEFORE = HERE / "explore-before.json"
 TARGETS = {"cell_median_ms": 15.0, "matrix_cli_ms": 1000.0, "three_cpu_ms": 200.0, "verdict_cli_ms": 80.0}
 THREE_CPU = ROOT / "pagewalk_edu" / "scenarios" / "examples" / "vma_lock+munmap-neighbour+collapse.toml"
+#: Walker plus three racing paths: seconds each, so timed once (not shipped as examples: no test waits for them).
+FOUR_CPU = sorted((HERE / "scenarios").glob("*.toml"))
 
 
 def _median_ms(f, n: int) -> float:
@@ -103,6 +105,12 @@ def measure() -> dict:
             f = load(path)
             out["files"][f.name] = [_median_ms(lambda: verdict(f.scenario), 3), verdict(f.scenario).states]
         out["three_cpu_ms"] = _median_ms(lambda: verdict(load(THREE_CPU).scenario), 5)
+        out["four_cpu"] = {}
+        for path in FOUR_CPU:
+            f = load(path)
+            t0 = time.process_time()
+            v = verdict(f.scenario)
+            out["four_cpu"][f.name] = [(time.process_time() - t0) * 1000, v.states, v.verdict]
     out.update(measure_startup())
     return out
 
@@ -174,6 +182,8 @@ def report_search(now: dict, before: dict) -> None:
         t = now["three_cpu_ms"]
         print(f"three-CPU scenario ({THREE_CPU.name}): median {t:.0f} ms "
               f"(target <= {TARGETS['three_cpu_ms']:.0f} ms: {'met' if t <= TARGETS['three_cpu_ms'] else 'NOT met'})")
+    for name, (ms, states, kind) in now.get("four_cpu", {}).items():
+        print(f"four-CPU scenario {name} (benchmarks/scenarios/): {kind}, {states} states, {ms / 1000:.1f} s CPU (one run)")
 
 
 def report_startup(now: dict, before: dict) -> None:
