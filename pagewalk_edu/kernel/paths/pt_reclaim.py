@@ -17,15 +17,15 @@ TryToFreePte = instruction("try_to_free_pte", "pte", "pmd", "index")
 TryToFreePtePtl = instruction("try_to_free_pte_ptl", "pte", "pmd", "index")
 
 
-def _free_pte(ctx, state, a, op, rest):
+def _free_pte(ctx, state, a, op):
     """mm/pt_reclaim.c free_pte(): pte_free_tlb() of a PTE table already unlinked."""
     tid = op[1]
-    state, a, rest, tail, changes = tlb_remove_table(ctx, state, a, tid, rest)
-    return go(state, a, rest, "free_pte", f"free_pte(): pte_free_tlb() of PTE table #{tid}" + tail,
-              "mm/pt_reclaim.c: free_pte", *changes, flush=True)
+    state, a, call, tail, changes = tlb_remove_table(ctx, state, a, tid)
+    return go(state, a, "free_pte", f"free_pte(): pte_free_tlb() of PTE table #{tid}" + tail,
+              "mm/pt_reclaim.c: free_pte", *changes, call=call, flush=True)
 
 
-def _try_to_free_pte(ctx, state, a, op, rest):
+def _try_to_free_pte(ctx, state, a, op):
     """mm/pt_reclaim.c try_to_free_pte(): pmd_lock(), then (holding it) the ptl."""
     _, pte, pmd, idx = op
     pml = pmd_lock_name(pmd)
@@ -33,12 +33,12 @@ def _try_to_free_pte(ctx, state, a, op, rest):
     if out is not None:
         return out
     state, a = take_spin(state, a, pml)
-    return go(state, a, (TryToFreePtePtl(pte, pmd, idx),) + rest, "pmd_lock",
+    return go(state, a, "pmd_lock",
               f"try_to_free_pte(): pmd_lock() takes the PMD lock of PMD table #{pmd}", "mm/pt_reclaim.c: try_to_free_pte",
-              f"lock:{pml}")
+              f"lock:{pml}", call=(TryToFreePtePtl(pte, pmd, idx),))
 
 
-def _try_to_free_pte_ptl(ctx, state, a, op, rest):
+def _try_to_free_pte_ptl(ctx, state, a, op):
     """... spin_lock_nested() of the ptl with the PMD lock held; every PTE none →
     pmd_clear(), unlock both, free_pte()."""
     _, pte, pmd, idx = op
@@ -50,13 +50,13 @@ def _try_to_free_pte_ptl(ctx, state, a, op, rest):
     state = release_spin(state, a, ptl)  # the checks and pmd_clear() below run under both locks
     if state.tables[pmd].get(idx) != Entry("table", pte) or not pte_table_empty(state.tables, pte):
         state = release_spin(state, a, pml)
-        return go(state, a, rest, "try_to_free_pte", "try_to_free_pte(): the table is gone or not empty; nothing freed",
+        return go(state, a, "try_to_free_pte", "try_to_free_pte(): the table is gone or not empty; nothing freed",
                   "mm/pt_reclaim.c: try_to_free_pte")
     state = state.but(tables=unlink_table(state.tables, pmd, idx, pte))
     state = release_spin(state, a, pml)
-    return go(state, a, (FreePte(pte),) + rest, "try_to_free_pte",
+    return go(state, a, "try_to_free_pte",
               f"try_to_free_pte(): under pmd_lock() and the ptl every PTE is none: pmd_clear() unlinks PTE table #{pte}",
-              "mm/pt_reclaim.c: try_to_free_pte", f"detached:{pte}")
+              "mm/pt_reclaim.c: try_to_free_pte", f"detached:{pte}", call=(FreePte(pte),))
 
 
 OPS = {

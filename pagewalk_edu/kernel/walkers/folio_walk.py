@@ -13,7 +13,7 @@ from ..steps import PAGE_TABLE_LOCK, Moved, check_entry, cpu_add, deref, pmd_loc
 from .assertions import entry_assertions, refused, warn
 from .base import Walker
 from .caller import event as _ev
-from .caller import release_ops as _release_ops
+from .caller import start_release
 
 SRC_WALK = "mm/pagewalk.c: folio_walk_start"
 SRC_PTE_MAP = "mm/pgtable-generic.c: __pte_offset_map_lock"
@@ -75,8 +75,7 @@ def _not_found(state: State, a: Actor, function: str, text: str, source: str, *c
         state = state.but(sems=tuple(x for x in state.sems if x[2] != a.name or not x[0].startswith("hugetlb_vma_lock")))
         a = a.set(hlock=False)
         text += "; vma_pgtable_walk_end() drops the hugetlb VMA lock"
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", result="NULL", todo=todo)
+    a = start_release(a, result="NULL")
     return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
 
 
@@ -261,8 +260,7 @@ def _folio_walk_end(ctx, state, a):
         state = cpu_add(state, a.cpu, rcu=-1)  # pte_unmap() ends __pte_offset_map()'s RCU section
         text += " and pte_unmap() (rcu_read_unlock())"
         changes.append("rcu:exit")
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", todo=todo, lock="")
+    a = start_release(a, lock="")
     return Moved(state.with_actor(a), _ev(a, "folio_walk_end", text, "mm/pagewalk.c: folio_walk_end", *changes))
 
 

@@ -18,7 +18,7 @@ from ..state import Actor, State
 from ..steps import Moved, check_entry, cpu_add, deref
 from .base import Walker
 from .caller import event as _ev
-from .caller import release_ops as _release_ops
+from .caller import start_release
 
 SRC = "mm/gup.c: gup_fast"
 SRC_PGD = "mm/gup.c: gup_fast_pgd_range"
@@ -192,8 +192,7 @@ def _pte_unmap(ctx, state, a):
 def _local_irq_restore(ctx, state, a):
     off = bool(a.get("gup_irqs_were_off"))
     state = cpu_add(state, a.cpu, irqs_off=off)
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", todo=todo)
+    a = start_release(a)
     text = f"gup_fast(): local_irq_restore() on CPU{a.cpu}" + (": pending IPIs can be taken now" if not off else " (the caller keeps them off)")
     return Moved(state.with_actor(a), _ev(a, "local_irq_restore", text, SRC, *(() if off else ("irqs:on",))))
 
