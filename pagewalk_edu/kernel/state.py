@@ -8,7 +8,7 @@ each field stands for in the kernel is said beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 from .pgtable import Tables

@@ -20,7 +20,7 @@ from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, walk_path
 from ..program import instruction
 from ..rwsem import I_MMAP, down_write, down_write_trylock, hugetlb_vma_lock, up
-from ..steps import all_other_cpus, cpu_list, pmd_lock_name, release_spin, send_ipi, spin_lock, take_spin
+from ..steps import Taken, all_other_cpus, cpu_list, pmd_lock, release_spin, send_ipi
 from .base import go
 from .tlb import WaitIpi
 
@@ -129,11 +129,10 @@ def _unshare_or_zap(ctx, state, a, op, zap: bool, fn: str = "__unmap_hugepage_ra
     who = mm_name(mm)
     if t < 0:
         return go(state, a, fn, f"{fn}(): {who}'s PUD entry is none: nothing to {'unmap' if zap else 'unshare'}", SRC)
-    lock = pmd_lock_name(t)
-    out = spin_lock(state, a, lock, "huge_pte_lock", f"the PMD lock of PMD table #{t}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, t, "huge_pte_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     after: tuple = (HugePteUnlock(mm),)
     if _sharers(state, t) > 1:
         state = state.but(tables=set_entry(state.tables, pud, idx, None))
@@ -252,12 +251,11 @@ def _pte_alloc(ctx, state, a, op):
     mm, addr = op.mm, op.addr
     root = root_of(ctx, mm)
     tables, allocated, pmd = ensure_table(state.tables, ctx.geo, addr, Level.PMD, root, mm)
-    lock = pmd_lock_name(pmd.tid)
     st = state.but(tables=tables)
-    out = spin_lock(st, a, lock, "__pte_alloc", f"the PMD lock of PMD table #{pmd.tid}")
-    if out is not None:
-        return out if not allocated else out  # (a PMD table allocated then spun on: same outcome)
-    st, a = take_spin(st, a, lock)
+    got = pmd_lock(st, a, pmd.tid, "__pte_alloc")
+    if not isinstance(got, Taken):
+        return got
+    st, a, lock = got
     tables, more, pte = ensure_table(st.tables, ctx.geo, addr, Level.PTE, root, mm)
     tables = set_entry(tables, pte.tid, ctx.geo.pte_index(addr), Entry("leaf", 4096))
     st = release_spin(st.but(tables=tables), a, lock)

@@ -10,7 +10,7 @@ from ..geometry import Level
 from ..pgtable import Entry, set_entry, set_table, unlink_table, walk_path
 from ..program import instruction
 from ..state import Actor
-from ..steps import call_rcu, deref, might_sleep, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import Taken, call_rcu, deref, lock_spin, might_sleep, pmd_lock, pmd_lock_name, pte_lock, ptl_name, release_spin
 from ..vma import find_vma
 from .base import go
 from .mmap_lock import MmapReadUnlock
@@ -66,11 +66,10 @@ def _hpage_collapse_scan_pmd(ctx, state, a, op):
     if pte < 0:
         return go(state, a, "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
                   "mm/khugepaged.c: hpage_collapse_scan_pmd", goto=NEXT_PMD, call=(MmapReadUnlock(),))
-    lock = ptl_name(pte)
-    out = spin_lock(state, a, lock, "hpage_collapse_scan_pmd", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pte_lock(state, a, pte, "hpage_collapse_scan_pmd")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state = release_spin(state, a, lock)
     return go(state, a, "hpage_collapse_scan_pmd",
               f"hpage_collapse_scan_pmd() scans PTE table #{pte} under its ptl: worth collapsing into a THP",
@@ -102,10 +101,10 @@ def _spin_lock_op(ctx, state, a, op):
     lock, describe = _lock_of(a, which)
     if which == "ptl":
         state, _ = deref(ctx, state, a.name, a.get("pte"), function)
-    out = spin_lock(state, a, lock, function, describe)
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = lock_spin(state, a, lock, function, describe)
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
     return go(state, a, function, f"{function}() takes {describe}", "include/linux/spinlock.h: spin_lock", f"lock:{lock}")
 
 
@@ -138,10 +137,10 @@ def _collapse_isolate(ctx, state, a, op):
     pte = a.get("pte")
     lock = ptl_name(pte)
     state, _ = deref(ctx, state, a.name, pte, "__collapse_huge_page_isolate")
-    out = spin_lock(state, a, lock, "__collapse_huge_page_isolate", f"the ptl of the old PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = lock_spin(state, a, lock, "__collapse_huge_page_isolate", f"the ptl of the old PTE table #{pte}")
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
     state = release_spin(state, a, lock)
     return go(state, a, "__collapse_huge_page_isolate",
               f"__collapse_huge_page_isolate() under the old table's ptl (via the saved PMD value), then the pages are copied into the THP",
@@ -150,11 +149,10 @@ def _collapse_isolate(ctx, state, a, op):
 
 def _set_huge_pmd(ctx, state, a, op):
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
-    lock = pmd_lock_name(pmd)
-    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{pmd}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, pmd, "pmd_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     tables = set_entry(state.tables, pmd, idx, Entry("leaf", 1 << 21))
     tables = set_table(tables, replace(tables[pte], deposited=True))
     state = release_spin(state.but(tables=tables), a, lock)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..geometry import Level
 from ..pgtable import Entry, Life, free_pgd_range, set_entry, unlink_table
 from ..program import instruction
-from ..steps import deref, free_tables, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import Taken, deref, free_tables, pmd_lock, pmd_lock_name, pte_lock, release_spin
 from ..vma import unmap_bounds
 from ..zap import pte_table_empty, reclaim_pt_is_enabled, zap_ptes, zap_targets
 from .base import go
@@ -45,11 +45,10 @@ def _zap(ctx, state, a, op):
     if state.tables[pmd].get(idx) != Entry("table", pte):
         return go(state, a, "zap_pte_range", f"zap_pte_range(): the PMD entry no longer points to PTE table #{pte}; nothing to zap",
                   "mm/memory.c: zap_pte_range")
-    lock = ptl_name(pte)
-    out = spin_lock(state, a, lock, "zap_pte_range", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pte_lock(state, a, pte, "zap_pte_range")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state, _ = deref(ctx, state, a.name, pte, "zap_pte_range")
     before = len(state.tables[pte].entries)
     state = state.but(tables=zap_ptes(state.tables, ctx.geo, pte, start, end))
@@ -92,11 +91,10 @@ def _zap_unlock(ctx, state, a, op):
 
 
 def _zap_huge_pmd(ctx, state, a, pmd, idx):
-    lock = pmd_lock_name(pmd)
-    out = spin_lock(state, a, lock, "zap_huge_pmd", f"the PMD lock of PMD table #{pmd}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, pmd, "zap_huge_pmd")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state = state.but(tables=set_entry(state.tables, pmd, idx, None))
     text = f"zap_huge_pmd() clears the THP mapped by entry {idx} of PMD table #{pmd}"
     changes = [f"zap:{pmd}:{idx}"]

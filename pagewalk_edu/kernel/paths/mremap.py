@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, set_table
 from ..program import instruction
-from ..steps import Blocked, cpu_add, pmd_lock_name, release_spin, take_spin, who
+from ..steps import Blocked, cpu_add, pmd_lock_name, release_spin, who
 from ..vma import by_name
 from ..zap import zap_targets
 from .base import go

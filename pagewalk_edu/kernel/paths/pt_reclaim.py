@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..pgtable import Entry, unlink_table
 from ..program import instruction
-from ..steps import pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import Taken, pmd_lock, pmd_lock_name, pte_lock, release_spin
 from ..zap import pte_table_empty
 from .base import go
 from .mmu_gather import tlb_remove_table
@@ -28,11 +28,10 @@ def _free_pte(ctx, state, a, op):
 def _try_to_free_pte(ctx, state, a, op):
     """mm/pt_reclaim.c try_to_free_pte(): pmd_lock(), then (holding it) the ptl."""
     _, pte, pmd, idx = op
-    pml = pmd_lock_name(pmd)
-    out = spin_lock(state, a, pml, "try_to_free_pte", f"the PMD lock of PMD table #{pmd}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, pml)
+    got = pmd_lock(state, a, pmd, "try_to_free_pte")
+    if not isinstance(got, Taken):
+        return got
+    state, a, pml = got
     return go(state, a, "pmd_lock",
               f"try_to_free_pte(): pmd_lock() takes the PMD lock of PMD table #{pmd}", "mm/pt_reclaim.c: try_to_free_pte",
               f"lock:{pml}", call=(TryToFreePtePtl(pte, pmd, idx),))
@@ -42,11 +41,11 @@ def _try_to_free_pte_ptl(ctx, state, a, op):
     """... spin_lock_nested() of the ptl with the PMD lock held; every PTE none →
     pmd_clear(), unlock both, free_pte()."""
     _, pte, pmd, idx = op
-    pml, ptl = pmd_lock_name(pmd), ptl_name(pte)
-    out = spin_lock(state, a, ptl, "try_to_free_pte", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, ptl)
+    pml = pmd_lock_name(pmd)
+    got = pte_lock(state, a, pte, "try_to_free_pte")
+    if not isinstance(got, Taken):
+        return got
+    state, a, ptl = got
     state = release_spin(state, a, ptl)  # the checks and pmd_clear() below run under both locks
     if state.tables[pmd].get(idx) != Entry("table", pte) or not pte_table_empty(state.tables, pte):
         state = release_spin(state, a, pml)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..geometry import Level
 from ..pgtable import Entry
 from ..state import Actor, State
-from ..steps import PAGE_TABLE_LOCK, Moved, check_entry, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import PAGE_TABLE_LOCK, Moved, Taken, check_entry, cpu_add, deref, lock_spin, pmd_lock, pte_lock, ptl_name, release_spin
 from .assertions import entry_assertions, refused, warn
-from .base import Walker
+from .base import Walker, pgd, reg
 from .caller import event as _ev
 from .caller import start_release
 
@@ -150,10 +150,10 @@ def _pudp_get(ctx, state, a):
 
 def _pud_lock(ctx, state, a):
     tid = a.get("pud_table")
-    out = spin_lock(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, PAGE_TABLE_LOCK)
+    got = lock_spin(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")  # pud_lockptr() on x86
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
     state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pud_lock")
     if entry is not None and entry.is_leaf:
         a = a.set(pc="folio_walk_end", result="folio (PUD leaf)", lock=PAGE_TABLE_LOCK)
@@ -171,13 +171,12 @@ def _pmdp_get_lockless(ctx, state, a):
 
 def _pmd_lock(ctx, state, a):
     tid = a.get("pmd_table")
-    lock = pmd_lock_name(tid)
     # pmd_lockptr() finds the split PMD lock in the PMD table's own ptdesc.
     state, note0 = deref(ctx, state, a.name, tid, "pmd_lock")
-    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{tid}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, tid, "pmd_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_lock")
     note = note or note0
     if entry is not None and entry.is_leaf:
@@ -209,13 +208,12 @@ def _pte_offset_map(ctx, state, a):
 
 def _spin_lock_ptl(ctx, state, a):
     pte = a.get("pte_table")
-    lock = ptl_name(pte)
     # pte_lockptr() finds the ptlock in the PTE table's ptdesc: touching it reads that page.
     state, note = deref(ctx, state, a.name, pte, "spin_lock")
-    out = spin_lock(state, a, lock, "spin_lock", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pte_lock(state, a, pte, "spin_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     a = a.set(pc="pmd_same")
     return Moved(state.with_actor(a), _ev(a, "spin_lock", f"spin_lock() takes the ptl of PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{pte}", f"lock:{lock}"))
 
@@ -279,27 +277,19 @@ _WALK = {
 }
 
 
-def walker_cursor(ctx, state: State) -> tuple[int, int, str] | None:
-    """(table, entry index, next step) the walker reads at its next step, for the
-    views; None before the walk starts or after it ends."""
-    a = state.actors[0]
-    geo, addr = ctx.geo, ctx.walk_addr
-    reg = {
-        "pgd_offset": (0, Level.PGD),
-        "p4d_offset": (a.get("table"), Level.P4D),
-        "pudp_get": (a.get("table"), Level.PUD),
-        "pud_lock": (a.get("pud_table"), Level.PUD),
-        "pmdp_get_lockless": (a.get("table"), Level.PMD),
-        "pmd_lock": (a.get("pmd_table"), Level.PMD),
-        "__pte_offset_map": (a.get("pmd_table"), Level.PMD),
-        "spin_lock": (a.get("pte_table"), Level.PTE),
-        "pmd_same": (a.get("pmd_table"), Level.PMD),
-        "ptep_get": (a.get("pte_table"), Level.PTE),
-    }.get(a.pc)
-    if reg is None or reg[0] is None:
-        return None
-    tid, level = reg
-    return tid, geo.index(level, addr), a.pc
+#: The table entry each step reads, for the views (Walker.cursor()).
+_READS = {
+    "pgd_offset": pgd,
+    "p4d_offset": reg("table", Level.P4D),
+    "pudp_get": reg("table", Level.PUD),
+    "pud_lock": reg("pud_table", Level.PUD),
+    "pmdp_get_lockless": reg("table", Level.PMD),
+    "pmd_lock": reg("pmd_table", Level.PMD),
+    "__pte_offset_map": reg("pmd_table", Level.PMD),
+    "spin_lock": reg("pte_table", Level.PTE),
+    "pmd_same": reg("pmd_table", Level.PMD),
+    "ptep_get": reg("pte_table", Level.PTE),
+}
 
-
-FOLIO_WALK = Walker("folio_walk_start", "pgd_offset", _WALK, WALK_LABELS, walker_cursor, SRC_WALK)
+FOLIO_WALK = Walker("folio_walk_start", "pgd_offset", _WALK, WALK_LABELS, _READS, SRC_WALK)
+walker_cursor = FOLIO_WALK.cursor  # (ctx, state) → (table, entry index, next step) or None

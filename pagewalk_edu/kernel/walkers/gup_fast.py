@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..geometry import Level
 from ..state import Actor, State
 from ..steps import Moved, check_entry, cpu_add, deref
-from .base import Walker
+from .base import Walker, pgd, reg
 from .caller import event as _ev
 from .caller import start_release
 
@@ -212,22 +212,24 @@ _STEPS = {
 }
 
 
-def cursor(ctx, state: State) -> tuple[int, int, str] | None:
-    a = state.actors[0]
-    geo, addr = ctx.geo, ctx.walk_addr
-    reg = {
-        "pgd_offset": (0, Level.PGD),
-        "p4d_offset": (a.get("table"), Level.P4D),
-        "pudp_get": (a.get("table"), Level.PUD),
-        "pmdp_get_lockless": (a.get("table"), Level.PMD),
-        "ptep_get_lockless": (a.get("pte_table"), Level.PTE),
-        "gup_fast_recheck": (a.get("pmd_table") if a.get("leaf_level") == "PTE" else a.get("leaf_table"),
-                             Level.PMD if a.get("leaf_level") in ("PTE", "PMD") else Level.PUD),
-    }.get(a.pc)
-    if reg is None or reg[0] is None:
-        return None
-    tid, level = reg
-    return tid, geo.index(level, addr), a.pc
+def _recheck_read(a: Actor):
+    """gup_fast_recheck re-reads the PMD entry first for a PTE (the PMD table),
+    else the leaf entry itself."""
+    leaf = a.get("leaf_level")
+    if leaf == "PTE":
+        return a.get("pmd_table"), Level.PMD
+    return a.get("leaf_table"), Level.PMD if leaf == "PMD" else Level.PUD
 
 
-GUP_FAST = Walker("gup_fast", "local_irq_save", _STEPS, LABELS, cursor, SRC)
+#: The table entry each step reads, for the views (Walker.cursor()).
+_READS = {
+    "pgd_offset": pgd,
+    "p4d_offset": reg("table", Level.P4D),
+    "pudp_get": reg("table", Level.PUD),
+    "pmdp_get_lockless": reg("table", Level.PMD),
+    "ptep_get_lockless": reg("pte_table", Level.PTE),
+    "gup_fast_recheck": _recheck_read,
+}
+
+GUP_FAST = Walker("gup_fast", "local_irq_save", _STEPS, LABELS, _READS, SRC)
+cursor = GUP_FAST.cursor
