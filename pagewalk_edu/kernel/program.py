@@ -58,8 +58,9 @@ class Label(NamedTuple):
 
 
 class Return(NamedTuple):
-    """The end of one arm of a program (no step of its own): reaching it
-    finishes the program, as a `return` in the kernel function does."""
+    """The end of one arm of a program (no step of its own): running on into
+    it finishes the program, as a `return` in the kernel function does; a
+    Label just after it is still a place a goto lands."""
 
 
 class Program(tuple):
@@ -104,8 +105,14 @@ class Program(tuple):
         return (_rebuild, (tuple(self), self.labels, tuple(sorted(self.returns))))
 
     def ends_at(self, pc: int) -> bool:
-        """Is there nothing left to run at `pc` (past the end, or at a Return)?"""
-        return pc >= len(self) or pc in self.returns
+        """Is there nothing left to run at `pc`?"""
+        return pc >= len(self)
+
+    def after(self, pc: int) -> int:
+        """Where the pc goes once the instruction at `pc` ran: the next one, or
+        the end at a Return()."""
+        nxt = pc + 1
+        return len(self) if nxt in self.returns else nxt
 
     def target(self, label: str, pc: int) -> int:
         """Where `goto label` from the instruction at `pc` lands: the first place
@@ -117,10 +124,10 @@ class Program(tuple):
 
     def __repr__(self) -> str:
         marks: dict[int, list[str]] = {}
+        for at in self.returns:  # a Return ends what runs into it, before any label there
+            marks.setdefault(at, []).append("return")
         for name, at in self.labels:
             marks.setdefault(at, []).append(f"{name}:")
-        for at in self.returns:
-            marks.setdefault(at, []).append("return")
         out = []
         for i in range(len(self) + 1):
             out += marks.get(i, [])
@@ -132,8 +139,8 @@ class Program(tuple):
 def _rebuild(ops, labels, returns) -> Program:
     items: list = []
     for i in range(len(ops) + 1):
-        items += [Label(n) for n, at in labels if at == i]
         items += [Return() for at in returns if at == i]
+        items += [Label(n) for n, at in labels if at == i]
         if i < len(ops):
             items.append(ops[i])
     return Program(items)

@@ -18,9 +18,12 @@ ones below do the same), and its steps with kernel/paths register_ops().
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from .config import KernelConfig
-from .geometry import PMD_SIZE
-from .layout import PATH_OPS, PathSpec
+from .geometry import PAGE_SIZE, PMD_SIZE
+from .layout import PATH_CHECKS, PATH_OPS, LayoutError, PathSpec
 from .paths.khugepaged import (
     NEXT_PMD,
     OUT_UP_WRITE,
@@ -66,13 +69,65 @@ from .vma import Vma
 FAULT_OFFSET = 0x5000
 
 
+Builder = Callable[[PathSpec, tuple[Vma, ...], KernelConfig], Program]
+
+
+@dataclass(frozen=True)
+class PathKind:
+    """A racing path a layout may name (`op = "..."` in a [[path]] table)."""
+
+    op: str
+    build: Builder  # (spec, vmas, config) → the program
+    actor: str  # the actor (role) it runs as unless the file names one
+    in_mm: bool  # a thread of the walked mm (its CPU in mm_cpumask())
+
+
+PATHS: dict[str, PathKind] = {}
+
+
+def register_path(op: str, build: Builder, *, actor: str | None = None, in_mm: bool | None = None,
+                  check: Callable[..., Any] | None = None) -> PathKind:
+    """Let layouts name the racing path `op`, built by `build`.  A new path gives
+    `actor` (default: op) and `in_mm` (default: a thread of the walked mm), and
+    may give check(start, end, table, vmas, key), which raises LayoutError on a
+    range the path cannot take (default: page-aligned and inside VMAs)."""
+    if not isinstance(op, str) or not op.isidentifier():
+        raise ValueError(f"a path's op is a name of letters, digits and _, got {op!r}")
+    if not callable(build):
+        raise TypeError(f"the builder of {op} must be callable, got {type(build).__name__}")
+    if op in PATHS and PATHS[op].build is not build:
+        raise ValueError(f"path {op!r} is already registered (by {PATHS[op].build.__qualname__})")
+    known = PATH_OPS.get(op)
+    kind = PathKind(op, build, actor or (known[0] if known else op),
+                    in_mm if in_mm is not None else (known[1] if known else True))
+    PATHS[op] = kind
+    PATH_OPS[op] = (kind.actor, kind.in_mm)
+    if check is not None or known is None:  # the built-in ops keep layout.py's checks
+        PATH_CHECKS[op] = check or check_inside_vmas
+    return kind
+
+
+def check_inside_vmas(start: int, end: int, table: dict, vmas: tuple[Vma, ...], key: str) -> None:
+    """The default check of a registered path: a page-aligned range with no hole,
+    inside VMAs."""
+    if start % PAGE_SIZE or end % PAGE_SIZE:
+        raise LayoutError(f"{key}: [{start:#x}, {end:#x}) is not page-aligned; give multiples of 4 KiB")
+    pos = start
+    for v in _covered(vmas, start, end):
+        if v.start > pos:
+            break
+        pos = v.end
+    if pos < end:
+        raise LayoutError(f"{key}: [{start:#x}, {end:#x}) is not inside VMAs (nothing mapped at {pos:#x}); give a range inside VMAs")
+
+
 def in_mm(op: str) -> bool:
     """Is the path a thread of the walked mm (its CPU in mm_cpumask())?"""
     return PATH_OPS[op][1]
 
 
 def build_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
-    return _BUILDERS[spec.op](spec, vmas, config)
+    return PATHS[spec.op].build(spec, vmas, config)
 
 
 def _covered(vmas: tuple[Vma, ...], start: int, end: int) -> list[Vma]:
@@ -292,13 +347,14 @@ def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelC
     ))
 
 
-_BUILDERS = {
-    "hugetlb_punch_hole": hugetlb_punch_hole_program,
-    "hugetlb_dontneed": hugetlb_dontneed_program,
-    "hugetlb_reuse": hugetlb_reuse_program,
-    "munmap": munmap_program,
-    "madvise": madvise_program,
-    "khugepaged_collapse": collapse_program,
-    "retract_page_tables": retract_program,
-    "mremap": mremap_program,
-}
+for _op, _build in (
+    ("munmap", munmap_program),
+    ("madvise", madvise_program),
+    ("khugepaged_collapse", collapse_program),
+    ("retract_page_tables", retract_program),
+    ("mremap", mremap_program),
+    ("hugetlb_punch_hole", hugetlb_punch_hole_program),
+    ("hugetlb_dontneed", hugetlb_dontneed_program),
+    ("hugetlb_reuse", hugetlb_reuse_program),
+):
+    register_path(_op, _build)

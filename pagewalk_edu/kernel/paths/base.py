@@ -38,7 +38,7 @@ def _settle(frames: tuple) -> tuple:
 def advance(frames: tuple, goto: str | None = None, call=()) -> tuple:
     """The frames after the innermost frame's instruction ran."""
     program, pc = frames[-1]
-    frames = _settle(frames[:-1] + ((program, program.target(goto, pc) if goto else pc + 1),))
+    frames = _settle(frames[:-1] + ((program, program.target(goto, pc) if goto else program.after(pc)),))
     if call:
         sub = call if isinstance(call, Program) else Program(call)
         frames = _settle(frames + ((sub, 0),))
