@@ -20,8 +20,9 @@ from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, walk_path
 from ..program import instruction
 from ..rwsem import I_MMAP, down_write, down_write_trylock, hugetlb_vma_lock, up
-from ..steps import Taken, all_other_cpus, cpu_list, pmd_lock, release_spin, send_ipi
+from ..steps import Taken, cpu_list, pmd_lock, release_spin, send_ipi
 from .base import go
+from .mmu_gather import sync_one
 from .tlb import WaitIpi
 
 SRC = "mm/hugetlb.c"
@@ -141,7 +142,7 @@ def _unshare_or_zap(ctx, state, a, op, zap: bool, fn: str = "__unmap_hugepage_ra
         changes = [f"unshared:{t}:{who}"]
         fully = _sharers(state, t) == 1
         if ctx.config.HUGETLB_UNSHARE_SYNC == "in_unshare":
-            state, after, how, ch = sync_one(ctx, state, a, after)
+            state, after, how, _, ch = sync_one(ctx, state, a, after)
             text += f"; v6.18.0: tlb_remove_table_sync_one() inside huge_pmd_unshare(), with the lock held: {how}"
             changes += ch
         return go(state, a, "huge_pmd_unshare", text, f"{SRC}: huge_pmd_unshare", *changes,
@@ -181,25 +182,6 @@ def _pte_unlock(ctx, state, a, op):
               f"unlock:{lock}", tlock="")
 
 
-def sync_one(ctx, state, a, then: tuple = ()):
-    """tlb_remove_table_sync_one(): an IPI to every other CPU and wait (an empty
-    stub without MMU_GATHER_RCU_TABLE_FREE; skipped under TABLE_SYNC=elide_native).
-    Returns the state, the sub-program to call (the wait, then `then`), the
-    sentence and the changes."""
-    from .mmu_gather import table_sync_elided
-
-    if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
-        return state, then, "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE", []
-    if table_sync_elided(ctx):
-        return state, then, ("tlb_remove_table_sync_one() returns at once (TABLE_SYNC=elide_native, not in a release: "
-                             "the TLB flush is taken to have IPIed every walker)"), []
-    targets = all_other_cpus(ctx, a)
-    state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
-    return (state, ((WaitIpi(),) if targets else ()) + then,
-            f"tlb_remove_table_sync_one() IPIs every other CPU ({cpu_list(targets)}) and waits",
-            [f"ipi:cpu{c}" for c in sorted(targets)])
-
-
 def _unshare_flush(ctx, state, a, op):
     """huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): the TLB flush of
     this mm, then, when a table became exclusive, tlb_remove_table_sync_one(),
@@ -211,7 +193,7 @@ def _unshare_flush(ctx, state, a, op):
     tail: tuple = ()
     sync_text, sync_ch = "", []
     if a.get("unshared") and a.get("fully") and ctx.config.HUGETLB_UNSHARE_SYNC == "after_flush":
-        state, tail, sync_text, sync_ch = sync_one(ctx, state, a)
+        state, tail, sync_text, _, sync_ch = sync_one(ctx, state, a)
         sync_text = "; then " + sync_text
     if ctx.config.TLB_FLUSH == "broadcast" or not targets:
         how = "a broadcast invalidation (INVLPGB): no IPI" if ctx.config.TLB_FLUSH == "broadcast" else \
@@ -234,7 +216,7 @@ _ResendSync = instruction("tlb_flush_unshared_tables_sync")
 
 
 def _resend_sync(ctx, state, a, op):
-    state, call, how, ch = sync_one(ctx, state, a)
+    state, call, how, _, ch = sync_one(ctx, state, a)
     return go(state, a, "tlb_remove_table_sync_one", f"tlb_flush_unshared_tables(): {how}",
               "include/asm-generic/tlb.h: tlb_flush_unshared_tables", *ch, call=call)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ..pgtable import Life, set_life
 from ..program import instruction
-from ..state import Callback
+from ..state import Callback, State
 from ..steps import Blocked, all_other_cpus, call_rcu, cpu_list, free_tables, might_sleep, send_ipi, table_list
 from .base import go
 from .tlb import WaitIpi, flush_ipis
@@ -140,26 +140,33 @@ def table_sync_elided(ctx) -> bool:
     return ctx.config.TABLE_SYNC == "elide_native" and ctx.config.TLB_FLUSH == "ipi"
 
 
-def _tlb_remove_table_sync_one(ctx, state, a, op):
+def sync_one(ctx, state, a, then: tuple = ()) -> tuple[State, tuple, str, str, list[str]]:
+    """tlb_remove_table_sync_one(), the one copy of the rule (collapse_huge_page(),
+    huge_pmd_unshare(), tlb_flush_unshared_tables() call it): an IPI to every
+    other CPU and wait; an empty stub without MMU_GATHER_RCU_TABLE_FREE; skipped
+    under TABLE_SYNC=elide_native.  Returns the state, the sub-program to call
+    (the wait, then `then`), the sentence, its source and the changes."""
     if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
         # include/asm-generic/tlb.h: without MMU_GATHER_RCU_TABLE_FREE it is
         # `static inline void tlb_remove_table_sync_one(void) { }`: the TLB flush's
         # own IPIs are all the synchronisation there is.
-        return go(state, a, "tlb_remove_table_sync_one",
-                  "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE: no IPI is sent",
-                  "include/asm-generic/tlb.h: tlb_remove_table_sync_one")
+        return (state, then, "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE: no IPI is sent",
+                "include/asm-generic/tlb.h: tlb_remove_table_sync_one", [])
     if table_sync_elided(ctx):
-        return go(state, a, "tlb_remove_table_sync_one",
-                  "tlb_remove_table_sync_one() returns at once: tlb_table_flush_implies_ipi_broadcast() says the TLB flush "
-                  "already IPIed every CPU that could walk this mm (TABLE_SYNC=elide_native, not in a release)",
-                  "mm/mmu_gather.c: tlb_remove_table_sync_one")
+        return (state, then, "tlb_remove_table_sync_one() returns at once: tlb_table_flush_implies_ipi_broadcast() says the "
+                "TLB flush already IPIed every CPU that could walk this mm (TABLE_SYNC=elide_native, not in a release)",
+                "mm/mmu_gather.c: tlb_remove_table_sync_one", [])
     targets = all_other_cpus(ctx, a)
     state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
-    return go(state, a, "tlb_remove_table_sync_one",
-              f"tlb_remove_table_sync_one(): an IPI to every other CPU ({cpu_list(targets)}), so that GUP-fast walkers "
-              "with IRQs disabled have finished with the old table",
-              "mm/mmu_gather.c: tlb_remove_table_sync_one", *(f"ipi:cpu{c}" for c in sorted(targets)),
-              call=(WaitIpi(),) if targets else ())
+    return (state, ((WaitIpi(),) if targets else ()) + then,
+            f"tlb_remove_table_sync_one(): an IPI to every other CPU ({cpu_list(targets)}) and a wait, so that GUP-fast "
+            "walkers with IRQs disabled have finished with the old table",
+            "mm/mmu_gather.c: tlb_remove_table_sync_one", [f"ipi:cpu{c}" for c in sorted(targets)])
+
+
+def _tlb_remove_table_sync_one(ctx, state, a, op):
+    state, call, how, source, changes = sync_one(ctx, state, a)
+    return go(state, a, "tlb_remove_table_sync_one", how, source, *changes, call=call)
 
 
 OPS = {

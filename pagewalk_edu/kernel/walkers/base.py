@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..geometry import Level
+from ..pgtable import Entry
 from ..state import Actor, State
+from ..steps import check_entry, deref
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,13 @@ def reg(name: str, level: Level) -> Callable[[Actor], tuple[Any, Level]]:
 def pgd(a: Actor) -> tuple[int, Level]:
     """pgd_offset(): the mm's PGD, table 0 (walkers walk the walked mm)."""
     return 0, Level.PGD
+
+
+def read_entry(ctx, state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
+    """The walker reads the `level` entry for the walked address in table `tid`:
+    the monitor checks the table (steps.deref()) and where the entry leads
+    (steps.check_entry()).  Returns the state, the entry and a note for the event."""
+    state, note = deref(ctx, state, a.name, tid, function)
+    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
+    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
+    return state, entry, note + note2

@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..geometry import Level
 from ..pgtable import Entry
 from ..state import Actor, State
-from ..steps import PAGE_TABLE_LOCK, Moved, Taken, check_entry, cpu_add, deref, lock_spin, pmd_lock, pte_lock, ptl_name, release_spin
+from ..steps import PAGE_TABLE_LOCK, Moved, Taken, cpu_add, deref, lock_spin, pmd_lock, pte_lock, ptl_name, release_spin
 from .assertions import entry_assertions, refused, warn
-from .base import Walker, pgd, reg
+from .base import Walker, pgd, read_entry as _read, reg
 from .caller import event as _ev
 from .caller import start_release
 
@@ -77,13 +77,6 @@ def _not_found(state: State, a: Actor, function: str, text: str, source: str, *c
         text += "; vma_pgtable_walk_end() drops the hugetlb VMA lock"
     a = start_release(a, result="NULL")
     return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
-
-
-def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
-    state, note = deref(ctx, state, a.name, tid, function)
-    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
-    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
-    return state, entry, note + note2
 
 
 def _pgd_offset(ctx, state, a):

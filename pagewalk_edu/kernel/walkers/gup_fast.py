@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from ..geometry import Level
 from ..state import Actor, State
-from ..steps import Moved, check_entry, cpu_add, deref
-from .base import Walker, pgd, reg
+from ..steps import Moved, cpu_add
+from .base import Walker, pgd, read_entry as _read, reg
 from .caller import event as _ev
 from .caller import start_release
 
@@ -44,13 +44,6 @@ LABELS = (
 #: A layout's pause label (a folio_walk_start() step) → the GUP-fast step that
 #: makes the same read: the PTE table is first touched by ptep_get_lockless().
 PAUSES = {"spin_lock": "ptep_get_lockless", "pud_lock": "pudp_get", "pmd_lock": "pmdp_get_lockless"}
-
-
-def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str):
-    state, note = deref(ctx, state, a.name, tid, function)
-    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
-    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
-    return state, entry, note + note2
 
 
 def _go(state: State, a: Actor, pc: str, function: str, text: str, source: str, *changes: str, **regs) -> Moved:
