@@ -2,7 +2,8 @@
 matrix through the CLI, a three-CPU scenario, every shipped scenario file, and
 one `pagewalk-edu verdict` as a whole process against a bare `python -c pass`.
 
-    python benchmarks/explore.py                 # figures, and ratios to explore-before.json
+    python benchmarks/explore.py                 # figures, and ratios to explore-before.json (a few minutes:
+                                                 # the two four-CPU files of benchmarks/scenarios/ take about 25 s)
     python benchmarks/explore.py --startup       # only the whole-process figures and the import breakdown
     python benchmarks/explore.py --save FILE     # write this tree's figures (how explore-before.json was made)
 
