@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 # Run the command the way the console script does (pagewalk_edu.cli:main) or as
 # `python -m pagewalk_edu`, then list the package's modules that were loaded.
