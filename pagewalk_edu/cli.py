@@ -180,10 +180,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         import json
         print(json.dumps(trace_json(trace), indent=2))
     else:
-        print(trace_text(trace))
-        for f in trace.last.foreign:
-            print(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.via} in {f.function}() after P had unshared it and "
-                  f"{f.owner} had reused it (the walk reaches {f.owner}'s live tables; nothing was freed).")
+        print(trace_text(trace))  # its outcome lines name the violation and its step (use-after-free or foreign table)
         for w in trace.last.warnings:
             print(w)
     for fmt, target in views:
