@@ -70,8 +70,13 @@ def test_the_matrix_the_lesson_prints_shows_the_irqs_off_row_it_describes():
     assert {a for a in fw.actions if fw.get(row, a).verdict == "deadlock"} == {
         "munmap", "munmap_adjacent", "munmap_partial", "madv_dontneed", "retract_page_tables"}
     assert all(gf.get(row, a).verdict in ("safe", "safe_but_stale") for a in gf.actions)
+    # the two actions the lesson leaves out of its table deadlock neither walker in any row
+    for m in (fw, gf):
+        assert all(m.get(h, a).verdict != "deadlock" for h in m.rows for a in ("khugepaged_collapse", "mremap"))
     code = "\n".join(c.source for c in _cells() if c.cell_type == "code")
-    assert "side_by_side(" in code and '"gather_batch_full", walk=w' in code
+    assert "side_by_side(" in code and '"gather_batch_full", actions=actions, walk=w' in code
+    shown = re.search(r"actions = \(([^)]*)\)", code).group(1)
+    assert set(re.findall(r'"(\w+)"', shown)) == set(fw.actions) - {"khugepaged_collapse", "mremap"}
 
 
 def test_who_is_right_is_one_sentence_and_the_patch_warns_on_the_review():
