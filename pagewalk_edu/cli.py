@@ -250,6 +250,9 @@ def trace_json(trace) -> dict:
         "bugs": list(last.bugs),
         "warnings": list(last.warnings),
         "foreign_table": [f._asdict() for f in last.foreign],
+        # the first violation and its step (Trace.first_violation()): "use-after-free" or "foreign table"
+        "violation": ({"kind": trace.violation_kind(), "step": trace.first_violation()}
+                      if trace.first_violation() is not None else None),
     }
 
 

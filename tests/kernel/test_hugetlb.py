@@ -130,6 +130,8 @@ def test_cli_trace_verdict_matrix_and_scenario_file(capsys):
                  "--schedule", ",".join(d["schedule"]), "--no-continue", "--json"]) == 0
     t = json.loads(capsys.readouterr().out)
     assert t["foreign_table"] and t["foreign_table"][0]["owner"] == "Q"
+    # the violation step is the walker's foreign read: the last step of the counterexample
+    assert t["violation"] == {"kind": "foreign table", "step": len(t["steps"])} and t["steps"][-1]["actor"] == "walker"
     assert main(["verdict", "--holds", "vma_lock", "--action", "hugetlb_punch_hole", "--hugetlb-walk-lock", "maybe"]) == 2
     assert "take or skip" in capsys.readouterr().err
     assert main(["matrix", "--hugetlb", "--walker", "remote"]) == 0
