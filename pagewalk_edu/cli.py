@@ -229,10 +229,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         import json
         print(json.dumps(trace_json(trace), indent=2))
     else:
-        print(trace_text(trace))
-        for f in trace.last.foreign:
-            print(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.via} in {f.function}() after P had unshared it and "
-                  f"{f.owner} had reused it (the walk reaches {f.owner}'s live tables; nothing was freed).")
+        print(trace_text(trace))  # its outcome lines name the violation and its step (use-after-free or foreign table)
         for w in trace.last.warnings:
             print(w)
     for fmt, target in views:
@@ -302,6 +299,9 @@ def trace_json(trace) -> dict:
         "bugs": list(last.bugs),
         "warnings": list(last.warnings),
         "foreign_table": [f._asdict() for f in last.foreign],
+        # the first violation and its step (Trace.first_violation()): "use-after-free" or "foreign table"
+        "violation": ({"kind": trace.violation_kind(), "step": trace.first_violation()}
+                      if trace.first_violation() is not None else None),
     }
 
 

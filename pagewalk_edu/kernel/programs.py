@@ -328,19 +328,28 @@ def hugetlb_dontneed_program(spec: PathSpec, vmas: tuple[Vma, ...], config: Kern
 def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
     """Q unmaps a 2 MiB hole of its hugetlb VMA (mmap_write_lock(); __split_vma()
     → vma_prepare() takes i_mmap_lock_write(); hugetlb_split() →
-    hugetlb_unshare_pmds() unshares Q's entry if the table is still shared; the
-    zap; free_pgtables() keeps the PMD table, which maps the rest of Q's VMA) and
-    faults anonymous memory there: pte_alloc() installs Q's PTE table."""
-    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbSplit, IMmapLockWrite, IMmapUnlockWrite, OtherMmLock,
-                                PteAlloc, UnmapHugepageRange)
+    hugetlb_unshare_pmds() unshares Q's entry if the table is still shared;
+    vma_complete() drops i_mmap_rwsem; unmap_vmas() → hugetlb_zap_begin() →
+    __hugetlb_zap_begin() takes the hole's hugetlb VMA lock, then i_mmap_rwsem,
+    for the zap, and __hugetlb_zap_end() drops them (ZAP_FLAG_UNMAP: the VMA lock
+    is freed first); free_pgtables() keeps the PMD table, which maps the rest of
+    Q's VMA) and faults anonymous memory there: pte_alloc() installs Q's PTE table.
+    The hole's VMA lock is named after Q's VMA: it is the lock of the VMA that maps
+    the file range, the one hugetlb_vmdelete_list() trylocks."""
+    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbSplit, HugetlbVmaLockWrite, HugetlbVmaUnlockWrite,
+                                IMmapLockWrite, IMmapUnlockWrite, OtherMmLock, PteAlloc, UnmapHugepageRange)
     vma = next(v for v in vmas if v.contains(spec.start) and v.mm)
     return Program((
         OtherMmLock(vma.mm, False),
         IMmapLockWrite("__split_vma"),
         HugetlbSplit(vma.mm, spec.start),
         HugePmdUnshareFlush(vma.mm),
+        IMmapUnlockWrite(),
+        HugetlbVmaLockWrite(vma.name),
+        IMmapLockWrite("__hugetlb_zap_begin"),
         UnmapHugepageRange(vma.mm, spec.start, spec.end),
         HugePmdUnshareFlush(vma.mm),
+        HugetlbVmaUnlockWrite(vma.name),
         IMmapUnlockWrite(),
         OtherMmLock(vma.mm, True),
         PteAlloc(vma.mm, spec.start + FAULT_OFFSET),

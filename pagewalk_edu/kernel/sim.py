@@ -207,10 +207,23 @@ class Trace:
         return None
 
     def first_violation(self) -> int | None:
+        """The index of the first state with a violation: a use-after-free
+        (State.uaf) or the walker's read of another mm's reused table
+        (State.foreign, hugetlb PMD sharing); None if there is none."""
         for i, s in enumerate(self.states):
-            if s.uaf:
+            if s.uaf or s.foreign:
                 return i
         return None
+
+    def violation_kind(self, i: int | None = None) -> str | None:
+        """Which violation state `i` (default: the first one) shows:
+        "use-after-free" or "foreign table" (the one the explorer reports first
+        when a state has both), or None."""
+        i = self.first_violation() if i is None else i
+        if i is None:
+            return None
+        s = self.states[i]
+        return "use-after-free" if s.uaf else "foreign table" if s.foreign else None
 
 
 def _reached_pause(ctx: Ctx, trace: Trace) -> bool:

@@ -40,16 +40,28 @@ def outcome_lines(trace: Trace) -> list[str]:
         step = trace.freed_step(u.tid)
         at = f" at step {step}" if step else ""
         out.append(f"USE-AFTER-FREE: {u.actor} read {u.level} table #{u.tid} in {u.function}() after {u.freed_by} freed it{at}.")
-    if last.stale and not last.uaf:
+    if last.stale and not last.uaf and not last.foreign:  # a foreign read is the violation to name
         out.append("Stale read: the walker read " + ", ".join(f"table #{t}" for t in sorted(last.stale)) +
                    " after it was unlinked; nothing it read had been freed.")
     for bug in last.bugs:
         out.append(bug)
+    if last.foreign:
+        # the step of the first foreign read: the state it first appears in
+        step = next(i for i, s in enumerate(trace.states) if s.foreign)
+        for f in last.foreign:
+            out.append(f"FOREIGN TABLE: {f.actor} read {f.level} table #{f.via} in {f.function}() at step {step}, after "
+                       f"P had unshared it and {f.owner} had reused it (the walk reaches {f.owner}'s live tables; "
+                       "nothing was freed).")
     if is_deadlock(ctx, last):
         out.append("DEADLOCK: no actor can move and some have not finished.")
     elif finished(ctx, last) and not last.uaf:
+        from ..kernel.walkers import WALKERS
+
+        walker = WALKERS[ctx.setup.walk]  # the walk's own function: folio_walk_start() or gup_fast()
         result = last.actors[0].get("result") or "folio"
-        out.append(f"Finished: folio_walk_start() returned {result}.")
+        got_page = result not in ("NULL", "0 pages", "-EFAULT")
+        whose = f" ({last.foreign[0].owner}'s page, not P's)" if last.foreign and got_page else ""
+        out.append(f"Finished: {walker.name}() returned {result}{whose}.")
     elif not finished(ctx, last):
         out.append("Stopped before every actor finished.")
     return out

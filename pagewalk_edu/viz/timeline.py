@@ -83,7 +83,7 @@ def timeline_figure(m: TimelineModel, *, legend: bool = True) -> Figure:
         if mk.kind == "uaf":
             y = y_of[mk.lane] + LANE_H / 2
             ax.plot([mk.step], [y], marker="*", color=OKABE_ITO["vermillion"], markeredgecolor="black", markersize=16, zorder=6)
-            ax.text(mk.step, y + 0.55, "use-after-free", color=OKABE_ITO["vermillion"], fontsize=8, ha="center", weight="bold")
+            ax.text(mk.step, y + 0.55, mk.label or "use-after-free", color=OKABE_ITO["vermillion"], fontsize=8, ha="center", weight="bold")
     if m.current is not None:
         ax.axvspan(m.current - 0.5, m.current + 0.5, color=OKABE_ITO["blue"], alpha=0.15, zorder=1)
         ax.axvline(m.current, color=OKABE_ITO["blue"], linewidth=1.2, zorder=1)

@@ -196,8 +196,12 @@ class Explorer(RunThisCell, W.VBox):
             self._holds_order = tuple(h for h in self._holds_order if h in ticked) + tuple(
                 h for h in HOLDS if h in ticked and h not in self._holds_order)
         kept = list(self.trace.actions[: self.index]) if self.trace is not None else []
-        if self._start() and kept and change.get("owner") is not self.action:
-            self._replay(kept)
+        had_verdict = bool(self.verdict_box.value)
+        if self._start():
+            if kept and change.get("owner") is not self.action:
+                self._replay(kept)
+            if had_verdict:  # the verdict shown was for the old settings: show the new settings' one
+                self._show_verdict(self.scenario())
 
     def _replay(self, schedule: list[str]) -> None:
         """Run the schedule the learner was looking at under the new settings, as
@@ -313,9 +317,7 @@ class Explorer(RunThisCell, W.VBox):
         except (ValueError, TypeError) as err:
             self._fail(err)
             return
-        v = cached_verdict(s)
-        self.verdict_box.value = ('<div class="pw-mono"><b>Verdict:</b> ' + escape(v.verdict) + f" ({v.states} states)<ul>"
-                                  + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul></div>")
+        v = self._show_verdict(s)
         if not v.schedule:
             self.message.value = message(f"No bug to show: the verdict is {v.verdict}.", "info")
             return
@@ -323,6 +325,12 @@ class Explorer(RunThisCell, W.VBox):
         self.index = len(self.trace.states) - 1
         self.message.value = message(f"Shortest counterexample loaded: {len(v.schedule)} steps ({v.verdict}).", "error")
         self.redraw()
+
+    def _show_verdict(self, s: Scenario):
+        v = cached_verdict(s)
+        self.verdict_box.value = ('<div class="pw-mono"><b>Verdict:</b> ' + escape(v.verdict) + f" ({v.states} states)<ul>"
+                                  + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul></div>")
+        return v
 
     def _on_slider(self, change) -> None:
         if self.trace is None or self._redrawing:

@@ -109,3 +109,14 @@ def test_matrix_shows_both_walkers_side_by_side(capsys):
     assert main(["matrix", "--walk", "gup_fast", "--walker", "remote"]) == 2
     assert main(["matrix", "--walk", "gup_fast", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["walk"] == "gup_fast"
+
+
+def test_trace_text_names_the_walkers_own_function():
+    """GUP-fast's outcome is gup_fast()'s: pages pinned, not a folio_walk_start() result."""
+    from pagewalk_edu.viz.text import trace_text
+
+    text = trace_text(run(make_scenario("none", "munmap_adjacent", walk="gup_fast")))
+    assert text.rstrip().endswith("Finished: gup_fast() returned 1 page (PTE).")
+    assert "folio_walk_start() returned" not in text
+    assert trace_text(run(make_scenario("vma_lock", "munmap_adjacent"))).rstrip().endswith(
+        "Finished: folio_walk_start() returned folio (PTE).")

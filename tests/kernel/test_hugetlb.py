@@ -130,6 +130,8 @@ def test_cli_trace_verdict_matrix_and_scenario_file(capsys):
                  "--schedule", ",".join(d["schedule"]), "--no-continue", "--json"]) == 0
     t = json.loads(capsys.readouterr().out)
     assert t["foreign_table"] and t["foreign_table"][0]["owner"] == "Q"
+    # the violation step is the walker's foreign read: the last step of the counterexample
+    assert t["violation"] == {"kind": "foreign table", "step": len(t["steps"])} and t["steps"][-1]["actor"] == "walker"
     assert main(["verdict", "--holds", "vma_lock", "--action", "hugetlb_punch_hole", "--hugetlb-walk-lock", "maybe"]) == 2
     assert "take or skip" in capsys.readouterr().err
     assert main(["matrix", "--hugetlb", "--walker", "remote"]) == 0
@@ -140,3 +142,77 @@ def test_cli_trace_verdict_matrix_and_scenario_file(capsys):
     assert verdict(f.scenario).violation == "foreign table"
     with pytest.raises(ValueError, match="h.toml: walker.hugetlb_walk_lock"):
         loads('name = "h"\nlayout = "hugetlb_punch_hole"\n[walker]\nhugetlb_walk_lock = "no"\n', "h.toml")
+
+
+def _counterexample(name="hugetlb/vma_lock+punch_hole-skip"):
+    from pagewalk_edu.scenarios import named
+
+    s = named(name).scenario
+    return run(s, verdict(s).schedule, then_default=False)
+
+
+def test_first_violation_is_the_walkers_foreign_read_in_the_trace_text_timeline_and_cli(capsys):
+    """Trace.first_violation() finds State.foreign as it finds State.uaf; every
+    view that marks the violation names the step of the foreign read."""
+    from pagewalk_edu.viz.model.timeline import timeline_model
+    from pagewalk_edu.viz.text import trace_text
+
+    t = _counterexample()
+    i = t.first_violation()
+    assert i is not None and t.states[i].foreign and not t.states[i - 1].foreign
+    assert t.events[i - 1].actor == "walker" and "FOREIGN TABLE" in t.events[i - 1].text
+    assert t.violation_kind() == "foreign table" and not any(s.uaf for s in t.states)
+    marks = [m for m in timeline_model(t, len(t)).markers if m.kind == "uaf"]
+    assert [(m.step, m.label) for m in marks] == [(i, "foreign table")]
+    text = trace_text(t)
+    assert f"in pmdp_get_lockless() at step {i}," in text and "Stale read" not in text
+    # The CLI trace prints it once, through the same outcome lines.
+    sched = ",".join(verdict(make_scenario("vma_lock", "hugetlb_punch_hole", hugetlb_walk_lock="skip")).schedule)
+    assert main(["trace", "--holds", "vma_lock", "--action", "hugetlb_punch_hole", "--hugetlb-walk-lock", "skip",
+                 "--schedule", sched, "--no-continue"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("FOREIGN TABLE: walker read") == 1 and f"at step {i}," in out
+    # Continued to its end, the walk returns Q's page, and the text says whose.
+    s = make_scenario("vma_lock", "hugetlb_punch_hole", hugetlb_walk_lock="skip")
+    assert "Finished: folio_walk_start() returned folio (PTE) (Q's page, not P's)." in trace_text(run(s, sched.split(",")))
+
+
+def test_first_violation_of_a_use_after_free_is_unchanged():
+    t = run(make_scenario("none", "munmap"), verdict(make_scenario("none", "munmap")).schedule, then_default=False)
+    i = t.first_violation()
+    assert t.states[i].uaf and not t.states[i - 1].uaf and t.violation_kind() == "use-after-free"
+    assert run(make_scenario("vma_lock", "munmap")).first_violation() is None
+
+
+def test_q_munmap_takes_its_hugetlb_vma_lock_in_unmap_vmas():
+    """mm/memory.c unmap_vmas() → hugetlb_zap_begin() → mm/hugetlb.c
+    __hugetlb_zap_begin(): hugetlb_vma_lock_write(), then i_mmap_lock_write(),
+    around the zap; __hugetlb_zap_end() drops both (the VMA lock first).  The
+    split before it (vma_prepare()/vma_complete()) holds i_mmap_rwsem alone."""
+    t = _counterexample()
+    q = [e.function for e in t.events if e.actor == "Q"]
+    zap = q.index("hugetlb_vma_lock_write")
+    assert q[:5] == ["mmap_write_lock", "i_mmap_lock_write", "hugetlb_split", "huge_pmd_unshare_flush",
+                     "i_mmap_unlock_write"]
+    assert q[zap:zap + 3] == ["hugetlb_vma_lock_write", "i_mmap_lock_write", "__unmap_hugepage_range"]
+    assert q.index("hugetlb_vma_unlock_write") < q.index("i_mmap_unlock_write", zap) < q.index("__pte_alloc")
+    lock = next(e for e in t.events if e.actor == "Q" and e.function == "hugetlb_vma_lock_write")
+    assert "VMA QH" in lock.text and "__hugetlb_zap_begin" in lock.source
+
+
+def test_punch_hole_skips_qs_vma_while_q_zaps_under_its_hugetlb_vma_lock():
+    """hugetlb_vmdelete_list()'s trylock fails on the VMA whose hugetlb lock Q's
+    munmap holds: the hole punch leaves that VMA to Q's own zap."""
+    s = make_scenario("vma_lock", "hugetlb_punch_hole", hugetlb_walk_lock="take")
+    from pagewalk_edu.kernel.sim import enabled
+
+    t = run(s, ["walker"] * 3, then_default=False)
+    while not (t.events[-1].actor == "Q" and t.events[-1].function == "hugetlb_vma_lock_write"):
+        moves = enabled(t.ctx, t.last)  # Q first; an IPI handler when Q waits for one
+        t.push("Q" if "Q" in moves else next(m for m in moves if m.startswith("irq")))
+    for _ in range(30):
+        if t.events[-1].actor == "fallocate" and t.events[-1].function == "hugetlb_vma_trylock_write" \
+                and "QH" in t.events[-1].text:
+            break
+        t.push("fallocate")
+    assert "fails" in t.events[-1].text and "skipped" in t.events[-1].text

@@ -27,7 +27,8 @@ def test_lesson_claims_every_holder_and_both_twists():
                  "hugetlb/vma_lock+irqs_off-remote+punch_hole-skip", "hugetlb/vma_lock+punch_hole-take",
                  "hugetlb/i_mmap_lock+vma_lock+irqs_off+dontneed-skip", "hugetlb/patch-vma_lock+irqs_off+punch_hole",
                  "hugetlb/vma_lock+irqs_off+punch_hole-skip-6.18.0",
-                 "hugetlb/vma_lock+irqs_off-remote+punch_hole-skip-elide_native"):
+                 "hugetlb/vma_lock+irqs_off-remote+punch_hole-skip-elide_native",
+                 "hugetlb/vma_lock+rcu+punch_hole-skip-7.1"):
         assert name in claims, name
         assert named(name).expected == claims[name]
 
@@ -52,3 +53,24 @@ def test_the_counterexample_the_lesson_steps_ends_in_qs_table():
     # Continued by the default schedule, the walk goes on through Q's PTE table and returns Q's page.
     more = run(s, v.schedule)
     assert more.last.actors[0].get("result") == "folio (PTE)"
+
+
+def test_the_trace_the_lesson_prints_names_the_foreign_read_its_step_and_qs_zap_locks():
+    """The lesson prints trace_text() of the counterexample: its outcome line names
+    the foreign table and the step of the read (Trace.first_violation()), and Q's
+    munmap takes its hugetlb VMA lock before the zap (mm/memory.c unmap_vmas() →
+    mm/hugetlb.c __hugetlb_zap_begin()), as the prose before it says."""
+    from pagewalk_edu.kernel import run
+    from pagewalk_edu.viz.text import trace_text
+
+    nb = nbformat.read(LESSON, as_version=4)
+    assert any("trace_text(trace)" in c.source for c in nb.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "`__hugetlb_zap_begin()`" in prose and "names the violation and the step" in prose
+    s = named("hugetlb/vma_lock+punch_hole-skip").scenario
+    trace = run(s, verdict(s).schedule, then_default=False)
+    text = trace_text(trace)
+    step = trace.first_violation()
+    assert f"FOREIGN TABLE: walker read PMD table #{trace.last.foreign[0].via} in pmdp_get_lockless() at step {step}," in text
+    q = [e.function for e in trace.events if e.actor == "Q"]
+    assert q.index("hugetlb_vma_lock_write") < q.index("__unmap_hugepage_range") < q.index("hugetlb_vma_unlock_write")

@@ -147,7 +147,7 @@ def timeline_model(trace, current: int | None = None) -> TimelineModel:
             markers.append(Marker(lane, step, "freed", "free " + " ".join(f"#{t}" for t in freed)))
     first = trace.first_violation()
     if first is not None:
-        markers.append(Marker(lane_of_cpu.get(0, "cpu0"), first, "uaf", "use-after-free"))
+        markers.append(Marker(lane_of_cpu.get(0, "cpu0"), first, "uaf", trace.violation_kind(first)))
     lines = tuple(step_line(e) for e in trace.events)
     from ..text import outcome_lines
 
