@@ -15,7 +15,7 @@ function rootOf(el) {
 // screen (the widget's description or tooltip, the icon's meaning).
 const ICON_NAMES = { "fa-play": "play", "fa-pause": "pause", "fa-stop": "stop", "fa-retweet": "repeat" };
 
-function nameControls(root) {
+export function nameControls(root) {
   root.querySelectorAll("[role=slider]:not([aria-label])").forEach((h) => {
     const box = h.closest(".widget-slider");
     const label = box && box.querySelector(".widget-label");
