@@ -61,7 +61,7 @@ try:
     class _KeyHelper(anywidget.AnyWidget):
         """Front-end helper of one widget (see the module docstring)."""
 
-        _esm = asset("keys.js")
+        _esm = asset("names.js") + asset("keys.js")  # one module: the names, then the keys
         announce = traitlets.Unicode("").tag(sync=True)
         gone_text = traitlets.Unicode(GONE).tag(sync=True)
 

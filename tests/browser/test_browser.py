@@ -30,15 +30,14 @@ if CHROMIUM is None and os.environ.get("PAGEWALK_REQUIRE_BROWSER") == "1":
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def axe_script() -> Path | None:
+    """axe-core's script, as the axe-playwright-python package ships it (from npm's axe-core)."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        return None
+    p = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    return p if p.exists() else None
 
 
 def _free_port() -> int:
@@ -127,15 +126,6 @@ def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
                            timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "lab-lesson6-bug.png"))
     page.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    p = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out)], capture_output=True, text=True,
-                       timeout=900)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    return out
 
 
 def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site):

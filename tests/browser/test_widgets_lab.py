@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port, jupyterlab
+from .test_browser import CHROMIUM, _free_port, axe_script, jupyterlab
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
 
@@ -24,26 +23,6 @@ CELLS = [
     "from pagewalk_edu.widgets import Quiz\nQuiz(seed=1, n=3)",
     "from pagewalk_edu.widgets import Matrix\nMatrix()",
 ]
-
-
-def _axe_script() -> Path | None:
-    try:
-        import axe_playwright_python
-    except ImportError:
-        return None
-    p = Path(axe_playwright_python.__file__).parent / "axe.min.js"
-    return p if p.exists() else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +162,7 @@ def test_keystrokes_in_the_widgets_never_reach_the_notebook(browser, lab):
 
 
 def test_axe_finds_no_violation_in_explorer_quiz_and_matrix(browser, lab):
-    axe = _axe_script()
+    axe = axe_script()
     if axe is None:
         pytest.fail("axe-core is not installed: pip install axe-playwright-python (the test extra)")
     page = _open(browser, lab, 1280, 800)
