@@ -37,7 +37,7 @@ def test_axe_finds_no_violation_on_any_docs_page(browser, site):
         page.wait_for_load_state("load")
         if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
             # saved widget views render after the page loads
-            page.wait_for_selector(".jupyter-widgets .widget-button, .jupyter-widgets .widget-html", timeout=30_000)
+            page.wait_for_selector(".jupyter-widgets .widget-button, .jupyter-widgets .widget-html", state="attached", timeout=30_000)
         page.wait_for_timeout(250)
         page.add_script_tag(path=str(axe))
         violations = page.evaluate(SCAN)

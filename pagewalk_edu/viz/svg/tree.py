@@ -44,22 +44,43 @@ def _height(node) -> float:
 
 
 class _Layout:
+    """Columns for every subtree.  A leaf in its table's own rank (a huge page
+    mapped at PMD or PUD level) stands beside the table; a table several
+    entries point at (hugetlb PMD sharing: P's and Q's PUD entries, live or
+    ghost) is laid out under all of them, centred between its parents."""
+
     def __init__(self, m: TreeModel):
         self.m = m
         self.nodes = {n.id: n for n in m.tables}
         self.nodes.update({n.id: n for n in m.leaves})
-        children: dict[str, list[tuple[int, str]]] = {k: [] for k in self.nodes}
-        has_parent = set()
+        parents: dict[str, list[tuple[int, str]]] = {}
         for e in m.edges:
-            if e.dst in has_parent or e.dst not in self.nodes or e.src not in self.nodes:
-                continue  # a second parent (a shared table) is drawn, not laid out
-            children[e.src].append((e.index, e.dst))
-            has_parent.add(e.dst)
+            if e.dst in self.nodes and e.src in self.nodes and e.src not in (p for _, p in parents.get(e.dst, ())):
+                parents.setdefault(e.dst, []).append((e.index, e.src))
+        self.parents = {d: [p for _, p in v] for d, v in parents.items()}
+        self.shared = [d for d, v in self.parents.items() if len(v) > 1]
+        children: dict[str, list[tuple[int, str]]] = {k: [] for k in self.nodes}
+        self.side: dict[str, list[str]] = {k: [] for k in self.nodes}
+        for d, v in parents.items():
+            if d in self.shared:
+                continue
+            idx, src = v[0]
+            if d.count(".p") and self.nodes[d].rank == self.nodes[src].rank:
+                self.side[src].append((idx, d))
+            else:
+                children[src].append((idx, d))
+        self.side = {k: [d for _, d in sorted(v)] for k, v in self.side.items()}
         self.children = {k: [d for _, d in sorted(v)] for k, v in children.items()}
-        self.roots = sorted((k for k in self.nodes if k not in has_parent), key=lambda k: (self.nodes[k].rank, k))
+        self.roots = sorted((k for k in self.nodes if k not in parents), key=lambda k: (self.nodes[k].rank, k))
         self.x: dict[str, float] = {}
         self.dy: dict[str, int] = {}  # place in a column of stacked leaves
         self._w: dict[str, float] = {}
+
+    def own(self, nid: str) -> float:
+        """Width of the node itself, with the huge leaves standing beside it."""
+        if nid.count(".p"):
+            return LEAF_W
+        return BOX_W + (GAP + LEAF_W if self.side[nid] else 0)
 
     def stacked(self, nid: str) -> bool:
         """A table whose children are all leaves (pages): they stack in a
@@ -69,7 +90,7 @@ class _Layout:
 
     def width(self, nid: str) -> float:
         if nid not in self._w:
-            own = LEAF_W if nid.count(".p") else BOX_W
+            own = self.own(nid)
             kids = self.children[nid]
             if self.stacked(nid):
                 self._w[nid] = max(own, LEAF_W)
@@ -79,8 +100,11 @@ class _Layout:
 
     def place(self, nid: str, left: float) -> None:
         w = self.width(nid)
-        own = LEAF_W if nid.count(".p") else BOX_W
+        own = self.own(nid)
         self.x[nid] = left + (w - own) / 2
+        for k, leaf in enumerate(self.side[nid]):
+            self.x[leaf] = self.x[nid] + BOX_W + GAP
+            self.dy[leaf] = k
         kids = self.children[nid]
         if self.stacked(nid):
             for k, kid in enumerate(kids):
@@ -93,12 +117,45 @@ class _Layout:
             self.place(k, cur)
             cur += self.width(k) + GAP
 
+    def subtree(self, nid: str) -> list[str]:
+        out, todo = [], [nid]
+        while todo:
+            n = todo.pop()
+            out.append(n)
+            todo.extend(self.children[n] + self.side[n])
+        return out
+
+    def _clash(self, nodes: list[str], dx: float) -> bool:
+        mine = set(nodes)
+        for n in nodes:
+            a = self.x[n] + dx
+            b = a + self.own(n)
+            for o, x in self.x.items():
+                if o in mine or self.nodes[o].rank != self.nodes[n].rank:
+                    continue
+                if a < x + self.own(o) + GAP and x < b + GAP:
+                    return True
+        return False
+
     def run(self) -> float:
         left = RANK_LABEL_W + PAD
         for r in self.roots:
             self.place(r, left)
             left += self.width(r) + GAP
-        return left - GAP + PAD
+        for nid in sorted(self.shared, key=lambda k: self.nodes[k].rank):
+            ps = [p for p in self.parents[nid] if p in self.x]
+            if not ps:
+                continue
+            centre = sum(self.x[p] + BOX_W / 2 for p in ps) / len(ps)
+            self.place(nid, 0.0)
+            nodes = self.subtree(nid)
+            dx = centre - (self.x[nid] + BOX_W / 2)
+            dx = max(dx, RANK_LABEL_W + PAD - min(self.x[n] for n in nodes))
+            while self._clash(nodes, dx):  # a neighbour stands there: step right until the columns are free
+                dx += GAP
+            for n in nodes:
+                self.x[n] += dx
+        return max((x + self.own(n) for n, x in self.x.items()), default=left) + PAD
 
 
 def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
@@ -127,11 +184,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
-    vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
     meet_w = max((lay.x[e.dst] + BOX_W + 10 + text_width(_meet_label(e, lay.nodes[e.src])) + PAD for e in m.edges
                   if n_in.get(e.dst, 0) > 1 and e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes), default=0)
     width = max(content_w, meet_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
     legend_rows = _legend_rows(width, bool(m.foreign)) if legend else []
+    vma_parts, vma_h = _vma_band(m, PAD, body_end, width - 2 * PAD)
     height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
     out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
     # the walker: which address, which indices, what it does next
@@ -171,7 +228,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             k = next(i for i, x in enumerate(into[e.dst]) if x is e)
             x2 = pos[e.dst][0] + dw * (k + 1) / (meets + 1)
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
-        if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
+        across = e.kind == "leaf" and lay.nodes[e.dst].rank == src.rank
+        if across:  # a huge leaf beside its table: straight across from the entry
+            x2, y2 = pos[e.dst][0], pos[e.dst][1] + LEAF_H / 2
+            c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 8:.1f},{y1:.1f} {x2 - 8:.1f},{y2:.1f} {x2 - 2:.1f},{y2:.1f}"
+        elif e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
             x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
             c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 30:.1f},{y1:.1f} {x2 + 40:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
         if e.kind == "ghost":
@@ -193,10 +254,12 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
             words = _meet_label(e, src)
             dx, dy = pos[e.dst]
-            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx),
-                         default=float("inf"))
-            if beside - (dx + BOX_W) >= text_width(words) + 20:
-                lx, ly = dx + BOX_W + 10, dy + (k + 1) * LINE
+            own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
+            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
+                          and o not in own), default=float("inf"))
+            under = len(own) * (LEAF_H + LEAF_GAP) + 4
+            if beside - (dx + BOX_W) >= text_width(words) + 20 and under + meets * LINE <= _height(lay.nodes[e.dst]):
+                lx, ly = dx + BOX_W + 10, dy + under + (k + 1) * LINE
             else:  # a neighbour stands there: stacked above the box, on a white halo
                 lx, ly = dx + 4, dy - 6 - (meets - 1 - k) * LINE
             late.append(text(lx, ly, words, style="italic" if e.kind == "ghost" else "", fill="#222",
@@ -216,7 +279,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         x, y = pos[n.id]
         out.append(_leaf_box(n, x, y))
     # VMAs as a band along the address range of the drawn tables, with their locks
-    out.extend(_vma_band(m, PAD, body_end, width - 2 * PAD))
+    out.extend(vma_parts)
     if legend_rows:
         out.extend(_legend(legend_rows, PAD, body_end + vma_h))
     defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
@@ -325,39 +388,52 @@ def _leaf_box(n, x: float, y: float) -> str:
             + "</g>")
 
 
-def notes(m: TreeModel) -> list[str]:
-    """The lines under the VMA band: the mmap_lock, what is queued for freeing,
-    the VMAs outside the drawn range."""
-    out = [m.mm_lock]
-    out += [f"queued for freeing: {q}" for q in m.queued]
-    outside = [v.name for v in m.vmas if not v.visible]
+def notes(m: TreeModel, mm: str | None = None) -> list[str]:
+    """The lines under a VMA band: the mmap_lock and what is queued for freeing
+    (under the first band), the VMAs outside the drawn range (of band `mm`)."""
+    out = [m.mm_lock] if mm is None or (m.axes and mm == m.axes[0].mm) else []
+    if mm is None or (m.axes and mm == m.axes[0].mm):
+        out += [f"queued for freeing: {q}" for q in m.queued]
+    outside = [v.name for v in m.vmas if not v.visible and (mm is None or v.mm == mm)]
     if outside:
         out.append("VMAs outside the drawn tables: " + ", ".join(outside))
     return out
 
 
-def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
-    out = [text(x0, y0 + LINE, f"VMAs over {m.lo:#x}-{m.hi:#x}", weight="bold")]
-    span = max(1, m.hi - m.lo)
-    by = y0 + LINE + 6
-    out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
-    for v in m.vmas:
-        if not v.visible:
-            continue
-        a = x0 + max(0.0, max(v.lo, m.lo) - m.lo) / span * w
-        b = x0 + min(w, (min(v.hi, m.hi) - m.lo) / span * w)
-        b = max(b, a + 8)
-        dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
-        label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
-        out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
-                   f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
-                   f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label) + "</g>")
-    y = by + 2 * LINE + LINE + 2
-    for line in notes(m):
-        for piece in wrap(line, w):
-            out.append(text(x0, y, piece, fill="#222"))
-            y += LINE
-    return out
+def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> tuple[list[str], float]:
+    """The VMAs as a band along the address range the drawn tables map, with
+    their locks; with several mms one band each, on that mm's own axis (the
+    shared table sits at different addresses in P and in Q).  Returns the
+    SVG pieces and the height they take."""
+    axes = [(a.mm, a.lo, a.hi) for a in m.axes] or [(None, m.lo, m.hi)]
+    out, y = [], y0
+    for mm, lo, hi in axes:
+        head = f"{mm}'s VMAs over {lo:#x}-{hi:#x}" if mm is not None else f"VMAs over {lo:#x}-{hi:#x}"
+        out.append(f'<g class="vma-band"{f" data-mm={chr(34)}{esc(mm)}{chr(34)}" if mm is not None else ""}>')
+        out.append(text(x0, y + LINE, head, weight="bold"))
+        span = max(1, hi - lo)
+        by = y + LINE + 6
+        out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
+        for v in m.vmas:
+            if not v.visible or (mm is not None and v.mm != mm):
+                continue
+            a = x0 + max(0.0, max(v.lo, lo) - lo) / span * w
+            b = x0 + min(w, (min(v.hi, hi) - lo) / span * w)
+            b = max(b, a + 8)
+            dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
+            label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
+            out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
+                       f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
+                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label)
+                       + "</g>")
+        y = by + 2 * LINE + LINE + 2
+        for line in notes(m, mm):
+            for piece in wrap(line, w):
+                out.append(text(x0, y, piece, fill="#222"))
+                y += LINE
+        out.append("</g>")
+        y += 4
+    return out, y - y0 - LINE + 10
 
 
 _LEGEND = ("live", "detached", "rcu_pending", "ipi_pending", "freed", "reused")
