@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from .lab import LabDidNotStart, free_port, running_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -41,46 +39,18 @@ def axe_script() -> Path | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def jupyterlab(work: Path, home: Path, port: int, token: str, log_name: str):
-    """Run JupyterLab on 127.0.0.1:`port` over `work`, with its own config and
-    data folders under `home` and this checkout first on PYTHONPATH; yield
-    (url, token), then stop it.  Its log lands in artifacts/`log_name`."""
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--ServerApp.disable_check_xsrf=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        log.close()
-        pytest.fail(f"JupyterLab did not start; see artifacts/{log_name}")
+    """Run JupyterLab (tests/browser/lab.py, as the browser benchmark does)
+    over `work`; yield (url, token), then stop it.  Its log lands in
+    artifacts/`log_name`."""
     try:
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with running_lab(work, home, ARTIFACTS / log_name, port=port, token=token) as served:
+            yield served
+    except LabDidNotStart as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +115,8 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
     page.goto((site / "lessons" / "06-rcu-irqs-ipis.html").as_uri())
     # the saved widget state renders (its first buttons may sit behind "more settings")
     page.wait_for_selector(".widget-button >> visible=true", timeout=30_000)
+    note = page.locator(".pw-explorer .pw-nokernel").first  # no kernel behind a saved page: the widget says so
+    assert note.is_visible() and "not connected to a running Python kernel" in note.inner_text()
     page.screenshot(path=str(ARTIFACTS / "docs-lesson6.png"))
     page.goto((site / "_static" / "steppers" / "bug-rcu-sync-one" / "index.html").as_uri())
     first = page.inner_text("#line")
