@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from .lab import run_all_cells
-from .test_browser import CHROMIUM, _free_port, axe_script, jupyterlab
+from .test_browser import ARTIFACTS, CHROMIUM, _free_port, axe_script, jupyterlab
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
 
