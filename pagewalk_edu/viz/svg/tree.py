@@ -150,6 +150,11 @@ class _Layout:
             self.place(nid, 0.0)
             nodes = self.subtree(nid)
             dx = centre - (self.x[nid] + BOX_W / 2)
+            # no wider than the parents' columns where it can help (its huge
+            # leaves beside it): slide left, its centre still between theirs
+            over = max(self.x[n] + dx + self.own(n) for n in nodes) - max(self.x[p] + self.own(p) for p in ps)
+            if over > 0 and len(ps) > 1:
+                dx -= min(over, max(0.0, centre - min(self.x[p] + BOX_W / 2 for p in ps) - GAP))
             dx = max(dx, RANK_LABEL_W + PAD - min(self.x[n] for n in nodes))
             while self._clash(nodes, dx):  # a neighbour stands there: step right until the columns are free
                 dx += GAP
