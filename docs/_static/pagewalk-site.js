@@ -3,7 +3,9 @@
 //    widget's icon buttons without a name; name them as the widgets do in
 //    JupyterLab (nameControls() of names.js, the widgets' own code, loaded
 //    before this file).  A plain script: modules do not load from file://.
-// 2. A block that scrolls sideways (a long code line, a wide table) takes the
+// 2. A widget on a saved page has no kernel behind it and says so: link its
+//    note to this site's kernel-free steppers and in-browser course.
+// 3. A block that scrolls sideways (a long code line, a wide table) takes the
 //    keyboard focus, so a reader without a mouse can scroll it with the arrows.
 const SCROLLERS = "pre, .table-wrapper, .pw-log-scroll, .pw-matrix-scroll, .cell_output .output";
 
@@ -14,7 +16,19 @@ function focusScrollers() {
   });
 }
 
+function linkNotes() {
+  const root = document.documentElement.dataset.content_root || "./";
+  document.querySelectorAll(".pw-nokernel:not([data-pw-linked])").forEach((note) => {
+    note.dataset.pwLinked = "1";
+    const more = document.createElement("span");
+    more.innerHTML = ` <a href="${root}steppers.html">Open the kernel-free steppers</a> or ` +
+      `<a href="${root}lite/lab/index.html">the in-browser course</a> (it needs the site served over HTTP).`;
+    note.appendChild(more);
+  });
+}
+
 function mend() {
+  linkNotes();
   document.querySelectorAll(".jupyter-widgets, .pw-root").forEach((root) => nameControls(root));
   focusScrollers();
 }

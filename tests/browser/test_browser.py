@@ -117,6 +117,9 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
     page.wait_for_selector(".widget-button >> visible=true", timeout=30_000)
     note = page.locator(".pw-explorer .pw-nokernel").first  # no kernel behind a saved page: the widget says so
     assert note.is_visible() and "not connected to a running Python kernel" in note.inner_text()
+    hrefs = note.evaluate("(n) => [...n.querySelectorAll('a')].map(a => a.href)")
+    assert hrefs and hrefs[0].endswith("/steppers.html") and (site / "steppers.html").exists(), hrefs
+    assert hrefs[1].endswith("/lite/lab/index.html") and (site / "lite" / "lab" / "index.html").exists(), hrefs
     page.screenshot(path=str(ARTIFACTS / "docs-lesson6.png"))
     page.goto((site / "_static" / "steppers" / "bug-rcu-sync-one" / "index.html").as_uri())
     first = page.inner_text("#line")
@@ -126,6 +129,13 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
     page.evaluate("() => { const s = document.getElementById('slider'); s.value = s.max; s.dispatchEvent(new Event('input')); }")
     assert "use-after-free" in page.inner_text("body").lower()
     assert page.evaluate("() => document.getElementById('tree').naturalWidth > 0")
+    # the event log links each kernel function to its source file, reached with Tab from the log
+    page.focus("#log")
+    page.keyboard.press("Tab")
+    link = page.evaluate("() => { const a = document.activeElement; return a.matches('#log a.pw-src-link') ? [a.textContent, a.title] : null; }")
+    assert link is not None, "Tab from the stepper's event log reaches its first source link"
+    assert link[0].rstrip(")").endswith((".c", ".h")), link
+    assert link[0].split("(")[-1].rstrip(")") in link[1]
     page.screenshot(path=str(ARTIFACTS / "docs-stepper.png"))
     assert not external, f"the site requested the network: {external[:3]}"
     page.close()
