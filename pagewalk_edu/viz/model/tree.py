@@ -370,7 +370,7 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
     bands, axes = [], []
     if joint:
         for mv in views:
-            a_lo, a_hi = _mm_axis(geo, tables, edges, _node_id(mv.name, mv.root, many), (lo, hi))
+            a_lo, a_hi = sharing.mm_axis(geo, tables, edges, _node_id(mv.name, mv.root, many), (lo, hi))
             axes.append(VmaAxis(mv.name, a_lo, a_hi))
             bands.extend(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > a_lo and v.start < a_hi, mv.name)
                          for v in mv.vmas)
@@ -415,24 +415,3 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                      tuple(bands), lo, hi, mm_lock, cpus, tuple(marks), tuple(queued), uaf, alt, foreign,
                      tuple(_node_id(v.name, v.root, many) for v in views) if joint else (), tuple(axes))
 
-
-def _mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[int, int]:
-    """The address range one mm's deepest drawn tables map, in that mm's
-    addresses: followed down from its PGD through the edges drawn (a ghost
-    edge counts: the table stays where the mm had it), each child at its
-    parent's base plus the entry's index times the span an entry maps."""
-    level = {lv.name: lv for lv in geo.table_levels}
-    named = {n.id: n for n in tables}
-    out = {root: 0}
-    todo = [root]
-    while todo:
-        nid = todo.pop()
-        for e in edges:
-            if e.src == nid and e.kind != "leaf" and e.dst in named and e.dst not in out:
-                out[e.dst] = out[nid] + e.index * geo.entry_span(level[named[nid].level])
-                todo.append(e.dst)
-    below = [(named[n].rank, base, base + geo.table_span(level[named[n].level])) for n, base in out.items() if n != root]
-    if not below:
-        return fallback
-    deepest = max(r for r, _, _ in below)
-    return min(a for r, a, _ in below if r == deepest), max(b for r, _, b in below if r == deepest)
