@@ -33,6 +33,7 @@ body {{ font-family: system-ui, sans-serif; margin: 1em; color: #111; }}
 #mark {{ position: absolute; top: 0; bottom: 0; background: rgba(0,114,178,.25); border-left: 2px solid #0072B2; }}
 #tree {{ max-width: 100%; border: 1px solid #ccc; }}
 .pw-src-link {{ color: #00507E; text-decoration: underline; }}
+#log code {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }}  /* a named font: the log's size, not the smaller default of bare monospace */
 </style></head>
 <body><main>
 <h1>{title}</h1>
