@@ -117,7 +117,8 @@ class Layout:
             left += self.width(r) + GAP
         for nid in sorted(self.shared, key=lambda k: self.nodes[k].rank):
             ps = [p for p in self.parents[nid] if p in self.x]
-            if not ps:
+            if not ps:  # no parent placed (cannot happen in a tree): a column of its own at the right
+                self.place(nid, max((x + self.own(n) for n, x in self.x.items()), default=left) + GAP)
                 continue
             centre = sum(self.x[p] + BOX_W / 2 for p in ps) / len(ps)
             self.place(nid, 0.0)
