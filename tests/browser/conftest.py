@@ -1,5 +1,5 @@
-"""What the browser tests share: one Chromium (Debian's, driven by Playwright)
-and one built docs site for the whole session."""
+"""What the browser tests share: Chromium (Debian's, driven by Playwright; one
+a test module) and one built docs site for the whole session."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from .test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed at the module's end: other suites start Playwright of their own
 def browser():
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (scripts/test.sh installs Debian's chromium)")
