@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,12 +41,6 @@ MEASURE = """() => new Promise((resolve) => {
 })"""
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     if CHROMIUM is None:
         print("not measured: no chromium (set PAGEWALK_CHROMIUM)")
@@ -58,39 +48,21 @@ def main() -> None:
     import nbformat
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.lab import run_all_cells, running_lab  # the browser tests' own JupyterLab
+
     work = Path(tempfile.mkdtemp(prefix="pagewalk-bench-"))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(work / "bench.ipynb"))
-    port, token = _port(), "pagewalk-bench"
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / ".cfg"), "JUPYTER_DATA_DIR": str(work / ".data"),
-           "JUPYTER_RUNTIME_DIR": str(work / ".run"), "IPYTHONDIR": str(work / ".ipy"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--LabApp.news_url=",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    lab = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+    times = []
+    with running_lab(work, work / ".jupyter", work / "jupyterlab.log", token="pagewalk-bench") as (url, token):
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
             page = b.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{url}/lab/tree/bench.ipynb?token={token}", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook", timeout=120_000)
-            time.sleep(3)
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells", timeout=30_000)
+            run_all_cells(page, f"{url}/lab/tree/bench.ipynb?token={token}")
             page.wait_for_function("() => document.querySelector('.pw-explorer.pw-live-kernel .pw-tree svg')", timeout=120_000)
-            times = []
             for i in range(80):
                 ms = page.evaluate(MEASURE)
                 if ms < 0:  # at the end of the race: start again
@@ -99,9 +71,7 @@ def main() -> None:
                 elif i >= 10:  # the first steps warm the comm and the JIT
                     times.append(ms)
             b.close()
-    finally:
-        lab.terminate()
-        lab.wait(timeout=20)
+    shutil.rmtree(work, ignore_errors=True)
     times.sort()
     p50 = statistics.median(times)
     p95 = times[int(0.95 * (len(times) - 1))]

@@ -93,7 +93,7 @@ def write_steppers() -> None:
         write_stepper(trace, out / folder, title)
         lines += [f"## {title}", "", f"`{s.describe()}`", "",
                   f'<iframe src="_static/steppers/{folder}/index.html" title="{title}" width="100%" height="900" loading="lazy"></iframe>',
-                  "", f"[Open it on its own page](_static/steppers/{folder}/index.html)", ""]
+                  "", f'<p><a href="_static/steppers/{folder}/index.html">Open it on its own page</a></p>', ""]
     (DOCS / "steppers.md").write_text("\n".join(lines), encoding="utf-8")
 
 

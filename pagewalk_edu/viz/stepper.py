@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..files import write_atomic
 from ..kernel.sim import Trace
+from .kernel_source import function_link_html, source_ref
 from .model.timeline import timeline_model
 from .model.tree import tree_model
 from .svg.timeline import step_span, timeline_svg_model
@@ -31,6 +32,8 @@ body {{ font-family: system-ui, sans-serif; margin: 1em; color: #111; }}
 #timeline {{ max-width: 100%; height: auto; display: block; }}
 #mark {{ position: absolute; top: 0; bottom: 0; background: rgba(0,114,178,.25); border-left: 2px solid #0072B2; }}
 #tree {{ max-width: 100%; border: 1px solid #ccc; }}
+.pw-src-link {{ color: #00507E; text-decoration: underline; }}
+#log code {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }}  /* a named font: the log's size, not the smaller default of bare monospace */
 </style></head>
 <body><main>
 <h1>{title}</h1>
@@ -94,11 +97,12 @@ def write_stepper(trace: Trace, folder: str | Path, title: str) -> Path:
         else:
             e = trace.events[i - 1]
             who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
-            line = f"Step {i}: {who} {e.actor} {e.function}() — {e.text}"
+            path = source_ref(e)[0]
+            line = f"Step {i}: {who} {e.actor} {e.function}()" + (f" ({path})" if path else "") + f" — {e.text}"
         alt = tree_model(ctx, state, trace=trace, index=i).alt
         steps.append({"tree": name, "alt": alt, "line": line, "x0": round(x0, 5), "x1": round(x1, 5)})
     log = "".join(
-        f"<li><code>{escape(e.function)}</code> {escape(e.actor)}: {escape(e.text)}</li>" for e in trace.events
+        f"<li>{function_link_html(e)} {escape(e.actor)}: {escape(e.text)}</li>" for e in trace.events
     )
     outcome = " ".join(outcome_lines(trace))
     page = _PAGE.format(

@@ -1,5 +1,5 @@
 """What the Explorer shows besides its controls, as HTML strings: the event log
-(each line naming the kernel function and its source file), the current-step
+(each line linking the kernel function to its source file), the current-step
 line, and the sentence the live region announces.  Pure functions of a trace
 and a step index."""
 
@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from html import escape
 
+from ..viz.kernel_source import function_link_html, source_ref
 from ..viz.model.timeline import step_line
 
 
 def source_file(e) -> str:
     """'mm/memory.c' from an event's 'mm/memory.c: free_pgd_range' reference."""
-    return e.source.split(":", 1)[0].strip() if e.source else ""
+    return source_ref(e)[0]
 
 
 def said(e) -> str:
@@ -30,10 +31,7 @@ def event_log_html(trace, index: int, waits: dict) -> str:
     for i, e in enumerate(trace.events, start=1):
         cur = ' class="pw-current" aria-current="step"' if i == index else ""
         who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
-        src = source_file(e)
-        items.append(f"<li{cur}>{i}. {who} {escape(e.actor)} <code>{escape(e.function)}()</code>"
-                     + (f' <span class="pw-src">({escape(src)})</span>' if src else "")
-                     + f": {escape(said(e))}</li>")
+        items.append(f"<li{cur}>{i}. {who} {escape(e.actor)} {function_link_html(e)}: {escape(said(e))}</li>")
     if not items:
         items.append("<li>No step yet: press Step (or the n key) to move one CPU one step.</li>")
     blocked = "".join(f"<li><i>{escape(n)} is blocked: {escape(b.reason)}</i></li>" for n, b in waits.items())
@@ -50,7 +48,7 @@ def now_html(trace, index: int) -> str:
     e = trace.events[index - 1]
     who = f"CPU{e.cpu}" if e.cpu is not None else "RCU"
     return (f'<div class="pw-now"><b>Step {index} of {len(trace)}</b>: {who} {escape(e.actor)} '
-            f'<code class="pw-mono">{escape(e.function)}()</code> <span class="pw-src">({escape(source_file(e) or "?")})</span>: '
+            f'{function_link_html(e)}: '
             f"{escape(said(e))}</div>")
 
 

@@ -6,6 +6,7 @@ Without the anywidget package the widgets still work, with no key helper."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from importlib import resources
 
@@ -32,14 +33,35 @@ def no_kernel_note() -> str:
             f'in-browser course: the "Lite" link of the course site.</span>')
 
 
+class LiveRegion(W.HTML):
+    """The live region as plain HTML, with no key handling: where anywidget is
+    missing, and on a saved page (the docs site), whose widget renderer cannot
+    load an anywidget's script and would show a broken-widget icon instead."""
+
+    def __init__(self, on_command, **kw):
+        super().__init__(**kw)
+        self._on_command = on_command
+
+    @property
+    def announce(self) -> str:
+        return getattr(self, "_announce", "")
+
+    @announce.setter
+    def announce(self, text: str) -> None:
+        from html import escape
+
+        self._announce = text
+        self.value = f'<div class="pw-live" role="status" aria-live="polite">{escape(text)}</div>'
+
+
 try:
     import anywidget
     import traitlets
 
-    class KeyHelper(anywidget.AnyWidget):
+    class _KeyHelper(anywidget.AnyWidget):
         """Front-end helper of one widget (see the module docstring)."""
 
-        _esm = asset("keys.js")
+        _esm = asset("names.js") + asset("keys.js")  # one module: the names, then the keys
         announce = traitlets.Unicode("").tag(sync=True)
         gone_text = traitlets.Unicode(GONE).tag(sync=True)
 
@@ -60,23 +82,13 @@ try:
 except ImportError:  # pragma: no cover - anywidget is a dependency; Pyodide may lack it
     HAVE_HELPER = False
 
-    class KeyHelper(W.HTML):  # type: ignore[no-redef]
-        """Without anywidget: the live region as plain HTML (no key handling)."""
 
-        def __init__(self, on_command, **kw):
-            super().__init__(**kw)
-            self._on_command = on_command
-
-        @property
-        def announce(self) -> str:
-            return getattr(self, "_announce", "")
-
-        @announce.setter
-        def announce(self, text: str) -> None:
-            from html import escape
-
-            self._announce = text
-            self.value = f'<div class="pw-live" role="status" aria-live="polite">{escape(text)}</div>'
+def KeyHelper(on_command, **kw):  # noqa: N802 - stands for the class it picks
+    """The key helper, or its plain-HTML live region where it cannot run (no
+    anywidget; PAGEWALK_SAVED_PAGE=1 when the docs build saves the page)."""
+    if HAVE_HELPER and os.environ.get("PAGEWALK_SAVED_PAGE") != "1":
+        return _KeyHelper(on_command, **kw)
+    return LiveRegion(on_command, **kw)
 
 
 class RunThisCell:

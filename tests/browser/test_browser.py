@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from .lab import LabDidNotStart, free_port, running_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -30,58 +28,29 @@ if CHROMIUM is None and os.environ.get("PAGEWALK_REQUIRE_BROWSER") == "1":
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def axe_script() -> Path | None:
+    """axe-core's script, as the axe-playwright-python package ships it (from npm's axe-core)."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        return None
+    p = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    return p if p.exists() else None
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def jupyterlab(work: Path, home: Path, port: int, token: str, log_name: str):
-    """Run JupyterLab on 127.0.0.1:`port` over `work`, with its own config and
-    data folders under `home` and this checkout first on PYTHONPATH; yield
-    (url, token), then stop it.  Its log lands in artifacts/`log_name`."""
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--ServerApp.disable_check_xsrf=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        log.close()
-        pytest.fail(f"JupyterLab did not start; see artifacts/{log_name}")
+    """Run JupyterLab (tests/browser/lab.py, as the browser benchmark does)
+    over `work`; yield (url, token), then stop it.  Its log lands in
+    artifacts/`log_name`."""
     try:
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with running_lab(work, home, ARTIFACTS / log_name, port=port, token=token) as served:
+            yield served
+    except LabDidNotStart as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +98,6 @@ def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
     page.close()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    p = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out)], capture_output=True, text=True,
-                       timeout=900)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    return out
-
-
 def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     external = []
@@ -155,6 +115,11 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
     page.goto((site / "lessons" / "06-rcu-irqs-ipis.html").as_uri())
     # the saved widget state renders (its first buttons may sit behind "more settings")
     page.wait_for_selector(".widget-button >> visible=true", timeout=30_000)
+    note = page.locator(".pw-explorer .pw-nokernel").first  # no kernel behind a saved page: the widget says so
+    assert note.is_visible() and "not connected to a running Python kernel" in note.inner_text()
+    hrefs = note.evaluate("(n) => [...n.querySelectorAll('a')].map(a => a.href)")
+    assert hrefs and hrefs[0].endswith("/steppers.html") and (site / "steppers.html").exists(), hrefs
+    assert hrefs[1].endswith("/lite/lab/index.html") and (site / "lite" / "lab" / "index.html").exists(), hrefs
     page.screenshot(path=str(ARTIFACTS / "docs-lesson6.png"))
     page.goto((site / "_static" / "steppers" / "bug-rcu-sync-one" / "index.html").as_uri())
     first = page.inner_text("#line")
@@ -164,6 +129,13 @@ def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site)
     page.evaluate("() => { const s = document.getElementById('slider'); s.value = s.max; s.dispatchEvent(new Event('input')); }")
     assert "use-after-free" in page.inner_text("body").lower()
     assert page.evaluate("() => document.getElementById('tree').naturalWidth > 0")
+    # the event log links each kernel function to its source file, reached with Tab from the log
+    page.focus("#log")
+    page.keyboard.press("Tab")
+    link = page.evaluate("() => { const a = document.activeElement; return a.matches('#log a.pw-src-link') ? [a.textContent, a.title] : null; }")
+    assert link is not None, "Tab from the stepper's event log reaches its first source link"
+    assert link[0].rstrip(")").endswith((".c", ".h")), link
+    assert link[0].split("(")[-1].rstrip(")") in link[1]
     page.screenshot(path=str(ARTIFACTS / "docs-stepper.png"))
     assert not external, f"the site requested the network: {external[:3]}"
     page.close()

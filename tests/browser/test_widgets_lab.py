@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, _free_port, jupyterlab
+from .lab import run_all_cells
+from .test_browser import ARTIFACTS, CHROMIUM, _free_port, axe_script, jupyterlab
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
 
@@ -24,26 +24,6 @@ CELLS = [
     "from pagewalk_edu.widgets import Quiz\nQuiz(seed=1, n=3)",
     "from pagewalk_edu.widgets import Matrix\nMatrix()",
 ]
-
-
-def _axe_script() -> Path | None:
-    try:
-        import axe_playwright_python
-    except ImportError:
-        return None
-    p = Path(axe_playwright_python.__file__).parent / "axe.min.js"
-    return p if p.exists() else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +43,7 @@ def lab(tmp_path_factory):
 def _open(browser, lab, width: int, height: int):
     url, token = lab
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}&reset", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000)
-    time.sleep(2)
-    page.click("text=Run", timeout=30_000)
-    page.click("text=Run All Cells", timeout=30_000)
+    run_all_cells(page, f"{url}/lab/tree/{NOTEBOOK}?token={token}&reset")
     page.wait_for_selector(".pw-explorer .widget-button:has-text('Step')", timeout=180_000)
     page.wait_for_selector(".pw-root .widget-gridbox .widget-button", timeout=180_000)  # the Matrix's cells
     page.wait_for_function("() => document.querySelector('.pw-explorer .pw-tree svg') !== null", timeout=60_000)
@@ -138,6 +113,15 @@ def test_explorer_fits_reads_and_steps_by_keyboard(browser, lab, size):
     page.keyboard.press("Enter")  # Enter on the focused Step button
     said = _wait_live(page, said)
     assert said.startswith("step 2 of 2")
+    # each log line links its kernel function to the source file: Tab from the log reaches the links
+    page.wait_for_function("() => document.querySelectorAll('.pw-explorer .pw-log a.pw-src-link').length >= 2")
+    page.locator(".pw-explorer .pw-log-scroll").first.focus()
+    page.keyboard.press("Tab")
+    link = page.evaluate("""() => { const a = document.activeElement;
+        return a.matches('.pw-log a.pw-src-link') ? [a.textContent.trim(), a.getAttribute('href'), a.title] : null; }""")
+    assert link is not None, "Tab from the event log reaches its first source link"
+    assert link[0] == "rcu_read_lock() (include/linux/rcupdate.h)", link  # the accessible name: function and file
+    assert link[1].endswith("/source/include/linux/rcupdate.h") and "include/linux/rcupdate.h" in link[2]
     # the counterexample: a ghost edge to the entry the freed table occupied, labels apart
     page.locator(".pw-explorer .widget-button:has-text('Show me the bug')").first.click()
     page.wait_for_function("() => document.querySelector('.pw-explorer .pw-tree svg .edge.ghost') !== null", timeout=60_000)
@@ -165,7 +149,7 @@ def test_keystrokes_in_the_widgets_never_reach_the_notebook(browser, lab):
     shape = "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => c.classList.contains('jp-CodeCell') ? 'code' : c.className).join(',')"
     start = page.evaluate(shape)
     assert start == "code,code,code"
-    controls = page.locator(".pw-root select, .pw-root input, .pw-root button, .pw-root [role=slider], .pw-root .pw-log-scroll")
+    controls = page.locator(".pw-root select, .pw-root input, .pw-root button, .pw-root [role=slider], .pw-root .pw-log-scroll, .pw-root a")
     n = controls.count()
     assert n >= 30, f"only {n} controls found"
     for i in range(n):
@@ -183,7 +167,7 @@ def test_keystrokes_in_the_widgets_never_reach_the_notebook(browser, lab):
 
 
 def test_axe_finds_no_violation_in_explorer_quiz_and_matrix(browser, lab):
-    axe = _axe_script()
+    axe = axe_script()
     if axe is None:
         pytest.fail("axe-core is not installed: pip install axe-playwright-python (the test extra)")
     page = _open(browser, lab, 1280, 800)

@@ -137,3 +137,71 @@ def test_when_q_is_unshared_the_ghost_is_q_s_and_off_the_walker_s_path():
     assert [(e.src, e.dst, e.label, e.on_path) for e in ghost] == [(f"t{qpud}", f"t{shared}", f"was entry {qidx}", False)]
     assert m.node(f"t{shared}").owner == "P's alone (was shared)" and m.node(f"t{shared}").on_path
     assert not m.foreign and not any(e.foreign for e in m.edges)
+
+
+def _box(svg, node: str) -> tuple[float, float, float, float]:
+    """x, y, width, height of a node's box (the outline drawn first for a foreign table skipped)."""
+    g = svg.find(f".//s:g[@data-node='{node}']", NS)
+    r = next(r for r in g.findall("s:rect", NS) if r.get("class") != "foreign-outline")
+    return float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height"))
+
+
+def _rank_of(svg, y: float) -> str:
+    """The rank row a y coordinate falls in (rank labels are drawn at the top of their row)."""
+    tops = sorted((float(g.find("s:text", NS).get("y")), g.get("data-level")) for g in svg.findall(".//s:g[@class='rank']", NS))
+    return [lv for top, lv in tops if top - 30 <= y][-1]
+
+
+@pytest.mark.parametrize("at", ["first", "last"])
+def test_the_shared_table_stands_under_both_parents_not_the_first_alone(cex, at):
+    t = _shared(cex)
+    i = 0 if at == "first" else len(cex.states) - 1
+    m = tree_model(cex.ctx, cex.states[i], trace=cex, index=i)
+    parents = sorted({e.src for e in m.edges if e.dst == f"t{t}" and e.kind != "leaf"})
+    assert len(parents) == 2  # P's PUD entry (live, or ghost after the unshare) and Q's
+    svg = _svg(m)
+    x, _, w, _ = _box(svg, f"t{t}")
+    centres = sorted(_box(svg, p)[0] + _box(svg, p)[2] / 2 for p in parents)
+    assert centres[0] < x + w / 2 < centres[1], (centres, x + w / 2)
+
+
+def test_the_hugetlb_leaf_is_drawn_in_the_pmd_rank_beside_its_table(cex):
+    t = _shared(cex)
+    m = tree_model(cex.ctx, cex.states[0], trace=cex, index=0)
+    leaf = next(n for n in m.leaves if n.parent == f"t{t}")
+    assert leaf.label == "2M hugetlb" and leaf.level == "PMD" and m.ranks[leaf.rank].level == "PMD"
+    svg = _svg(m)
+    tx, ty, tw, th = _box(svg, f"t{t}")
+    lx, ly, _, lh = _box(svg, leaf.id)
+    assert _rank_of(svg, ly) == "PMD" and _rank_of(svg, ty) == "PMD"
+    assert lx >= tx + tw and ty <= ly + lh / 2 <= ty + th  # beside the table, level with it
+    assert "PTE" not in {g.get("data-level") for g in svg.findall(".//s:g[@class='rank']", NS)}
+
+
+def test_a_thp_leaf_is_drawn_in_the_pmd_rank_too():
+    t = run(make_scenario("none", "khugepaged_collapse"))
+    i, m = next((i, m) for i, m in ((i, tree_model(t.ctx, s, trace=t, index=i)) for i, s in enumerate(t.states))
+                if any(n.label == "2M THP" for n in m.leaves))
+    leaf = next(n for n in m.leaves if n.label == "2M THP")
+    assert m.ranks[leaf.rank].level == "PMD"
+    svg = _svg(m)
+    tx, ty, tw, _ = _box(svg, leaf.parent)
+    lx, ly, _, _ = _box(svg, leaf.id)
+    assert _rank_of(svg, ly) == "PMD" and lx >= tx + tw
+
+
+def test_each_mm_has_its_own_vma_band_on_its_own_axis(cex):
+    m = tree_model(cex.ctx, cex.states[0], trace=cex, index=0)
+    assert [a.mm for a in m.axes] == ["P", "Q"]
+    t = _shared(cex)
+    # T maps one range in P and another in Q: each axis is its own mm's address of T
+    ppud, pidx = _pud_entry(cex.states[0], "", t)
+    qpud, qidx = _pud_entry(cex.states[0], "Q", t)
+    span = cex.ctx.geo.table_span(cex.states[0].tables[t].level)
+    assert (m.axes[0].lo, m.axes[1].lo) == (pidx * span, qidx * span) and m.axes[0].hi - m.axes[0].lo == span
+    assert all(v.visible for v in m.vmas) and {v.mm for v in m.vmas} == {"P", "Q"}
+    svg = _svg(m)
+    bands = {g.get("data-mm"): [v.get("data-vma") for v in g.findall("s:g[@class='vma']", NS)]
+             for g in svg.findall(".//s:g[@class='vma-band']", NS)}
+    assert bands == {"P": [v.name for v in m.vmas if v.mm == "P"], "Q": [v.name for v in m.vmas if v.mm == "Q"]}
+    assert "outside the drawn tables" not in tree_svg_model(m)

@@ -64,3 +64,25 @@ def owner_text(t, owners: list[str], roots: dict[int, tuple[str, bool]]) -> str:
     if owners:
         return f"{owners[0]}'s alone (was shared)" if t.mm == "shared" else f"{owners[0]}'s"
     return "was shared" if t.mm == "shared" else f"{t.mm or 'P'}'s"
+
+
+def mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[int, int]:
+    """The address range one mm's deepest drawn tables map, in that mm's
+    addresses: followed down from its PGD through the edges drawn (a ghost
+    edge counts: the table stays where the mm had it), each child at its
+    parent's base plus the entry's index times the span an entry maps."""
+    level = {lv.name: lv for lv in geo.table_levels}
+    named = {n.id: n for n in tables}
+    out = {root: 0}
+    todo = [root]
+    while todo:
+        nid = todo.pop()
+        for e in edges:
+            if e.src == nid and e.kind != "leaf" and e.dst in named and e.dst not in out:
+                out[e.dst] = out[nid] + e.index * geo.entry_span(level[named[nid].level])
+                todo.append(e.dst)
+    below = [(named[n].rank, base, base + geo.table_span(level[named[n].level])) for n, base in out.items() if n != root]
+    if not below:
+        return fallback
+    deepest = max(r for r, _, _ in below)
+    return min(a for r, a, _ in below if r == deepest), max(b for r, _, b in below if r == deepest)

@@ -96,7 +96,18 @@ class VmaBand:
     lo: int
     hi: int
     status: str  # "read-locked by walker; detached"
-    visible: bool  # inside the range the drawn tables map
+    visible: bool  # inside the range the drawn tables map (of its own mm's axis)
+    mm: str = ""  # with several mms: whose VMA it is ("P", "Q")
+
+
+@dataclass(frozen=True, slots=True)
+class VmaAxis:
+    """One mm's address axis under the tree (hugetlb sharing: P's and Q's
+    trees map the shared table at different addresses, so each mm gets its own)."""
+
+    mm: str
+    lo: int
+    hi: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,7 @@ class TreeModel:
     alt: str  # the text alternative of this state
     foreign: tuple[str, ...] = ()  # "FOREIGN TABLE: walker read PMD table #3 ...": the second violation
     roots: tuple[str, ...] = ()  # with several mms: each mm's PGD node, the walked mm's first
+    axes: tuple[VmaAxis, ...] = ()  # with several mms: one VMA axis each, the walked mm's first
 
     def node(self, node_id: str):
         for n in self.tables:
@@ -315,7 +327,10 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                     lid = f"{nid}.p{i}"
                     what = leaf_label(e.target, huge_tlb=t.level.name != "PTE" and _in_hugetlb(state.vmas, t, elo))
                     rows.append(Row(i, elo, elo + span, "leaf", lid, what, on_path, i == cursor_idx))
-                    leaves.append(LeafNode(lid, nid, i, len(ranks) - 1 if t.level.name == "PTE" else level_rank[t.level] + 1,
+                    # a page mapped by a PTE sits in the page rank; a huge leaf (a
+                    # THP or hugetlb page at PMD level, a 1G page at PUD level) in
+                    # the rank of the table whose entry maps it, beside that table
+                    leaves.append(LeafNode(lid, nid, i, len(ranks) - 1 if t.level.name == "PTE" else level_rank[t.level],
                                            t.level.name, e.target, what, elo, on_path))
                     edges.append(Edge(nid, i, lid, "leaf", f"entry {i}", on_path))
             held = tuple(f"{source.lock_label(k)} held by {v}" for k, v in locks if source.lock_table(k) == t.tid)
@@ -352,10 +367,17 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
     spans = [(n.lo, n.hi) for n in tables if n.tid != 0 and n.rank == deepest]
     lo = min((a for a, _ in spans), default=covered_lo if covered_lo is not None else 0)
     hi = max((b for _, b in spans), default=covered_hi if covered_hi is not None else geo.task_size)
-    bands = []
-    for mv in views:
-        for v in mv.vmas:
-            bands.append(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > lo and v.start < hi))
+    bands, axes = [], []
+    if joint:
+        for mv in views:
+            a_lo, a_hi = sharing.mm_axis(geo, tables, edges, _node_id(mv.name, mv.root, many), (lo, hi))
+            axes.append(VmaAxis(mv.name, a_lo, a_hi))
+            bands.extend(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > a_lo and v.start < a_hi, mv.name)
+                         for v in mv.vmas)
+    else:
+        for mv in views:
+            for v in mv.vmas:
+                bands.append(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > lo and v.start < hi))
     mv0 = views[0]
     mm_lock = f"mmap_lock: writer {mv0.mmap_writer or '-'}; readers {', '.join(sorted(mv0.mmap_readers)) or '-'}"
     cpus = tuple(f"CPU{i}: IRQs {'off' if c.irqs_off else 'on'}, RCU depth {c.rcu}" for i, c in enumerate(state.cpus))
@@ -391,4 +413,5 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
     alt = "\n".join([f"Page-table tree{where}."] + chains + said + list(uaf) + list(foreign) + [state_text(state, ctx)])
     return TreeModel(ctx.scenario.describe(), geo.levels, tuple(ranks), tuple(tables), tuple(leaves), tuple(edges),
                      tuple(bands), lo, hi, mm_lock, cpus, tuple(marks), tuple(queued), uaf, alt, foreign,
-                     tuple(_node_id(v.name, v.root, many) for v in views) if joint else ())
+                     tuple(_node_id(v.name, v.root, many) for v in views) if joint else (), tuple(axes))
+

@@ -1,7 +1,7 @@
 """The page-table tree as SVG, laid out in pure Python (no `dot`, no
 matplotlib): one horizontal rank per level, top to bottom, labelled with the
-address bits it indexes; each subtree gets its own columns, so boxes never
-overlap and an unlinked table keeps its place under its former parent."""
+address bits it indexes; the boxes placed by tree_layout.Layout, the edges,
+the VMA bands and the legend drawn here."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ from ...kernel.geometry import fmt_size
 from ..model.tree import TreeModel
 from ..style import LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
+from .tree_layout import BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, Layout
 
-BOX_W = 190
-LEAF_W = 128
-LEAF_H = 2 * 17 + 8
-LEAF_GAP = 6
-GAP = 14
-RANK_LABEL_W = 84
-LINE = 17
 HEAD = 2 * LINE + 8
 ROW = 2 * LINE + 2
 RANK_GAP = 32
-PAD = 8
 PATH = OKABE_ITO["blue"]
 CURSOR = OKABE_ITO["sky"]
 
@@ -43,67 +36,9 @@ def _height(node) -> float:
     return _head(node) + rows * ROW + (4 if rows else 0)
 
 
-class _Layout:
-    def __init__(self, m: TreeModel):
-        self.m = m
-        self.nodes = {n.id: n for n in m.tables}
-        self.nodes.update({n.id: n for n in m.leaves})
-        children: dict[str, list[tuple[int, str]]] = {k: [] for k in self.nodes}
-        has_parent = set()
-        for e in m.edges:
-            if e.dst in has_parent or e.dst not in self.nodes or e.src not in self.nodes:
-                continue  # a second parent (a shared table) is drawn, not laid out
-            children[e.src].append((e.index, e.dst))
-            has_parent.add(e.dst)
-        self.children = {k: [d for _, d in sorted(v)] for k, v in children.items()}
-        self.roots = sorted((k for k in self.nodes if k not in has_parent), key=lambda k: (self.nodes[k].rank, k))
-        self.x: dict[str, float] = {}
-        self.dy: dict[str, int] = {}  # place in a column of stacked leaves
-        self._w: dict[str, float] = {}
-
-    def stacked(self, nid: str) -> bool:
-        """A table whose children are all leaves (pages): they stack in a
-        column under it, so a PTE table is never wider than its box."""
-        kids = self.children[nid]
-        return len(kids) > 1 and all(k.count(".p") for k in kids)
-
-    def width(self, nid: str) -> float:
-        if nid not in self._w:
-            own = LEAF_W if nid.count(".p") else BOX_W
-            kids = self.children[nid]
-            if self.stacked(nid):
-                self._w[nid] = max(own, LEAF_W)
-            else:
-                self._w[nid] = max(own, sum(self.width(k) for k in kids) + GAP * (len(kids) - 1) if kids else own)
-        return self._w[nid]
-
-    def place(self, nid: str, left: float) -> None:
-        w = self.width(nid)
-        own = LEAF_W if nid.count(".p") else BOX_W
-        self.x[nid] = left + (w - own) / 2
-        kids = self.children[nid]
-        if self.stacked(nid):
-            for k, kid in enumerate(kids):
-                self.x[kid] = left + (w - LEAF_W) / 2
-                self.dy[kid] = k
-            return
-        total = sum(self.width(k) for k in kids) + GAP * (len(kids) - 1)
-        cur = left + (w - total) / 2
-        for k in kids:
-            self.place(k, cur)
-            cur += self.width(k) + GAP
-
-    def run(self) -> float:
-        left = RANK_LABEL_W + PAD
-        for r in self.roots:
-            self.place(r, left)
-            left += self.width(r) + GAP
-        return left - GAP + PAD
-
-
 def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
     """SVG text of a TreeModel."""
-    lay = _Layout(m)
+    lay = Layout(m)
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
@@ -127,11 +62,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
-    vma_h = 3 * LINE + 14 + sum(len(wrap(x, max(content_w, 480) - 2 * PAD)) for x in notes(m)) * LINE
     meet_w = max((lay.x[e.dst] + BOX_W + 10 + text_width(_meet_label(e, lay.nodes[e.src])) + PAD for e in m.edges
                   if n_in.get(e.dst, 0) > 1 and e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes), default=0)
     width = max(content_w, meet_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
     legend_rows = _legend_rows(width, bool(m.foreign)) if legend else []
+    vma_parts, vma_h = _vma_band(m, PAD, body_end, width - 2 * PAD)
     height = body_end + vma_h + len(legend_rows) * (LINE + 6) + PAD
     out: list[str] = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
     # the walker: which address, which indices, what it does next
@@ -171,7 +106,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             k = next(i for i, x in enumerate(into[e.dst]) if x is e)
             x2 = pos[e.dst][0] + dw * (k + 1) / (meets + 1)
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
-        if e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
+        across = e.kind == "leaf" and lay.nodes[e.dst].rank == src.rank
+        if across:  # a huge leaf beside its table: straight across from the entry
+            x2, y2 = pos[e.dst][0], pos[e.dst][1] + LEAF_H / 2
+            c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 8:.1f},{y1:.1f} {x2 - 8:.1f},{y2:.1f} {x2 - 2:.1f},{y2:.1f}"
+        elif e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
             x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
             c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 30:.1f},{y1:.1f} {x2 + 40:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
         if e.kind == "ghost":
@@ -193,10 +132,12 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
             words = _meet_label(e, src)
             dx, dy = pos[e.dst]
-            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx),
-                         default=float("inf"))
-            if beside - (dx + BOX_W) >= text_width(words) + 20:
-                lx, ly = dx + BOX_W + 10, dy + (k + 1) * LINE
+            own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
+            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
+                          and o not in own), default=float("inf"))
+            under = len(own) * (LEAF_H + LEAF_GAP) + 4
+            if beside - (dx + BOX_W) >= text_width(words) + 20 and under + meets * LINE <= _height(lay.nodes[e.dst]):
+                lx, ly = dx + BOX_W + 10, dy + under + (k + 1) * LINE
             else:  # a neighbour stands there: stacked above the box, on a white halo
                 lx, ly = dx + 4, dy - 6 - (meets - 1 - k) * LINE
             late.append(text(lx, ly, words, style="italic" if e.kind == "ghost" else "", fill="#222",
@@ -216,7 +157,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         x, y = pos[n.id]
         out.append(_leaf_box(n, x, y))
     # VMAs as a band along the address range of the drawn tables, with their locks
-    out.extend(_vma_band(m, PAD, body_end, width - 2 * PAD))
+    out.extend(vma_parts)
     if legend_rows:
         out.extend(_legend(legend_rows, PAD, body_end + vma_h))
     defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
@@ -325,39 +266,52 @@ def _leaf_box(n, x: float, y: float) -> str:
             + "</g>")
 
 
-def notes(m: TreeModel) -> list[str]:
-    """The lines under the VMA band: the mmap_lock, what is queued for freeing,
-    the VMAs outside the drawn range."""
-    out = [m.mm_lock]
-    out += [f"queued for freeing: {q}" for q in m.queued]
-    outside = [v.name for v in m.vmas if not v.visible]
+def notes(m: TreeModel, mm: str | None = None) -> list[str]:
+    """The lines under a VMA band: the mmap_lock and what is queued for freeing
+    (under the first band), the VMAs outside the drawn range (of band `mm`)."""
+    out = [m.mm_lock] if mm is None or (m.axes and mm == m.axes[0].mm) else []
+    if mm is None or (m.axes and mm == m.axes[0].mm):
+        out += [f"queued for freeing: {q}" for q in m.queued]
+    outside = [v.name for v in m.vmas if not v.visible and (mm is None or v.mm == mm)]
     if outside:
         out.append("VMAs outside the drawn tables: " + ", ".join(outside))
     return out
 
 
-def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> list[str]:
-    out = [text(x0, y0 + LINE, f"VMAs over {m.lo:#x}-{m.hi:#x}", weight="bold")]
-    span = max(1, m.hi - m.lo)
-    by = y0 + LINE + 6
-    out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
-    for v in m.vmas:
-        if not v.visible:
-            continue
-        a = x0 + max(0.0, max(v.lo, m.lo) - m.lo) / span * w
-        b = x0 + min(w, (min(v.hi, m.hi) - m.lo) / span * w)
-        b = max(b, a + 8)
-        dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
-        label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
-        out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
-                   f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
-                   f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label) + "</g>")
-    y = by + 2 * LINE + LINE + 2
-    for line in notes(m):
-        for piece in wrap(line, w):
-            out.append(text(x0, y, piece, fill="#222"))
-            y += LINE
-    return out
+def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> tuple[list[str], float]:
+    """The VMAs as a band along the address range the drawn tables map, with
+    their locks; with several mms one band each, on that mm's own axis (the
+    shared table sits at different addresses in P and in Q).  Returns the
+    SVG pieces and the height they take."""
+    axes = [(a.mm, a.lo, a.hi) for a in m.axes] or [(None, m.lo, m.hi)]
+    out, y = [], y0
+    for mm, lo, hi in axes:
+        head = f"{mm}'s VMAs over {lo:#x}-{hi:#x}" if mm is not None else f"VMAs over {lo:#x}-{hi:#x}"
+        out.append(f'<g class="vma-band"{f" data-mm={chr(34)}{esc(mm)}{chr(34)}" if mm is not None else ""}>')
+        out.append(text(x0, y + LINE, head, weight="bold"))
+        span = max(1, hi - lo)
+        by = y + LINE + 6
+        out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
+        for v in m.vmas:
+            if not v.visible or (mm is not None and v.mm != mm):
+                continue
+            a = x0 + max(0.0, max(v.lo, lo) - lo) / span * w
+            b = x0 + min(w, (min(v.hi, hi) - lo) / span * w)
+            b = max(b, a + 8)
+            dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
+            label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
+            out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
+                       f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
+                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label)
+                       + "</g>")
+        y = by + 2 * LINE + LINE + 2
+        for line in notes(m, mm):
+            for piece in wrap(line, w):
+                out.append(text(x0, y, piece, fill="#222"))
+                y += LINE
+        out.append("</g>")
+        y += 4
+    return out, y - y0 - LINE + 10
 
 
 _LEGEND = ("live", "detached", "rcu_pending", "ipi_pending", "freed", "reused")

@@ -1,0 +1,137 @@
+"""Where the tree's boxes go (the pure-Python layout of the SVG tree): each
+subtree gets its own columns, so boxes never overlap and an unlinked table
+keeps its place under its former parent."""
+
+from __future__ import annotations
+
+from ..model.tree import TreeModel
+
+BOX_W = 190
+LEAF_W = 128
+LINE = 17
+LEAF_H = 2 * LINE + 8
+LEAF_GAP = 6
+GAP = 14
+RANK_LABEL_W = 84
+PAD = 8
+
+
+class Layout:
+    """Columns for every subtree.  A leaf in its table's own rank (a huge page
+    mapped at PMD or PUD level) stands beside the table; a table several
+    entries point at (hugetlb PMD sharing: P's and Q's PUD entries, live or
+    ghost) is laid out under all of them, centred between its parents."""
+
+    def __init__(self, m: TreeModel):
+        self.m = m
+        self.nodes = {n.id: n for n in m.tables}
+        self.nodes.update({n.id: n for n in m.leaves})
+        parents: dict[str, list[tuple[int, str]]] = {}
+        for e in m.edges:
+            if e.dst in self.nodes and e.src in self.nodes and e.src not in (p for _, p in parents.get(e.dst, ())):
+                parents.setdefault(e.dst, []).append((e.index, e.src))
+        self.parents = {d: [p for _, p in v] for d, v in parents.items()}
+        self.shared = [d for d, v in self.parents.items() if len(v) > 1]
+        children: dict[str, list[tuple[int, str]]] = {k: [] for k in self.nodes}
+        self.side: dict[str, list[str]] = {k: [] for k in self.nodes}
+        for d, v in parents.items():
+            if d in self.shared:
+                continue
+            idx, src = v[0]
+            if d.count(".p") and self.nodes[d].rank == self.nodes[src].rank:
+                self.side[src].append((idx, d))
+            else:
+                children[src].append((idx, d))
+        self.side = {k: [d for _, d in sorted(v)] for k, v in self.side.items()}
+        self.children = {k: [d for _, d in sorted(v)] for k, v in children.items()}
+        self.roots = sorted((k for k in self.nodes if k not in parents), key=lambda k: (self.nodes[k].rank, k))
+        self.x: dict[str, float] = {}
+        self.dy: dict[str, int] = {}  # place in a column of stacked leaves
+        self._w: dict[str, float] = {}
+
+    def own(self, nid: str) -> float:
+        """Width of the node itself, with the huge leaves standing beside it."""
+        if nid.count(".p"):
+            return LEAF_W
+        return BOX_W + (GAP + LEAF_W if self.side[nid] else 0)
+
+    def stacked(self, nid: str) -> bool:
+        """A table whose children are all leaves (pages): they stack in a
+        column under it, so a PTE table is never wider than its box."""
+        kids = self.children[nid]
+        return len(kids) > 1 and all(k.count(".p") for k in kids)
+
+    def width(self, nid: str) -> float:
+        if nid not in self._w:
+            own = self.own(nid)
+            kids = self.children[nid]
+            if self.stacked(nid):
+                self._w[nid] = max(own, LEAF_W)
+            else:
+                self._w[nid] = max(own, sum(self.width(k) for k in kids) + GAP * (len(kids) - 1) if kids else own)
+        return self._w[nid]
+
+    def place(self, nid: str, left: float) -> None:
+        w = self.width(nid)
+        own = self.own(nid)
+        self.x[nid] = left + (w - own) / 2
+        for k, leaf in enumerate(self.side[nid]):
+            self.x[leaf] = self.x[nid] + BOX_W + GAP
+            self.dy[leaf] = k
+        kids = self.children[nid]
+        if self.stacked(nid):
+            for k, kid in enumerate(kids):
+                self.x[kid] = left + (w - LEAF_W) / 2
+                self.dy[kid] = k
+            return
+        total = sum(self.width(k) for k in kids) + GAP * (len(kids) - 1)
+        cur = left + (w - total) / 2
+        for k in kids:
+            self.place(k, cur)
+            cur += self.width(k) + GAP
+
+    def subtree(self, nid: str) -> list[str]:
+        out, todo = [], [nid]
+        while todo:
+            n = todo.pop()
+            out.append(n)
+            todo.extend(self.children[n] + self.side[n])
+        return out
+
+    def _clash(self, nodes: list[str], dx: float) -> bool:
+        mine = set(nodes)
+        for n in nodes:
+            a = self.x[n] + dx
+            b = a + self.own(n)
+            for o, x in self.x.items():
+                if o in mine or self.nodes[o].rank != self.nodes[n].rank:
+                    continue
+                if a < x + self.own(o) + GAP and x < b + GAP:
+                    return True
+        return False
+
+    def run(self) -> float:
+        left = RANK_LABEL_W + PAD
+        for r in self.roots:
+            self.place(r, left)
+            left += self.width(r) + GAP
+        for nid in sorted(self.shared, key=lambda k: self.nodes[k].rank):
+            ps = [p for p in self.parents[nid] if p in self.x]
+            if not ps:  # no parent placed (cannot happen in a tree): a column of its own at the right
+                self.place(nid, max((x + self.own(n) for n, x in self.x.items()), default=left) + GAP)
+                continue
+            centre = sum(self.x[p] + BOX_W / 2 for p in ps) / len(ps)
+            self.place(nid, 0.0)
+            nodes = self.subtree(nid)
+            dx = centre - (self.x[nid] + BOX_W / 2)
+            # no wider than the parents' columns where it can help (its huge
+            # leaves beside it): slide left, its centre still between theirs
+            over = max(self.x[n] + dx + self.own(n) for n in nodes) - max(self.x[p] + self.own(p) for p in ps)
+            if over > 0 and len(ps) > 1:
+                dx -= min(over, max(0.0, centre - min(self.x[p] + BOX_W / 2 for p in ps) - GAP))
+            dx = max(dx, RANK_LABEL_W + PAD - min(self.x[n] for n in nodes))
+            while self._clash(nodes, dx):  # a neighbour stands there: step right until the columns are free
+                dx += GAP
+            for n in nodes:
+                self.x[n] += dx
+        return max((x + self.own(n) for n, x in self.x.items()), default=left) + PAD
