@@ -1,0 +1,104 @@
+"""The step numbers and values lessons 00-04 quote from their traces are the
+simulator's: each test reads the sentence in the lesson, then checks the trace
+it talks about, so that a change to either shows here."""
+
+import re
+
+from lessons import ROOT, read
+
+from pagewalk_edu.explore import verdict
+from pagewalk_edu.kernel import KernelConfig, run
+from pagewalk_edu.scenarios import named
+from pagewalk_edu.tables import load_tables_scenario, predict
+
+
+def prose(lesson: str) -> str:
+    path = next((ROOT / "notebooks").glob(f"{lesson}-*.ipynb"))
+    return "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+
+
+def code(lesson: str) -> str:
+    path = next((ROOT / "notebooks").glob(f"{lesson}-*.ipynb"))
+    return "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+
+
+def step(trace, n: int):
+    return trace.events[n - 1]
+
+
+def test_00_the_warning_it_explains_is_on_step_2():
+    assert "Step 2 carries a `WARNING`" in prose("00")
+    short = run(named("vma_lock+munmap").scenario, ["walker", "walker", "munmap"], then_default=False)
+    assert step(short, 2).function == "pgd_offset" and "WARNING: mmap_assert_locked" in step(short, 2).text
+    assert "next: pudp_get()" in prose("00")
+    assert short.last.actor("walker").pc == "pudp_get", "the picture's next-step mark is on the PUD entry"
+
+
+def test_01_khugepaged_runs_alone_to_the_end_and_changes_the_tree_where_the_lesson_says():
+    alone = ["khugepaged"] * 9 + ["irq0"] + ["khugepaged"] * 3 + ["irq0"] + ["khugepaged"] * 5
+    assert 'alone = ["khugepaged"] * 9 + ["irq0"] + ["khugepaged"] * 3 + ["irq0"] + ["khugepaged"] * 5' in code("01")
+    tc = run(named("none+khugepaged_collapse").scenario, alone, then_default=False)
+    assert tc.last.actor("khugepaged").done
+    assert all(e.actor != "walker" for e in tc.events), "the walker has not started"
+    shown = [e.function for e in tc.events if e.function in ("pmdp_collapse_flush", "set_pmd_at")]
+    assert shown == ["pmdp_collapse_flush", "set_pmd_at"]
+    assert "pgtable_trans_huge_deposit()" in next(e.text for e in tc.events if e.function == "set_pmd_at")
+    assert any(t.deposited for t in tc.last.tables), "the old PTE table is deposited, not freed"
+
+
+def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
+    rows = re.findall(r"^\| (\d+) \| `(\w+)\(\)` \|", prose("02"), flags=re.M)
+    walk = run(named("vma_lock+munmap").scenario, ["walker"] * 10, then_default=False)
+    assert [(int(n), f) for n, f in rows] == [(i, e.function) for i, e in enumerate(walk.events, 1)]
+    assert "`CPU0: IRQs on, rcu_read_lock depth 1, preempt 1`" in prose("02")
+    cpu = walk.states[8].cpus[0]
+    assert (cpu.irqs_off, cpu.rcu, cpu.preempt) == (False, 1, 1)
+    assert walk.states[9].cpus[0].preempt == 0, "preempt drops back to 0 at folio_walk_end()"
+
+
+def test_03_the_full_trace_has_its_floor_ceiling_unlinking_free_and_use_after_free_where_the_lesson_says():
+    text = prose("03")
+    for quoted in ("step 9 gives the values", "floor 0x555555575000", "ceiling\n0x7ffde0000000", "Step 13 says `p4d_clear()`",
+                   "unlinking (steps 10 to 13)", "At step 21", "freed at step 20", "step 12's `pud_clear()`"):
+        assert quoted in text, quoted
+    bug = named("none+munmap").scenario
+    t = run(bug, verdict(bug).schedule, then_default=False)
+    assert step(t, 9).function == "free_pgtables"
+    assert "floor 0x555555575000, ceiling 0x7ffde0000000" in step(t, 9).text
+    assert [step(t, i).function for i in range(10, 14)] == ["free_pte_range"] * 2 + ["free_pmd_range", "free_pud_range"]
+    assert "pud_clear()" in step(t, 12).text and "p4d_clear()" in step(t, 13).text
+    assert step(t, 20).function == "rcu_do_batch" and "PUD table #1" in step(t, 20).text
+    assert step(t, 21).function == "pudp_get" and "USE-AFTER-FREE" in step(t, 21).text and "returns NULL" in step(t, 21).text
+    assert len(t.events) == 21
+
+
+def test_03_unmapping_the_neighbour_frees_only_its_own_pte_table_above_floor():
+    assert "Only B's own PTE table [4M, 6M)" in prose("03") and "floor is 3M" in prose("03")
+    t = run(named("none+munmap_adjacent").scenario)
+    frees = [e.text for e in t.events if e.function.startswith("free_p") and e.function != "free_pgtables"]
+    assert len(frees) == 1 and "[0x7f0000400000, 0x7f0000600000)" in frees[0]
+    assert "floor 0x7f0000300000" in next(e.text for e in t.events if e.function == "free_pgtables")
+
+
+def test_03_and_04_vmpte_steps_the_lessons_explain_are_the_models():
+    tables = ROOT / "pagewalk_edu" / "scenarios" / "tables"
+    config = KernelConfig.for_kernel("6.18")
+    example = [r.page_table_bytes // 1024 for r in predict(load_tables_scenario(tables / "public-example.json"), config)]
+    assert example == [0, 12, 16, 16, 24, 16, 12, 0]
+    whole = [r.page_table_bytes // 1024 for r in predict(load_tables_scenario(tables / "dontneed-whole.json"), config)]
+    assert whole == [0, 16, 12, 8, 0]
+    assert "that table is freed (12 KiB)" in prose("04") and "it goes too (8 KiB)" in prose("04")
+
+
+def test_04_the_retry_happens_at_the_steps_the_lesson_names():
+    text = prose("04")
+    for quoted in ("step 8: the table is", "step 17: a", "(step 18)", "end there (step 19)", "freed (step 20)", "NULL (step 21)"):
+        assert quoted in text, quoted
+    t = run(named("vma_lock+madv_dontneed").scenario)
+    assert "try_get_and_clear_pmd() clears the PMD entry" in step(t, 8).text
+    assert step(t, 17).function == "spin_lock" and "stale" in step(t, 17).text
+    assert step(t, 18).function == "pmd_same" and "fails" in step(t, 18).text
+    assert step(t, 19).function == "rcu_gp_cleanup" and "CPU0 passes a quiescent state" in step(t, 19).text
+    assert step(t, 20).function == "rcu_do_batch"
+    assert step(t, 21).function == "__pte_offset_map" and "returns NULL" in step(t, 21).text
+    assert t.states[18].cpus[0].rcu == 0, "between the two tries the walker is outside any RCU section"
