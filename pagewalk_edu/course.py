@@ -5,7 +5,10 @@ copy (`python -m pagewalk_edu.course reset 03`).
 
 Exercises: each asks for a set of protections; the check runs the explorer on
 every case the exercise names and answers with what failed, the mechanism, and
-a hint (the next one at each further wrong answer)."""
+a hint: the one for that failure where the exercise has one (a sleeping lock
+taken in atomic context: the order of the holds), else the next of its general
+hints, counted per failing case, so a new kind of mistake starts again from the
+first. answer_key() shows, once an answer is set, which answers pass and why."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .explore.verdict import VERDICTS, verdict
@@ -109,6 +113,22 @@ class Exercise:
     accept: tuple[str, ...]  # verdicts that count as a pass
     forbid: tuple[str, ...] = ()  # holders the exercise rules out
     hints: tuple[str, ...] = ()
+    #: (words in a failure line, the hint for that failure): shown instead of the general hints
+    advice: tuple[tuple[str, str], ...] = ()
+    #: answers the answer key checks and shows, passing or failing, in this order
+    answers: tuple[str, ...] = ()
+
+#: Why the order of the holds matters, as the model has it (kernel/walkers/caller.py) and the kernel does:
+#: holds are taken in the order written; vma_lock is lock_vma_under_rcu(), which never sleeps (it fails
+#: instead of waiting), but when it fails (munmap or mremap has write-locked the VMA) the caller falls back
+#: to mmap_read_lock(), a sleeping lock: after rcu_read_lock() or local_irq_disable() that is a sleep in
+#: atomic context, which might_sleep() reports as "BUG: sleeping function called from invalid context".
+ORDER_MATTERS = ("Order matters: the walker takes what it holds in the order you write it. vma_lock is "
+                 "lock_vma_under_rcu(), which never sleeps, but when munmap or mremap has write-locked the VMA it "
+                 "fails and the caller falls back to mmap_read_lock(), which sleeps. Inside rcu_read_lock() or with "
+                 "IRQs off that is a sleep in atomic context: 'BUG: sleeping function called from invalid context'. "
+                 "Take the sleeping lock first, then rcu or irqs_off.")
+SLEEPING = "sleeping function called from invalid context"
 
 
 EXERCISES = {
@@ -124,6 +144,12 @@ EXERCISES = {
         hints=("Which actions free tables that the walk uses? munmap, munmap_partial and mremap write-lock the VMA first.",
                "retract_page_tables() takes no VMA lock: its pte_free_defer() waits for a grace period.",
                "On 6.18 without PT_RECLAIM a failed batch allocation frees after an IPI: rcu_read_lock() does not stop it."),
+        advice=((SLEEPING, ORDER_MATTERS),
+                ("with PT_RECLAIM=n and batch_alloc_fail: unsafe",
+                 "Look at the failing case: on 6.18 without PT_RECLAIM a failed batch allocation frees the table right "
+                 "after an IPI, and rcu_read_lock() does not block IPIs. What could the walker hold so that munmap "
+                 "and mremap cannot free its tables at all while it walks?")),
+        answers=("vma_lock", "vma_lock,rcu", "vma_lock,irqs_off", "rcu", "rcu,vma_lock"),
     ),
     "atomic-walker": Exercise(
         "atomic-walker",
@@ -147,6 +173,12 @@ EXERCISES = {
                "munmap() write-locks the VMA and takes mmap_lock for write before unlinking anything."),
     ),
 }
+
+
+@lru_cache(maxsize=1024)
+def _case_verdict(holds: tuple[str, ...], action: str, kernel: str, walker: str, config, fault):
+    """One case of an exercise (cached: the answer key and a learner's retries ask the same cases again)."""
+    return verdict(make_scenario(list(holds) if holds != ("none",) else "none", action, kernel, walker, config, fault))
 
 
 @dataclass
@@ -174,7 +206,7 @@ def check(key: str, holds) -> Feedback:
         return Feedback(False, [f"Not allowed here: {', '.join(bad)} (the exercise rules out {', '.join(ex.forbid)})."])
     failures = []
     for action, kernel, config, fault in ex.cases:
-        v = verdict(make_scenario(chosen or "none", action, kernel, ex.walker, config, fault))
+        v = _case_verdict(tuple(chosen) or ("none",), action, kernel, ex.walker, config, fault)
         if v.verdict not in ex.accept or v.bugs:
             where = f"{action} on {kernel}" + (f" with {config}" if config else "") + (f" and {fault}" if fault else "")
             why = v.why[0] if v.why else ""
@@ -182,11 +214,40 @@ def check(key: str, holds) -> Feedback:
     if not failures:
         return Feedback(True, [f"Passed: {'+'.join(chosen) or 'none'} works for all {len(ex.cases)} cases."])
     lines = [f"{len(failures)} of {len(ex.cases)} cases fail, for example:"] + [f"  - {f}" for f in failures[:3]]
-    if ex.hints:  # each further wrong answer to the same exercise shows the next hint, then stays on the last
-        n = _wrong.get(key, 0)
-        _wrong[key] = n + 1
+    advice = [text for words, text in ex.advice if words in failures[0]]
+    if advice:  # a hint for this very mistake
+        lines.append("Hint: " + advice[0])
+    elif ex.hints:  # the next general hint for this failing case, then stays on the last
+        case = (key, failures[0].split(". ", 1)[0])  # where it failed and how: "munmap on 6.18: unsafe"
+        n = _wrong.get(case, 0)
+        _wrong[case] = n + 1
         lines.append("Hint: " + hint(key, n))
     return Feedback(False, lines)
+
+
+def answer_key(key: str, answer) -> None:
+    """The answer key of exercise `key`, once the learner has set `answer`: each
+    answer of the exercise's key list checked now, passing or with its first
+    failure, and why the order of the holds matters."""
+    if key not in EXERCISES:
+        raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
+    if answer is None:
+        print("Try the exercise first: the answer key appears once answer above is set.")
+        return
+    ex = EXERCISES[key]
+    saved = dict(_wrong)  # checking the key's answers must not move the learner's hints on
+    try:
+        for holds in ex.answers or (REFERENCE[key],):
+            f = check(key, holds)
+            if f.passed:
+                print(f"{holds:20s} passes all {len(ex.cases)} cases")
+            else:
+                print(f"{holds:20s} {f.lines[0].replace(', for example:', '')}: {f.lines[1].strip().removeprefix('- ')}")
+    finally:
+        _wrong.clear()
+        _wrong.update(saved)
+    if any(SLEEPING in text for text, _ in ex.advice):
+        print(ORDER_MATTERS)
 
 
 #: The reference answer of each exercise (one of possibly several that pass).
@@ -203,8 +264,8 @@ def reference_answers(*answers) -> None:
         print(f"{key}: {holds} -> {'passed' if check(key, holds).passed else 'failed'}")
 
 
-#: How many wrong answers each exercise has had (this session): which hint comes next.
-_wrong: dict[str, int] = {}
+#: How many wrong answers each (exercise, first failing case) has had this session: which hint comes next.
+_wrong: dict[tuple[str, str], int] = {}
 
 
 def reset_hints(key: str | None = None) -> None:
@@ -212,7 +273,8 @@ def reset_hints(key: str | None = None) -> None:
     if key is None:
         _wrong.clear()
     else:
-        _wrong.pop(key, None)
+        for case in [c for c in _wrong if c[0] == key]:
+            del _wrong[case]
 
 
 def hint(key: str, n: int = 0) -> str:
@@ -266,6 +328,8 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
     folder/my-copies/NAME-YYYYmmdd-HHMMSS.ipynb first.  Returns one line per lesson."""
     if not isinstance(lesson, str):
         raise TypeError(f"lesson must be a string such as '03' or 'all', got {type(lesson).__name__}")
+    if in_browser() and source is None:
+        return _reset_in_browser(lesson, Path(folder) if folder is not None else Path.cwd())
     folder = Path(folder) if folder is not None else LESSONS
     if not folder.is_dir():
         raise ValueError(f"no folder {folder}; give the folder that holds the lessons")
@@ -288,6 +352,43 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
         write_atomic(path, clean, overwrite=True)
         lines.append(f"{path.name}: reset to the clean copy; the previous one is {KEPT}/{kept.name} "
                      "(in JupyterLab, close the lesson's tab first, or choose File > Reload Notebook from Disk)")
+    return lines
+
+
+def in_browser() -> bool:
+    """True in the in-browser course (JupyterLite runs Python in WebAssembly: sys.platform 'emscripten')."""
+    return sys.platform == "emscripten"
+
+
+def _reset_in_browser(lesson: str, folder: Path) -> list[str]:
+    """The in-browser course keeps a lesson the learner changed in the browser's
+    own storage, over the copy the site ships; the kernel sees both through its
+    drive folder (the current folder, /drive). Deleting the stored copy brings
+    the shipped one back, so: keep the learner's copy in my-copies/, read it
+    back, then delete the lesson. A lesson that was never changed comes back
+    byte for byte: it was already clean, and no copy is kept."""
+    if not folder.is_dir():
+        raise ValueError(f"no folder {folder}; give the folder that holds the lessons")
+    lines = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for path in _lesson_files(folder, lesson):
+        mine = path.read_bytes()
+        kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
+        kept.parent.mkdir(exist_ok=True)
+        write_atomic(kept, mine)
+        if kept.read_bytes() != mine:
+            raise OSError(f"could not keep a copy of {path.name} in {KEPT}/; {path.name} left as it is")
+        path.unlink()
+        if not path.exists():  # not a notebook the site ships: put it back as it was
+            write_atomic(path, mine)
+            kept.unlink()
+            lines.append(f"{path.name}: not a lesson of the course; left as it is")
+        elif path.read_bytes() == mine:
+            kept.unlink()
+            lines.append(f"{path.name}: already clean")
+        else:
+            lines.append(f"{path.name}: reset to the copy the site ships; the previous one is {KEPT}/{kept.name} "
+                         "(close the lesson's tab first, or choose File > Reload Notebook from Disk)")
     return lines
 
 

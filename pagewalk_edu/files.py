@@ -271,6 +271,8 @@ def _link_new(tmp: str, target: str, name: str) -> None:
         return
     except FileExistsError:
         raise TargetExists(errno.EEXIST, f"{echo(name)} exists; pass overwrite=True to replace it", name) from None
+    except AttributeError:  # no link(2) at all: Python in WebAssembly (the in-browser course)
+        pass
     except OSError as err:
         if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS):
             raise

@@ -40,6 +40,43 @@ def test_a_right_answer_passes_without_a_hint():
     assert f.passed and not any(x.startswith("Hint: ") for x in f.lines)
 
 
+def test_a_sleeping_lock_taken_in_atomic_context_gets_the_order_hint_at_once():
+    f = course.check("remote-walker", "rcu,vma_lock")
+    assert not f.passed and "sleeping function called from invalid context" in f.lines[1]
+    assert _hint(f) == course.ORDER_MATTERS and "Take the sleeping lock first" in _hint(f)
+    assert course.check("remote-walker", "vma_lock,rcu").passed, "the same holds in the other order pass"
+    assert "inside rcu_read_lock()" in course.check("remote-walker", "rcu,vma_lock").lines[1]
+    assert "IRQs disabled" in course.check("remote-walker", "irqs_off,vma_lock").lines[1]
+
+
+def test_a_different_mistake_starts_from_the_first_general_hint():
+    hints = course.EXERCISES["no-stale"].hints
+    assert _hint(course.check("no-stale", "rcu")) == hints[0]   # munmap on 6.18: safe_but_stale
+    assert _hint(course.check("no-stale", "rcu")) == hints[1], "the same mistake again: the next hint"
+    assert "munmap on 6.18: unsafe" in course.check("no-stale", "none").lines[1]
+    course.reset_hints()
+    assert _hint(course.check("no-stale", "rcu")) == hints[0]
+    assert _hint(course.check("no-stale", "none")) == hints[0], "another mistake (unsafe, not stale) starts over"
+    assert _hint(course.check("no-stale", "rcu")) == hints[1], "and the first mistake keeps its own count"
+
+
+def test_the_answer_key_waits_for_an_answer_then_shows_what_check_says(capsys):
+    course.answer_key("remote-walker", None)
+    out = capsys.readouterr().out
+    assert out.strip() == "Try the exercise first: the answer key appears once answer above is set."
+    course.check("remote-walker", "rcu")
+    before = dict(course._wrong)
+    course.answer_key("remote-walker", "rcu")
+    out = capsys.readouterr().out
+    assert course._wrong == before, "the key does not move the learner's hints on"
+    for holds in course.EXERCISES["remote-walker"].answers:
+        line = next(x for x in out.splitlines() if x.startswith(f"{holds} "))
+        assert ("passes all 28 cases" in line) == course.check("remote-walker", holds).passed, line
+    assert course.ORDER_MATTERS in out
+    with pytest.raises(ValueError, match="no exercise 'nope'"):
+        course.answer_key("nope", "rcu")
+
+
 def test_hint_by_number():
     hints = course.EXERCISES["atomic-walker"].hints
     assert course.hint("atomic-walker", 0) == hints[0]
