@@ -79,6 +79,8 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     vms_clear_ptes() runs unmap_vmas() and free_pgtables()."""
     start, end = spec.start, spec.end
     inside = _covered(vmas, start, end)
+    if not inside:  # do_vmi_munmap(): vma_find() finds nothing in the range: unlock, return 0
+        return (MmapWriteLock("mmap_write_lock_killable"), MmapWriteUnlock())
     prog: list[tuple] = [MmapWriteLock("mmap_write_lock_killable")]
     names: list[str] = []
     locked: set[str] = set()
