@@ -145,8 +145,8 @@ class TableStore:
 class Transient:
     """A TableStore being edited in place: `set()` and `+` change it and return
     it (so pgtable's functions work on it unchanged).  Reading the version it
-    came from, or any other, before `persistent()` ends the session is refused:
-    that would take the list away from it."""
+    came from, or any other, before `persistent()` ends the session takes the
+    list away from it: its next change, or persistent(), then refuses."""
 
     __slots__ = ("_base", "_tables", "_undo", "_len", "accounted")
 
@@ -167,20 +167,25 @@ class Transient:
         return self._len
 
     def __getitem__(self, tid: int) -> Table:
+        # Reads are not checked (a lookup per read would cost a fifth of a
+        # sequential run); a version read meanwhile is caught by the next
+        # change or by persistent().
         if 0 <= tid < self._len:
-            return self._check()[tid]
+            return self._tables[tid]
         raise IndexError(f"no table #{tid}")
 
     def __iter__(self) -> Iterator[Table]:
         return iter(self._check()[: self._len])
 
     def set(self, table: Table) -> "Transient":
-        tables = self._check()
+        tables = self._tables
+        if self._base._version.tables is not tables:
+            self._check()
         tid = table.tid
         if not 0 <= tid < self._len:
             raise IndexError(f"no table #{tid}")
         old = tables[tid]
-        if old.counted != table.counted or old.life is not table.life or old.level is not table.level:
+        if old.counted is not table.counted or old.life is not table.life or old.level is not table.level:
             self.accounted += is_accounted(table) - is_accounted(old)
         self._undo.append((tid, old))
         tables[tid] = table
