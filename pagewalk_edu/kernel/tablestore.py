@@ -144,23 +144,30 @@ class TableStore:
 
 class Transient:
     """A TableStore being edited in place: `set()` and `+` change it and return
-    it (so pgtable's functions work on it unchanged).  Reading the version it
-    came from, or any other, before `persistent()` ends the session takes the
-    list away from it: its next change, or persistent(), then refuses."""
+    it (so pgtable's functions work on it unchanged).  The version it came from
+    becomes, at once, a version that differs from the session by the session's
+    undo list, so reading it (or any older one) meanwhile still gives its own
+    tables; that takes the list away from the session, whose next change, or
+    persistent(), then refuses."""
 
-    __slots__ = ("_base", "_tables", "_undo", "_len", "accounted")
+    __slots__ = ("_base", "_node", "_tables", "_undo", "_len", "accounted")
 
     def __init__(self, store: TableStore) -> None:
+        tables = store._own()
         self._base = store
-        self._tables = store._own()
-        self._undo: list[tuple[int, Table | None]] = []
+        self._node = _Version(tables)  # the session's version: owns the list while it lasts
+        self._tables = tables
+        self._undo: list[tuple[int, Table | None]] = []  # (slot, old value), in the order of the changes
+        v = store._version
+        v.tables, v.diffs, v.newer = None, self._undo, self._node
         self._len = store._len
         self.accounted = store.accounted
 
     def _check(self) -> list:
         tables = self._tables
-        if self._base._version.tables is not tables:
-            raise RuntimeError("a version of this TableStore was read while a transient edits it")
+        if tables is None or self._node.tables is not tables:
+            raise RuntimeError("a version of this TableStore was read while a transient edits it, "
+                               "or the transient has ended")
         return tables
 
     def __len__(self) -> int:
@@ -179,7 +186,7 @@ class Transient:
 
     def set(self, table: Table) -> "Transient":
         tables = self._tables
-        if self._base._version.tables is not tables:
+        if tables is None or self._node.tables is not tables:
             self._check()
         tid = table.tid
         if not 0 <= tid < self._len:
@@ -211,25 +218,19 @@ class Transient:
         return bool(self._undo)
 
     def persistent(self) -> TableStore:
-        """End the session: the new version (the one it started from, if
-        nothing changed), which owns the list; the old one keeps the undo."""
-        tables = self._check()
-        base = self._base
-        self._tables = None  # the session is over: a later use is refused
+        """End the session: the new version, which owns the list (the version
+        it started from, if nothing changed)."""
+        self._check()
+        self._tables = None  # the session is over: a later change is refused
         if not self._undo:
-            return base
-        newest = _Version(tables)
-        v = base._version
-        v.tables, v.diffs, v.newer = None, self._undo, newest
-        return TableStore._make(newest, self._len, self.accounted)
+            return self._base
+        return TableStore._make(self._node, self._len, self.accounted)
 
     def abandon(self) -> TableStore:
         """End the session undoing every change (after an error): the version
         it started from, as it was."""
-        tables = self._check()
-        for tid, old in reversed(self._undo):
-            tables[tid] = old
         self._tables = None
+        _reroot(self._base._version)
         return self._base
 
     def __eq__(self, other: object) -> bool:
