@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from .geometry import PAGE_SIZE, PMD_SIZE
 from .vma import VMA_KINDS, Vma
@@ -33,11 +33,14 @@ PATH_OPS: dict[str, tuple[str, bool]] = {
     "hugetlb_dontneed": ("madvise", True),
     "hugetlb_reuse": ("Q", False),
 }
+#: The range check of each path registered by kernel/programs.py register_path()
+#: beyond the built-in ones: check(start, end, table, vmas, key), raising LayoutError.
+PATH_CHECKS: dict[str, Callable[..., Any]] = {}
 #: Paths that change the VMA tree (split, detach, copy): two of them on one VMA
 #: would need the kernel's re-lookup under mmap_lock, which the programs do not
 #: repeat; a layout is refused instead.
 VMA_CHANGING = ("munmap", "mremap")
-WALKS = ("folio_walk_start", "gup_fast")
+WALKS = ["folio_walk_start", "gup_fast"]  # kernel/walkers/ register() adds to it
 #: Where the default schedule lets the other CPUs run (a walk step label).
 PAUSE_LABELS = ("pgd_offset", "p4d_offset", "pudp_get", "pmdp_get_lockless", "__pte_offset_map", "spin_lock")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -273,6 +276,8 @@ def _check_path(op: str, start: int, end: int, d: dict, byname: dict[str, Vma], 
     covered = [v for v in vmas if v.start < end and start < v.end]
     if "new" in d and op != "mremap":
         raise LayoutError(f"{k}.new: only mremap takes a new address")
+    if op in PATH_CHECKS:
+        return PATH_CHECKS[op](start, end, d, vmas, k)
     if op.startswith("hugetlb_"):
         return _check_hugetlb_path(op, start, end, vmas, k)
     if op in ("munmap", "madvise"):

@@ -1,19 +1,26 @@
-"""Instructions: one type per kernel function a racing path runs.
+"""Instructions and programs: one instruction type per kernel function a
+racing path runs, and the fixed program a path's actor runs with a program
+counter.
 
 An instruction is an immutable, typed tuple whose first item is the kernel
 function's name and whose other items are named arguments, e.g.
 ``VmaStartWrite("A")`` is ``("vma_start_write", "A")`` with ``.vma == "A"``.
-Being a tuple, it hashes and compares at C speed, which matters: the explorer
-hashes every actor's remaining program in every state it visits.  A path's
-program is a tuple of instructions; the step that runs one may put more in
-front of the rest (a zap per PMD entry, a free per table), decided from the
-state when it runs.  kernel/paths/ executes them, dispatching on the type.
+Being a tuple, it hashes and compares at C speed.
+
+A program (kernel/programs.py builds one per system call) never changes while
+it runs.  An actor holds a stack of frames, each (program, pc); the step that
+runs the instruction at pc says how the pc moves (kernel/paths/base.py go()):
+on by one; `goto` a Label further on (a kernel `goto`/`continue`); or `call` a
+sub-program decided from the state when it runs (a zap per PMD entry, a free
+per table, a wait for the IPI just sent), pushed as a new frame and run to its
+end before the caller goes on.  A finished frame is popped at once, so two
+histories with the same work left give the same frames.
 """
 
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def instruction(function: str, *fields: str, defaults: tuple = ()) -> type:
@@ -41,4 +48,107 @@ def instruction(function: str, *fields: str, defaults: tuple = ()) -> type:
     return type(name, (tuple,), ns)
 
 
-Program = tuple  # a tuple of instructions
+class Label(NamedTuple):
+    """A name for a place in a program (no step of its own): where a goto lands.
+    One name may stand at several places; a goto lands on the next one (the
+    `continue` of a kernel loop: hugetlb_vmdelete_list()'s next VMA,
+    khugepaged_scan_mm_slot()'s next PMD range)."""
+
+    name: str
+
+
+class Return(NamedTuple):
+    """The end of one arm of a program (no step of its own): running on into
+    it finishes the program, as a `return` in the kernel function does; a
+    Label just after it is still a place a goto lands."""
+
+
+class Program(tuple):
+    """A fixed program: a tuple of instructions, with its labels and returns.
+
+    Being a tuple, a builder's program iterates, slices and compares as before.
+    Its hash is kept (the explorer hashes every actor's frames in every state),
+    and two programs are equal only with the same labels too."""
+
+    def __new__(cls, items=()):
+        ops: list = []
+        labels: list[tuple[str, int]] = []
+        returns: set[int] = set()
+        for item in items:
+            if isinstance(item, Label):
+                labels.append((item.name, len(ops)))
+            elif isinstance(item, Return):
+                returns.add(len(ops))
+            else:
+                ops.append(item)
+        self = tuple.__new__(cls, ops)
+        self.labels = tuple(labels)
+        self.returns = frozenset(returns)
+        self._hash = hash((tuple(ops), self.labels, self.returns))
+        return self
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Program):
+            return NotImplemented if not isinstance(other, tuple) else tuple.__eq__(self, other) and not self.labels and not self.returns
+        return self._hash == other._hash and tuple.__eq__(self, other) and self.labels == other.labels and self.returns == other.returns
+
+    def __ne__(self, other) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __reduce__(self):  # copy and pickle rebuild it from its items
+        return (_rebuild, (tuple(self), self.labels, tuple(sorted(self.returns))))
+
+    def ends_at(self, pc: int) -> bool:
+        """Is there nothing left to run at `pc`?"""
+        return pc >= len(self)
+
+    def after(self, pc: int) -> int:
+        """Where the pc goes once the instruction at `pc` ran: the next one, or
+        the end at a Return()."""
+        nxt = pc + 1
+        return len(self) if nxt in self.returns else nxt
+
+    def target(self, label: str, pc: int) -> int:
+        """Where `goto label` from the instruction at `pc` lands: the first place
+        with that label after it."""
+        for name, at in self.labels:
+            if name == label and at > pc:
+                return at
+        raise AssertionError(f"no label {label!r} after instruction {pc} of {self!r}")  # a builder's bug
+
+    def __repr__(self) -> str:
+        marks: dict[int, list[str]] = {}
+        for at in self.returns:  # a Return ends what runs into it, before any label there
+            marks.setdefault(at, []).append("return")
+        for name, at in self.labels:
+            marks.setdefault(at, []).append(f"{name}:")
+        out = []
+        for i in range(len(self) + 1):
+            out += marks.get(i, [])
+            if i < len(self):
+                out.append(repr(self[i]))
+        return f"Program({', '.join(out)})"
+
+
+def _rebuild(ops, labels, returns) -> Program:
+    items: list = []
+    for i in range(len(ops) + 1):
+        items += [Return() for at in returns if at == i]
+        items += [Label(n) for n, at in labels if at == i]
+        if i < len(ops):
+            items.append(ops[i])
+    return Program(items)
+
+
+def program(*items) -> Program:
+    """A program from instructions, Label()s and Return()s, in order."""
+    return Program(items)
+
+
+Frame = tuple  # (Program, pc): the program an actor runs and its next instruction

@@ -3,19 +3,31 @@
 khugepaged's collapse_huge_page() and retract_page_tables() (mm/khugepaged.c)
 and mremap() (mm/mremap.c).
 
-A builder turns a PathSpec of a Layout into a program: a tuple of typed
-instructions (kernel/program.py), one per kernel function, that kernel/paths/
-executes one atomic step at a time.  Decisions that
-depend on the state when the path runs (which tables free_pgd_range() frees,
-whether lock_vma_under_rcu() succeeds) are taken by the instructions, not here.
+A builder turns a PathSpec of a Layout into a program: a fixed tuple of typed
+instructions (kernel/program.py), one per kernel function, with labels where
+a step may jump (a failed trylock's `continue`, khugepaged giving up on a PMD
+range, try_vma_read_lock()'s fall-back to the mmap lock), that kernel/paths/
+executes one atomic step at a time.  Decisions that depend on the state when
+the path runs (which tables free_pgd_range() frees, whether
+lock_vma_under_rcu() succeeds) are taken by the instructions, not here: a step
+calls a sub-program or jumps to a label; the program itself never changes.
+
+A new racing path registers its builder with register_path() (the built-in
+ones below do the same), and its steps with kernel/paths register_ops().
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from .config import KernelConfig
-from .geometry import PMD_SIZE
-from .layout import PATH_OPS, PathSpec
+from .geometry import PAGE_SIZE, PMD_SIZE
+from .layout import PATH_CHECKS, PATH_OPS, LayoutError, PathSpec
 from .paths.khugepaged import (
+    NEXT_PMD,
+    OUT_UP_WRITE,
+    RETRACT_NEXT,
     AnonVmaLockWrite,
     AnonVmaUnlockWrite,
     CheckPmdState,
@@ -35,6 +47,8 @@ from .paths.khugepaged import (
 from .paths.madvise import MadviseSpansVmas, MadviseVma
 from .paths.memory import FreePgtables, UnmapVmas, ZapPageRangeSingleBatched
 from .paths.mmap_lock import (
+    FALLBACK,
+    UNLOCK,
     LockVmaUnderRcu,
     MmapReadLock,
     MmapReadUnlock,
@@ -47,15 +61,64 @@ from .paths.mmap_lock import (
 from .paths.mmu_gather import TlbFinishMmu, TlbRemoveTableSyncOne
 from .paths.mremap import MovePageTables
 from .paths.vma import CopyVma, SplitVma, VmsGatherMunmapVmas
-from .program import Program
+from .program import Label, Program, Return
 from .vma import Vma
 
-#: Between two PMD ranges of one khugepaged path: a step that gives up on one
-#: PMD skips to the next one (khugepaged_scan_mm_slot() moves on).
-NEXT_PMD = KhugepagedScanMmSlot()
 #: Where in its 2 MiB hole Q touches anonymous memory: the offset the shipped
 #: hugetlb layouts walk in P, so that the walk can return Q's very page.
 FAULT_OFFSET = 0x5000
+
+
+Builder = Callable[[PathSpec, tuple[Vma, ...], KernelConfig], Program]
+
+
+@dataclass(frozen=True)
+class PathKind:
+    """A racing path a layout may name (`op = "..."` in a [[path]] table)."""
+
+    op: str
+    build: Builder  # (spec, vmas, config) → the program
+    actor: str  # the actor (role) it runs as unless the file names one
+    in_mm: bool  # a thread of the walked mm (its CPU in mm_cpumask())
+
+
+PATHS: dict[str, PathKind] = {}
+
+
+def register_path(op: str, build: Builder, *, actor: str | None = None, in_mm: bool | None = None,
+                  check: Callable[..., Any] | None = None) -> PathKind:
+    """Let layouts name the racing path `op`, built by `build`.  A new path gives
+    `actor` (default: op) and `in_mm` (default: a thread of the walked mm), and
+    may give check(start, end, table, vmas, key), which raises LayoutError on a
+    range the path cannot take (default: page-aligned and inside VMAs)."""
+    if not isinstance(op, str) or not op.isidentifier():
+        raise ValueError(f"a path's op is a name of letters, digits and _, got {op!r}")
+    if not callable(build):
+        raise TypeError(f"the builder of {op} must be callable, got {type(build).__name__}")
+    if op in PATHS and PATHS[op].build is not build:
+        raise ValueError(f"path {op!r} is already registered (by {PATHS[op].build.__qualname__})")
+    known = PATH_OPS.get(op)
+    kind = PathKind(op, build, actor or (known[0] if known else op),
+                    in_mm if in_mm is not None else (known[1] if known else True))
+    PATHS[op] = kind
+    PATH_OPS[op] = (kind.actor, kind.in_mm)
+    if check is not None or known is None:  # the built-in ops keep layout.py's checks
+        PATH_CHECKS[op] = check or check_inside_vmas
+    return kind
+
+
+def check_inside_vmas(start: int, end: int, table: dict, vmas: tuple[Vma, ...], key: str) -> None:
+    """The default check of a registered path: a page-aligned range with no hole,
+    inside VMAs."""
+    if start % PAGE_SIZE or end % PAGE_SIZE:
+        raise LayoutError(f"{key}: [{start:#x}, {end:#x}) is not page-aligned; give multiples of 4 KiB")
+    pos = start
+    for v in _covered(vmas, start, end):
+        if v.start > pos:
+            break
+        pos = v.end
+    if pos < end:
+        raise LayoutError(f"{key}: [{start:#x}, {end:#x}) is not inside VMAs (nothing mapped at {pos:#x}); give a range inside VMAs")
 
 
 def in_mm(op: str) -> bool:
@@ -64,7 +127,7 @@ def in_mm(op: str) -> bool:
 
 
 def build_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
-    return _BUILDERS[spec.op](spec, vmas, config)
+    return PATHS[spec.op].build(spec, vmas, config)
 
 
 def _covered(vmas: tuple[Vma, ...], start: int, end: int) -> list[Vma]:
@@ -80,7 +143,7 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     start, end = spec.start, spec.end
     inside = _covered(vmas, start, end)
     if not inside:  # do_vmi_munmap(): vma_find() finds nothing in the range: unlock, return 0
-        return (MmapWriteLock("mmap_write_lock_killable"), MmapWriteUnlock())
+        return Program((MmapWriteLock("mmap_write_lock_killable"), MmapWriteUnlock()))
     prog: list[tuple] = [MmapWriteLock("mmap_write_lock_killable")]
     names: list[str] = []
     locked: set[str] = set()
@@ -100,8 +163,8 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
             locked.add(name)
         names.append(name)
     lo, hi = max(start, inside[0].start), min(end, inside[-1].end)
-    # free_pgtables() runs free_pgd_range() per unmapped VMA with the same floor;
-    # no table lies only in a hole between them, so one call over [lo, hi) frees the same set.
+    # free_pgtables() gathers the VMAs detached in [lo, hi) into free_pgd_range()
+    # calls as mm/memory.c does (paths/memory.free_pgtables_plan()).
     prog += [
         VmsGatherMunmapVmas(tuple(names)),
         MmapWriteDowngrade(),
@@ -110,7 +173,7 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
         TlbFinishMmu(),
         MmapReadUnlock(),
     ]
-    return tuple(prog)
+    return Program(prog)
 
 
 def madvise_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -122,19 +185,29 @@ def madvise_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig)
     start, end = spec.start, spec.end
     inside = _covered(vmas, start, end)
     if len(inside) == 1:
-        return (
-            LockVmaUnderRcu(start),
-            ZapPageRangeSingleBatched(start, end, config.PT_RECLAIM),
+        zap = ZapPageRangeSingleBatched(start, end, config.PT_RECLAIM)
+        return Program((
+            LockVmaUnderRcu(start),  # fails: goto FALLBACK
+            zap,
             VmaEndRead(),
             TlbFinishMmu(),
-        )
+            Return(),
+            # try_vma_read_lock() failed: mmap_read_lock(), the VMA looked up again
+            # (gone: goto UNLOCK), the same zap, madvise_unlock().
+            Label(FALLBACK),
+            MmapReadLock(start),
+            zap,
+            TlbFinishMmu(),
+            Label(UNLOCK),
+            MmapReadUnlock(),
+        ))
     # try_vma_read_lock(): the range ends beyond the first VMA, so it drops the
     # VMA lock and madvise_walk_vmas() runs under mmap_read_lock(), one zap per VMA.
     prog: list[tuple] = [MadviseSpansVmas(start, end, inside[0].name), MmapReadLock()]
     for v in inside:
         prog.append(MadviseVma(v.name, max(start, v.start), min(end, v.end), config.PT_RECLAIM))
     prog += [TlbFinishMmu(), MmapReadUnlock()]
-    return tuple(prog)
+    return Program(prog)
 
 
 def collapse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -144,13 +217,13 @@ def collapse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig
     for at in range(spec.start, spec.end, PMD_SIZE):
         vma = next(v for v in vmas if v.contains(at))
         if prog:
-            prog.append(NEXT_PMD)
+            prog += [Label(NEXT_PMD), KhugepagedScanMmSlot()]
         prog += [
             MmapReadLock(),
-            HpageCollapseScanPmd(at),
+            HpageCollapseScanPmd(at),  # nothing to collapse: mmap_read_unlock(), goto NEXT_PMD
             MmapReadUnlock(),
             MmapWriteLock("mmap_write_lock"),
-            HugepageVmaRevalidate(at),
+            HugepageVmaRevalidate(at),  # the VMA or table is gone: goto OUT_UP_WRITE
             VmaStartWrite(vma.name),
             AnonVmaLockWrite(),
             SpinLock("pmd", "pmd_lock"),
@@ -160,9 +233,10 @@ def collapse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig
             CollapseHugePageIsolate(),
             AnonVmaUnlockWrite(),
             SetPmdAt(),
+            Label(OUT_UP_WRITE),
             MmapWriteUnlock(),
         ]
-    return tuple(prog)
+    return Program(prog + [Label(NEXT_PMD)])
 
 
 def retract_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -170,19 +244,20 @@ def retract_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig)
     prog: list[tuple] = []
     for at in range(spec.start, spec.end, PMD_SIZE):
         if prog:
-            prog.append(NEXT_PMD)
+            prog.append(KhugepagedScanMmSlot())
         prog += [
             IMmapLockRead(),
-            FindPmdOrThpOrNone(at),
+            FindPmdOrThpOrNone(at),  # no PTE table: goto RETRACT_NEXT
             SpinLock("pmd", "pmd_lock"),
-            CheckPmdState(),
+            CheckPmdState(),  # the entry changed: goto RETRACT_NEXT
             SpinLock("ptl", "spin_lock_nested"),
             PmdpCollapseFlush("retract"),
             SpinUnlock("ptl", "pmd"),
             PteFreeDefer(),
+            Label(RETRACT_NEXT),
             IMmapUnlockRead(),
         ]
-    return tuple(prog)
+    return Program(prog)
 
 
 def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -190,7 +265,7 @@ def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     then the old range is unmapped as munmap does (do_vmi_munmap())."""
     vma = next(v for v in vmas if v.start == spec.start and v.end == spec.end)
     size = spec.end - spec.start
-    return (
+    return Program((
         MmapWriteLock("mmap_write_lock_killable"),
         VmaStartWrite(vma.name),
         CopyVma(vma.name, spec.new, vma.name + ".new"),
@@ -200,7 +275,7 @@ def mremap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
         FreePgtables(spec.start, spec.end),
         TlbFinishMmu(),
         MmapWriteUnlock(),
-    )
+    ))
 
 
 def _hugetlb_vmas(vmas: tuple[Vma, ...]) -> list[Vma]:
@@ -216,17 +291,18 @@ def hugetlb_punch_hole_program(spec: PathSpec, vmas: tuple[Vma, ...], config: Ke
     hugetlb_vma_trylock_write() (a VMA it cannot lock is skipped) →
     unmap_hugepage_range() → __unmap_hugepage_range() → huge_pmd_unshare() or the
     zap, then huge_pmd_unshare_flush() before the VMA's lock and i_mmap_rwsem go."""
-    from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbVmaTrylockWrite, HugetlbVmaUnlockWrite, IMmapLockWrite,
-                                IMmapUnlockWrite, UnmapHugepageRange)
+    from .paths.hugetlb import (NEXT_VMA, HugePmdUnshareFlush, HugetlbVmaTrylockWrite, HugetlbVmaUnlockWrite,
+                                IMmapLockWrite, IMmapUnlockWrite, UnmapHugepageRange)
     walked = _hugetlb_vmas(vmas)
     base = walked[0].start
     prog: list = [IMmapLockWrite("hugetlbfs_punch_hole")]
     for v in walked:
         lo, hi = v.start + (spec.start - base), v.start + (spec.end - base)
+        # the trylock fails: goto NEXT_VMA (`continue`)
         prog += [HugetlbVmaTrylockWrite(v.name), UnmapHugepageRange(v.mm, lo, hi), HugePmdUnshareFlush(v.mm),
-                 HugetlbVmaUnlockWrite(v.name)]
+                 HugetlbVmaUnlockWrite(v.name), Label(NEXT_VMA)]
     prog.append(IMmapUnlockWrite())
-    return tuple(prog)
+    return Program(prog)
 
 
 def hugetlb_dontneed_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -237,16 +313,18 @@ def hugetlb_dontneed_program(spec: PathSpec, vmas: tuple[Vma, ...], config: Kern
     from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbVmaLockWrite, HugetlbVmaUnlockWrite, IMmapLockWrite,
                                 IMmapUnlockWrite, UnmapHugepageRange)
     vma = next(v for v in vmas if v.mm == "" and v.contains(spec.start))
-    return (
-        LockVmaUnderRcu(spec.start),
+    zap = (
         HugetlbVmaLockWrite(vma.name),
         IMmapLockWrite("__hugetlb_zap_begin"),
         UnmapHugepageRange("", spec.start, spec.end),
         HugePmdUnshareFlush(""),
         IMmapUnlockWrite(),
         HugetlbVmaUnlockWrite(vma.name),
-        VmaEndRead(),
     )
+    # try_vma_read_lock() fails: the same zap under mmap_read_lock(), then
+    # madvise_unlock() → mmap_read_unlock().
+    return Program((LockVmaUnderRcu(spec.start), *zap, VmaEndRead(), Return(),
+                    Label(FALLBACK), MmapReadLock(spec.start), *zap, Label(UNLOCK), MmapReadUnlock()))
 
 
 def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
@@ -258,7 +336,7 @@ def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelC
     from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbSplit, IMmapLockWrite, IMmapUnlockWrite, OtherMmLock,
                                 PteAlloc, UnmapHugepageRange)
     vma = next(v for v in vmas if v.contains(spec.start) and v.mm)
-    return (
+    return Program((
         OtherMmLock(vma.mm, False),
         IMmapLockWrite("__split_vma"),
         HugetlbSplit(vma.mm, spec.start),
@@ -268,16 +346,17 @@ def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelC
         IMmapUnlockWrite(),
         OtherMmLock(vma.mm, True),
         PteAlloc(vma.mm, spec.start + FAULT_OFFSET),
-    )
+    ))
 
 
-_BUILDERS = {
-    "hugetlb_punch_hole": hugetlb_punch_hole_program,
-    "hugetlb_dontneed": hugetlb_dontneed_program,
-    "hugetlb_reuse": hugetlb_reuse_program,
-    "munmap": munmap_program,
-    "madvise": madvise_program,
-    "khugepaged_collapse": collapse_program,
-    "retract_page_tables": retract_program,
-    "mremap": mremap_program,
-}
+for _op, _build in (
+    ("munmap", munmap_program),
+    ("madvise", madvise_program),
+    ("khugepaged_collapse", collapse_program),
+    ("retract_page_tables", retract_program),
+    ("mremap", mremap_program),
+    ("hugetlb_punch_hole", hugetlb_punch_hole_program),
+    ("hugetlb_dontneed", hugetlb_dontneed_program),
+    ("hugetlb_reuse", hugetlb_reuse_program),
+):
+    register_path(_op, _build)

@@ -35,8 +35,8 @@ from .pgtable import Tables, free_table, unlink_table
 from .paths.madvise import MadviseSpansVmas, MadviseVma
 from .paths.memory import (FreePgtables, FreeTable, UnmapVmas, Zap, ZapPageRangeSingleBatched, free_pgtables_plan,
                            zap_instructions)
-from .paths.mmap_lock import (LockVmaUnderRcu, MmapReadLock, MmapReadUnlock, MmapWriteDowngrade, MmapWriteLock,
-                              MmapWriteUnlock, VmaEndRead, VmaStartWrite)
+from .paths.mmap_lock import (FALLBACK, UNLOCK, LockVmaUnderRcu, MmapReadLock, MmapReadUnlock, MmapWriteDowngrade,
+                              MmapWriteLock, MmapWriteUnlock, VmaEndRead, VmaStartWrite)
 from .paths.mmu_gather import TlbFinishMmu
 from .paths.pt_reclaim import FreePte
 from .paths.vma import SplitVma, VmsGatherMunmapVmas
@@ -88,22 +88,28 @@ class _Run:
         self.zapper = ""  # the function whose zap is running (unmap_vmas, zap_page_range_single_batched)
 
 
-#: A step's answer when the rest of the program does nothing (no VMA to work on).
-_STOP = object()
-_Step = Callable[[_Run, tuple], "Iterable[tuple] | object | None"]
+class _Goto(NamedTuple):
+    """A step's answer: the pc goes to the next Label(label) of the program
+    (the kernel's goto), as paths/base.go(goto=...) moves it."""
+
+    label: str
+
+
+_Step = Callable[[_Run, tuple], "Iterable[tuple] | _Goto | None"]
 
 
 def run_alone(program: Program, tables: Tables, vmas: tuple[Vma, ...], geo: Geometry,
               config: KernelConfig) -> Done:
-    """Run `program` to its end on (tables, vmas).  An instruction that expands
-    (a zap per PMD entry, a free per table) runs its expansion before the rest,
-    as the explorer's actor does."""
+    """Run `program` to its end on (tables, vmas), with the explorer's program
+    counter rules (kernel/program.py): on by one, to the end at a Return(), to
+    a label on a goto; a sub-program a step calls (a zap per PMD entry, a
+    free per table) runs to its end before the caller goes on."""
     # A TableStore is edited in place for the length of the call (nobody looks
     # at the tables between two of its instructions): one version per call.
     session = tables.transient() if isinstance(tables, TableStore) else None
     run = _Run(geo, config, tables if session is None else session, vmas)
     try:
-        _run(run, program)
+        _run(run, program if isinstance(program, Program) else Program(program))
     except BaseException:
         if session is not None:
             session.abandon()
@@ -113,21 +119,39 @@ def run_alone(program: Program, tables: Tables, vmas: tuple[Vma, ...], geo: Geom
 
 
 def _run(run: _Run, program: Program) -> None:
-    pending = [iter(program)]
-    while pending:
-        op = next(pending[-1], None)
-        if op is None:
-            pending.pop()
+    steps = _STEPS
+    pc = 0
+    while not program.ends_at(pc):
+        op = program[pc]
+        more = _step(steps, run, op)
+        if type(more) is _Goto:
+            pc = program.target(more.label, pc)
             continue
-        step = _STEPS.get(type(op))
-        if step is None:
-            raise ValueError(f"{op.function}() cannot run alone here: the sequential runner models the instructions of "
-                             "munmap() and madvise(MADV_DONTNEED) only")
-        more = step(run, op)
-        if more is _STOP:
-            return
+        pc = program.after(pc)
         if more:
-            pending.append(iter(more))
+            _call(steps, run, more)
+
+
+def _call(steps: dict, run: _Run, sub) -> None:
+    """A called sub-program: plain instructions (the zaps, the frees, a
+    free_pte()), each run to its end in turn."""
+    if isinstance(sub, Program) and (sub.labels or sub.returns):
+        _run(run, sub)
+        return
+    for op in sub:
+        more = _step(steps, run, op)
+        if type(more) is _Goto:  # pragma: no cover - no called sub-program has labels
+            raise AssertionError(f"goto {more.label} in a called sub-program")
+        if more:
+            _call(steps, run, more)
+
+
+def _step(steps: dict, run: _Run, op: tuple):
+    step = steps.get(type(op))
+    if step is None:
+        raise ValueError(f"{op.function}() cannot run alone here: the sequential runner models the instructions of "
+                         "munmap() and madvise(MADV_DONTNEED) only")
+    return step(run, op)
 
 
 # --- what each instruction does alone ----------------------------------------------------------
@@ -139,15 +163,16 @@ def _nothing(run: _Run, op: tuple) -> None:
 
 def _lock_vma(run: _Run, op: tuple):
     """try_vma_read_lock(): lock_vma_under_rcu() read-locks the VMA at the
-    address (no writer holds it); with no VMA there the madvise() zaps nothing."""
-    return _STOP if find_vma(run.vmas, op.addr) is None else None
+    address (no writer holds it); with no VMA there, the program's fall-back
+    to the mmap read lock (goto FALLBACK), as in the explorer."""
+    return _Goto(FALLBACK) if find_vma(run.vmas, op.addr) is None else None
 
 
 def _mmap_read_lock(run: _Run, op: tuple):
     """mmap_read_lock() (never contended here); a caller that looks a VMA up
-    after taking it (op.addr) stops if none is there any more."""
+    after taking it (op.addr) goes to its unlock if none is there any more."""
     if op.addr is not None and find_vma(run.vmas, op.addr) is None:
-        return _STOP
+        return _Goto(UNLOCK)
     return None
 
 
@@ -202,7 +227,7 @@ def _reclaim_path(zapper: str) -> str:
 
 def _free_pgtables(run: _Run, op: tuple):
     _, _, ops = free_pgtables_plan(run.tables, run.geo, run.vmas, op.start, op.end)
-    return (FreeTable(*o) for o in ops)
+    return tuple(FreeTable(*o) for o in ops)
 
 
 def _free_table(run: _Run, op: tuple) -> None:

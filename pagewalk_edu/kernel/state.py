@@ -8,7 +8,7 @@ each field stands for in the kernel is said beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 from .pgtable import Tables
@@ -102,10 +102,16 @@ class Foreign(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """A CPU's actor: its program counter, its local variables, and for a racing
+    path its call stack (kernel/program.py): `frames`, each (program, pc), the
+    innermost last.  A walker's `pc` is its next step's label; a racing path's
+    `pc` is "run" while a frame is left and "done" after."""
+
     name: str
     cpu: int
     pc: str  # the next step's label ("done" when finished)
     regs: tuple[tuple[str, Any], ...] = ()  # local variables, sorted by name
+    frames: tuple[tuple[Any, int], ...] = ()  # (Program, pc), innermost last
 
     def get(self, key: str, default: Any = None) -> Any:
         for k, v in self.regs:
@@ -116,7 +122,19 @@ class Actor:
     def set(self, pc: str | None = None, **changes: Any) -> "Actor":
         regs = dict(self.regs)
         regs.update(changes)
-        return Actor(self.name, self.cpu, self.pc if pc is None else pc, tuple(sorted(regs.items())))
+        return Actor(self.name, self.cpu, self.pc if pc is None else pc, tuple(sorted(regs.items())), self.frames)
+
+    def at(self, frames: tuple[tuple[Any, int], ...]) -> "Actor":
+        """The same actor with the call stack `frames` (pc "done" when empty)."""
+        return Actor(self.name, self.cpu, "run" if frames else "done", self.regs, frames)
+
+    @property
+    def instruction(self) -> Any:
+        """The instruction a racing path runs next (None when done)."""
+        if not self.frames:
+            return None
+        program, pc = self.frames[-1]
+        return program[pc]
 
     @property
     def done(self) -> bool:

@@ -203,6 +203,36 @@ def take_spin(state: State, actor: Actor, lock: str) -> tuple[State, Actor]:
     return state, actor
 
 
+class Taken(NamedTuple):
+    """A spinlock taken: the state and actor after, and the lock's name."""
+
+    state: State
+    actor: Actor
+    lock: str
+
+
+def lock_spin(state: State, actor: Actor, lock: str, function: str, describe: str) -> "Taken | Outcome":
+    """spin_lock() through to holding the lock, the one sequence every walker and
+    racing path uses: Taken once held, else the outcome to return (the CPU
+    starts or goes on spinning)."""
+    out = spin_lock(state, actor, lock, function, describe)
+    if out is not None:
+        return out
+    return Taken(*take_spin(state, actor, lock), lock)
+
+
+def pmd_lock(state: State, actor: Actor, pmd_tid: int, function: str = "pmd_lock") -> "Taken | Outcome":
+    """pmd_lock() (include/linux/mm.h): the split PMD lock in the PMD table's
+    ptdesc (pmd_lockptr())."""
+    return lock_spin(state, actor, pmd_lock_name(pmd_tid), function, f"the PMD lock of PMD table #{pmd_tid}")
+
+
+def pte_lock(state: State, actor: Actor, pte_tid: int, function: str) -> "Taken | Outcome":
+    """spin_lock(pte_lockptr()): the split ptlock in the PTE table's ptdesc
+    (pte_offset_map_lock(), spin_lock_nested() in retract_page_tables())."""
+    return lock_spin(state, actor, ptl_name(pte_tid), function, f"the ptl of PTE table #{pte_tid}")
+
+
 def release_spin(state: State, actor: Actor, lock: str) -> State:
     return cpu_add(state.drop_spin(lock), actor.cpu, preempt=-1)
 

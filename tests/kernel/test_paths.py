@@ -94,7 +94,7 @@ def test_a_walker_is_one_module_registered_by_the_name_files_use():
     from pagewalk_edu.kernel.layout import WALKS
     from pagewalk_edu.kernel.walkers import WALKERS
 
-    assert tuple(WALKERS) == WALKS
+    assert tuple(WALKERS) == tuple(WALKS)
     fw = WALKERS["folio_walk_start"]
     assert fw.first == fw.labels[0] == "pgd_offset" and set(fw.labels) <= set(fw.steps)
     ctx = make_ctx(_scenario(THREE_CPUS))
@@ -156,3 +156,90 @@ def test_munmap_of_the_middle_of_a_vma_splits_both_edges_and_frees_only_the_hole
     assert live["A"] == (0, 2 << 20) and live["A.hi.hi"] == (4 << 20, 6 << 20) and "A.hi" not in live
     ptes = {t.base - base: t.life for t in state.tables if t.level.name == "PTE"}
     assert ptes[0] == Life.LIVE and ptes[4 << 20] == Life.LIVE and ptes[2 << 20] == Life.FREED
+
+
+# --- the program model (kernel/program.py, kernel/paths/base.py) ---------------------
+
+MADVISE_AND_MUNMAP = HEAD.replace('expect = "safe"\n', "") + WALKER + VMAS + '''
+[[path]]
+op = "madvise"
+start = "A"
+size = "2M"
+
+[[path]]
+op = "munmap"
+vma = "A"
+'''
+
+
+def _frames_seen(ctx, schedule):
+    trace = run(ctx.scenario, schedule, then_default=True)
+    return trace, [s.actors[i].frames for s in trace.states for i in range(1, len(s.actors))]
+
+
+def test_a_program_never_changes_while_it_runs():
+    """A racing path runs the very program its builder made, its pc only moving
+    forward, until that frame ends; expansions are frames above it."""
+    from pagewalk_edu.kernel import make_scenario
+    from pagewalk_edu.kernel.scenario import ACTIONS
+
+    for scenario in [make_scenario("none", a) for a in ACTIONS] + [_scenario(FOUR_CPUS)]:
+        ctx = make_ctx(scenario)
+        trace = run(scenario)
+        for i, p in enumerate(ctx.paths, 1):
+            pcs = []
+            for state in trace.states:
+                frames = state.actors[i].frames
+                assert all(0 <= pc < len(prog) for prog, pc in frames)
+                assert all(prog is not p.program for prog, _ in frames[1:])
+                if frames and frames[0][0] is p.program:
+                    pcs.append(frames[0][1])
+                else:
+                    pcs.append(None)
+            ran = [pc for pc in pcs if pc is not None]
+            assert ran == sorted(ran) and ran and ran[0] == 0, p.name
+            # once the builder's frame is gone it never comes back
+            first_gone = pcs.index(None) if None in pcs else len(pcs)
+            assert all(pc is None for pc in pcs[first_gone:]), p.name
+
+
+def test_goto_lands_on_the_next_label_and_call_runs_before_the_caller_goes_on():
+    from pagewalk_edu.kernel.paths.base import advance
+    from pagewalk_edu.kernel.paths.mmap_lock import MmapReadLock, MmapReadUnlock, VmaEndRead
+    from pagewalk_edu.kernel.program import Label, Program, Return
+
+    prog = Program((MmapReadLock(), Label("next"), VmaEndRead(), Label("next"), MmapReadUnlock(), Return(), VmaEndRead()))
+    assert len(prog) == 4 and prog.target("next", 0) == 1 and prog.target("next", 1) == 2
+    assert advance(((prog, 0),), goto="next") == ((prog, 1),)
+    frames = advance(((prog, 0),), call=(VmaEndRead(), VmaEndRead()))
+    assert frames[0] == (prog, 1) and frames[1][1] == 0 and len(frames[1][0]) == 2
+    # The last instruction before Return() ends the program: the frame is gone, so
+    # a call made there leaves only the callee (a tail call: equal work left,
+    # equal frames).
+    assert advance(((prog, 2),)) == ()
+    # A label just after a Return() is still where a goto lands (the fall-back arm
+    # of a program that has two).
+    arms = Program((MmapReadLock(), Return(), Label("fallback"), VmaEndRead()))
+    assert advance(((arms, 0),)) == () and advance(((arms, 0),), goto="fallback") == ((arms, 1),)
+    import copy
+    assert copy.deepcopy(arms) == arms and repr(copy.deepcopy(arms)) == repr(arms)
+    assert advance(((prog, 2),), call=(VmaEndRead(),)) == advance(((Program((VmaEndRead(), VmaEndRead())), 1),),
+                                                                  call=(VmaEndRead(),))
+
+
+def test_madvise_falls_back_to_the_mmap_lock_arm_of_its_program():
+    """mm/madvise.c try_vma_read_lock(): lock_vma_under_rcu() fails on the VMA
+    munmap() write-locked, so madvise jumps to its program's mmap_read_lock()
+    arm; the VMA is gone by then, so it jumps on to mmap_read_unlock()."""
+    ctx = make_ctx(_scenario(MADVISE_AND_MUNMAP))
+    # munmap write-locks A and finishes; then madvise runs.
+    state = initial(ctx)
+    while not state.actors[2].done:
+        moves = enabled(ctx, state)
+        state, _ = step(ctx, state, next(m for m in ("munmap", "irq0", "irq1", "rcu_gp", "rcu_cb") if m in moves))
+    events = []
+    while not state.actors[1].done:
+        state, e = step(ctx, state, "madvise")
+        events.append(e.function)
+    assert events == ["lock_vma_under_rcu", "mmap_read_lock", "mmap_read_unlock"]
+    assert state.mmap_readers == frozenset()

@@ -20,8 +20,9 @@ from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, walk_path
 from ..program import instruction
 from ..rwsem import I_MMAP, down_write, down_write_trylock, hugetlb_vma_lock, up
-from ..steps import all_other_cpus, cpu_list, pmd_lock_name, release_spin, send_ipi, spin_lock, take_spin
+from ..steps import Taken, cpu_list, pmd_lock, release_spin, send_ipi
 from .base import go
+from .mmu_gather import sync_one
 from .tlb import WaitIpi
 
 SRC = "mm/hugetlb.c"
@@ -38,6 +39,10 @@ HugePteUnlock = instruction("huge_pte_unlock", "mm")
 HugePmdUnshareFlush = instruction("huge_pmd_unshare_flush", "mm")
 OtherMmLock = instruction("other_mm_mmap_write_lock", "mm", "unlock")
 PteAlloc = instruction("__pte_alloc", "mm", "addr")
+
+#: The label after each VMA's hugetlb_vma_unlock_write() in a punch-hole
+#: program: hugetlb_vmdelete_list()'s `continue` when the trylock fails.
+NEXT_VMA = "next_vma"
 
 
 def root_of(ctx, mm: str) -> int:
@@ -73,11 +78,11 @@ def _mm_cpus(ctx, mm: str, a) -> frozenset[int]:
     return frozenset(c for c in cpus if c != a.cpu)
 
 
-def _i_mmap_lock_write(ctx, state, a, op, rest):
+def _i_mmap_lock_write(ctx, state, a, op):
     out = down_write(state, a, I_MMAP, "i_mmap_lock_write", "the file's i_mmap_rwsem")
     if not hasattr(out, "sems"):
         return out
-    return go(out, a, rest, "i_mmap_lock_write", f"{op.caller}: i_mmap_lock_write() takes the file's i_mmap_rwsem for write",
+    return go(out, a, "i_mmap_lock_write", f"{op.caller}: i_mmap_lock_write() takes the file's i_mmap_rwsem for write",
               _src_of(op.caller), "i_mmap:write")
 
 
@@ -87,51 +92,49 @@ def _src_of(caller: str) -> str:
             "__split_vma": "mm/vma.c: vma_prepare"}.get(caller, SRC)
 
 
-def _i_mmap_unlock_write(ctx, state, a, op, rest):
-    return go(up(state, a, I_MMAP), a, rest, "i_mmap_unlock_write", "i_mmap_unlock_write(): other sharers of the file may change their tables now",
+def _i_mmap_unlock_write(ctx, state, a, op):
+    return go(up(state, a, I_MMAP), a, "i_mmap_unlock_write", "i_mmap_unlock_write(): other sharers of the file may change their tables now",
               SRC, "i_mmap:unlock")
 
 
-def _trylock(ctx, state, a, op, rest):
+def _trylock(ctx, state, a, op):
     """hugetlb_vmdelete_list(): `if (!hugetlb_vma_trylock_write(vma)) continue;`"""
     lock = hugetlb_vma_lock(op.vma)
     new = down_write_trylock(state, a, lock)
     if new is None:
-        end = next(i for i, x in enumerate(rest) if isinstance(x, HugetlbVmaUnlockWrite) and x.vma == op.vma)
-        return go(state, a, rest[end + 1:], "hugetlb_vma_trylock_write",
+        return go(state, a, "hugetlb_vma_trylock_write",
                   f"hugetlb_vmdelete_list(): hugetlb_vma_trylock_write() of VMA {op.vma} fails (someone holds its hugetlb VMA "
-                  "lock): the VMA is skipped", "fs/hugetlbfs/inode.c: hugetlb_vmdelete_list")
-    return go(new, a, rest, "hugetlb_vma_trylock_write", f"hugetlb_vmdelete_list(): hugetlb_vma_trylock_write() takes VMA {op.vma}'s hugetlb VMA lock",
+                  "lock): the VMA is skipped", "fs/hugetlbfs/inode.c: hugetlb_vmdelete_list", goto=NEXT_VMA)
+    return go(new, a, "hugetlb_vma_trylock_write", f"hugetlb_vmdelete_list(): hugetlb_vma_trylock_write() takes VMA {op.vma}'s hugetlb VMA lock",
               "fs/hugetlbfs/inode.c: hugetlb_vmdelete_list")
 
 
-def _lock_write(ctx, state, a, op, rest):
+def _lock_write(ctx, state, a, op):
     out = down_write(state, a, hugetlb_vma_lock(op.vma), "hugetlb_vma_lock_write", f"VMA {op.vma}'s hugetlb VMA lock")
     if not hasattr(out, "sems"):
         return out
-    return go(out, a, rest, "hugetlb_vma_lock_write", f"__hugetlb_zap_begin(): hugetlb_vma_lock_write() of VMA {op.vma}",
+    return go(out, a, "hugetlb_vma_lock_write", f"__hugetlb_zap_begin(): hugetlb_vma_lock_write() of VMA {op.vma}",
               f"{SRC}: __hugetlb_zap_begin")
 
 
-def _unlock_write(ctx, state, a, op, rest):
-    return go(up(state, a, hugetlb_vma_lock(op.vma)), a, rest, "hugetlb_vma_unlock_write",
+def _unlock_write(ctx, state, a, op):
+    return go(up(state, a, hugetlb_vma_lock(op.vma)), a, "hugetlb_vma_unlock_write",
               f"hugetlb_vma_unlock_write() of VMA {op.vma}", SRC)
 
 
-def _unshare_or_zap(ctx, state, a, op, rest, zap: bool, fn: str = "__unmap_hugepage_range"):
+def _unshare_or_zap(ctx, state, a, op, zap: bool, fn: str = "__unmap_hugepage_range"):
     """huge_pte_lock() (T's split PMD lock), then huge_pmd_unshare(): T shared
     → pud_clear() of this mm's entry; not shared → (a zap) clear T's leaves."""
     mm, start = op.mm, op.start
     pud, idx, t = _pud_step(ctx, state, mm, start)
     who = mm_name(mm)
     if t < 0:
-        return go(state, a, rest, fn, f"{fn}(): {who}'s PUD entry is none: nothing to {'unmap' if zap else 'unshare'}", SRC)
-    lock = pmd_lock_name(t)
-    out = spin_lock(state, a, lock, "huge_pte_lock", f"the PMD lock of PMD table #{t}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
-    after = (HugePteUnlock(mm),) + rest
+        return go(state, a, fn, f"{fn}(): {who}'s PUD entry is none: nothing to {'unmap' if zap else 'unshare'}", SRC)
+    got = pmd_lock(state, a, t, "huge_pte_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
+    after: tuple = (HugePteUnlock(mm),)
     if _sharers(state, t) > 1:
         state = state.but(tables=set_entry(state.tables, pud, idx, None))
         text = (f"huge_pte_lock() takes PMD table #{t}'s lock; huge_pmd_unshare(): the table is shared, so pud_clear() of "
@@ -139,15 +142,14 @@ def _unshare_or_zap(ctx, state, a, op, rest, zap: bool, fn: str = "__unmap_hugep
         changes = [f"unshared:{t}:{who}"]
         fully = _sharers(state, t) == 1
         if ctx.config.HUGETLB_UNSHARE_SYNC == "in_unshare":
-            state, after2, how, ch = sync_one(ctx, state, a, after)
+            state, after, how, _, ch = sync_one(ctx, state, a, after)
             text += f"; v6.18.0: tlb_remove_table_sync_one() inside huge_pmd_unshare(), with the lock held: {how}"
-            after = after2
             changes += ch
-        return go(state, a, after, "huge_pmd_unshare", text, f"{SRC}: huge_pmd_unshare", *changes,
-                  unshared=True, fully=fully, tlock=lock)
+        return go(state, a, "huge_pmd_unshare", text, f"{SRC}: huge_pmd_unshare", *changes,
+                  call=after, unshared=True, fully=fully, tlock=lock)
     if not zap:
         state = release_spin(state, a, lock)
-        return go(state, a, rest, fn, f"{fn}(): PMD table #{t} is not shared: nothing to unshare", SRC)
+        return go(state, a, fn, f"{fn}(): PMD table #{t} is not shared: nothing to unshare", SRC)
     # Entries by index: the table maps the same file GiB in every sharer, at each
     # mm's own PUD-aligned address.
     first, last = ctx.geo.pmd_index(start), ctx.geo.pmd_index(op.end - 1)
@@ -158,108 +160,90 @@ def _unshare_or_zap(ctx, state, a, op, rest, zap: bool, fn: str = "__unmap_hugep
             tables = set_entry(tables, t, i, None)
             n += 1
     state = state.but(tables=tables)
-    return go(state, a, after, "__unmap_hugepage_range",
+    return go(state, a, "__unmap_hugepage_range",
               f"huge_pte_lock() takes PMD table #{t}'s lock; it is {who}'s alone now, so __unmap_hugepage_range() clears "
               f"{n} hugetlb PMD entr{'y' if n == 1 else 'ies'} of it", f"{SRC}: __unmap_hugepage_range", f"zap:{t}",
-              zapped=True, tlock=lock)
+              call=after, zapped=True, tlock=lock)
 
 
-def _unmap(ctx, state, a, op, rest):
-    return _unshare_or_zap(ctx, state, a, op, rest, zap=True)
+def _unmap(ctx, state, a, op):
+    return _unshare_or_zap(ctx, state, a, op, zap=True)
 
 
-def _split(ctx, state, a, op, rest):
+def _split(ctx, state, a, op):
     """__split_vma() → hugetlb_split() → hugetlb_unshare_pmds(): a split inside a
     shared PUD range unshares this mm's own entry first."""
-    return _unshare_or_zap(ctx, state, a, UnmapHugepageRange(op.mm, op.at, op.at), rest, zap=False, fn="hugetlb_split")
+    return _unshare_or_zap(ctx, state, a, UnmapHugepageRange(op.mm, op.at, op.at), zap=False, fn="hugetlb_split")
 
 
-def _pte_unlock(ctx, state, a, op, rest):
+def _pte_unlock(ctx, state, a, op):
     lock = a.get("tlock")
-    return go(release_spin(state, a, lock), a, rest, "spin_unlock", "spin_unlock() of the PMD table's lock", SRC,
+    return go(release_spin(state, a, lock), a, "spin_unlock", "spin_unlock() of the PMD table's lock", SRC,
               f"unlock:{lock}", tlock="")
 
 
-def sync_one(ctx, state, a, rest):
-    """tlb_remove_table_sync_one(): an IPI to every other CPU and wait (an empty
-    stub without MMU_GATHER_RCU_TABLE_FREE; skipped under TABLE_SYNC=elide_native)."""
-    from .mmu_gather import table_sync_elided
-
-    if not ctx.config.MMU_GATHER_RCU_TABLE_FREE:
-        return state, rest, "tlb_remove_table_sync_one() is an empty stub without MMU_GATHER_RCU_TABLE_FREE", []
-    if table_sync_elided(ctx):
-        return state, rest, ("tlb_remove_table_sync_one() returns at once (TABLE_SYNC=elide_native, not in a release: "
-                             "the TLB flush is taken to have IPIed every walker)"), []
-    targets = all_other_cpus(ctx, a)
-    state = send_ipi(state, a, "tlb_remove_table_smp_sync", "tlb_remove_table_sync_one", targets)
-    return (state, ((WaitIpi(),) if targets else ()) + rest,
-            f"tlb_remove_table_sync_one() IPIs every other CPU ({cpu_list(targets)}) and waits",
-            [f"ipi:cpu{c}" for c in sorted(targets)])
-
-
-def _unshare_flush(ctx, state, a, op, rest):
+def _unshare_flush(ctx, state, a, op):
     """huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): the TLB flush of
     this mm, then, when a table became exclusive, tlb_remove_table_sync_one(),
     before i_mmap_rwsem is dropped.  On v6.18.0 only the flush is left here."""
     if not (a.get("unshared") or a.get("zapped")):
-        return go(state, a, rest, "huge_pmd_unshare_flush", "huge_pmd_unshare_flush(): nothing was unshared or unmapped", SRC)
+        return go(state, a, "huge_pmd_unshare_flush", "huge_pmd_unshare_flush(): nothing was unshared or unmapped", SRC)
     mm = op.mm
     targets = _mm_cpus(ctx, mm, a)
-    tail = rest
+    tail: tuple = ()
     sync_text, sync_ch = "", []
     if a.get("unshared") and a.get("fully") and ctx.config.HUGETLB_UNSHARE_SYNC == "after_flush":
-        state, tail, sync_text, sync_ch = sync_one(ctx, state, a, rest)
+        state, tail, sync_text, _, sync_ch = sync_one(ctx, state, a)
         sync_text = "; then " + sync_text
     if ctx.config.TLB_FLUSH == "broadcast" or not targets:
         how = "a broadcast invalidation (INVLPGB): no IPI" if ctx.config.TLB_FLUSH == "broadcast" else \
             f"no other CPU in {mm_name(mm)}'s mm_cpumask()"
-        rest2, ch = tail, []
+        call, ch = tail, []
     else:
         # The flush IPIs first, then the sync IPI: one IPI in flight per sender.
         state = send_ipi(state, a, "flush_tlb_func", "native_flush_tlb_multi", targets)
         how = f"IPIs {cpu_list(targets)} ({mm_name(mm)}'s mm_cpumask()) and waits"
-        rest2, ch = (WaitIpi(),) + tail, [f"ipi:cpu{c}" for c in sorted(targets)]
+        call, ch = (WaitIpi(),) + tail, [f"ipi:cpu{c}" for c in sorted(targets)]
         if sync_ch:  # send the sync IPI once the flush is acknowledged
             state = state.but(ipis=tuple(i for i in state.ipis if not (i.sender == a.name and i.handler == "tlb_remove_table_smp_sync")))
-            rest2 = (WaitIpi(), _ResendSync()) + rest
-    return go(state, a, rest2, "huge_pmd_unshare_flush",
+            call = (WaitIpi(), _ResendSync())
+    return go(state, a, "huge_pmd_unshare_flush",
               f"huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): tlb_flush_mmu_tlbonly() of {mm_name(mm)}: {how}{sync_text}",
-              f"{SRC}: huge_pmd_unshare_flush", *ch, *sync_ch, unshared=False, zapped=False, fully=False)
+              f"{SRC}: huge_pmd_unshare_flush", *ch, *sync_ch, call=call, unshared=False, zapped=False, fully=False)
 
 
 _ResendSync = instruction("tlb_flush_unshared_tables_sync")
 
 
-def _resend_sync(ctx, state, a, op, rest):
-    state, rest2, how, ch = sync_one(ctx, state, a, rest)
-    return go(state, a, rest2, "tlb_remove_table_sync_one", f"tlb_flush_unshared_tables(): {how}",
-              "include/asm-generic/tlb.h: tlb_flush_unshared_tables", *ch)
+def _resend_sync(ctx, state, a, op):
+    state, call, how, _, ch = sync_one(ctx, state, a)
+    return go(state, a, "tlb_remove_table_sync_one", f"tlb_flush_unshared_tables(): {how}",
+              "include/asm-generic/tlb.h: tlb_flush_unshared_tables", *ch, call=call)
 
 
-def _other_mm_lock(ctx, state, a, op, rest):
+def _other_mm_lock(ctx, state, a, op):
     """Q's own mmap lock: nobody else in the scenario takes it, so it is a step."""
     fn = "mmap_write_unlock" if op.unlock else "mmap_write_lock"
-    return go(state, a, rest, fn, f"{fn}() of {mm_name(op.mm)}'s mm", "include/linux/mmap_lock.h: " + fn)
+    return go(state, a, fn, f"{fn}() of {mm_name(op.mm)}'s mm", "include/linux/mmap_lock.h: " + fn)
 
 
-def _pte_alloc(ctx, state, a, op, rest):
+def _pte_alloc(ctx, state, a, op):
     """do_anonymous_page() → pte_alloc() → __pte_alloc(): pmd_lock() of the PMD
     table the entry lives in, pmd_populate() with a new PTE table, then the page."""
     mm, addr = op.mm, op.addr
     root = root_of(ctx, mm)
     tables, allocated, pmd = ensure_table(state.tables, ctx.geo, addr, Level.PMD, root, mm)
-    lock = pmd_lock_name(pmd.tid)
     st = state.but(tables=tables)
-    out = spin_lock(st, a, lock, "__pte_alloc", f"the PMD lock of PMD table #{pmd.tid}")
-    if out is not None:
-        return out if not allocated else out  # (a PMD table allocated then spun on: same outcome)
-    st, a = take_spin(st, a, lock)
+    got = pmd_lock(st, a, pmd.tid, "__pte_alloc")
+    if not isinstance(got, Taken):
+        return got
+    st, a, lock = got
     tables, more, pte = ensure_table(st.tables, ctx.geo, addr, Level.PTE, root, mm)
     tables = set_entry(tables, pte.tid, ctx.geo.pte_index(addr), Entry("leaf", 4096))
     st = release_spin(st.but(tables=tables), a, lock)
     new = ", ".join(f"{al.function}() → {al.level.name} table #{al.tid}" for al in allocated + more)
     reused = " (the table once shared with P: reuse)" if pmd.mm == "shared" else ""
-    return go(st, a, rest, "__pte_alloc",
+    return go(st, a, "__pte_alloc",
               f"{mm_name(mm)} faults anonymous memory at {addr:#x}: under PMD table #{pmd.tid}'s lock{reused} {new}; "
               f"set_pte_at() maps {mm_name(mm)}'s page", "mm/memory.c: __pte_alloc",
               *(f"allocated:{al.tid}" for al in allocated + more))

@@ -10,10 +10,10 @@ from ..geometry import Level
 from ..pgtable import Entry, set_entry, set_table, unlink_table, walk_path
 from ..program import instruction
 from ..state import Actor
-from ..steps import call_rcu, deref, might_sleep, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import Taken, call_rcu, deref, lock_spin, might_sleep, pmd_lock, pmd_lock_name, pte_lock, ptl_name, release_spin
 from ..vma import find_vma
 from .base import go
-from .mmap_lock import MmapReadUnlock, MmapWriteUnlock
+from .mmap_lock import MmapReadUnlock
 from .tlb import flush_ipis
 
 # The instructions this file runs (kernel/program.py).
@@ -34,17 +34,19 @@ AnonVmaLockWrite = instruction("anon_vma_lock_write")
 AnonVmaUnlockWrite = instruction("anon_vma_unlock_write")
 
 
-def give_up(rest: tuple, last: tuple) -> tuple:
-    """khugepaged gives up on this PMD range: `last` (the unlock), then the next
-    PMD range of the path if there is one (a KhugepagedScanMmSlot separates them)."""
-    for i, op in enumerate(rest):
-        if isinstance(op, KhugepagedScanMmSlot):
-            return (last,) + rest[i:]
-    return (last,)
+#: Labels the khugepaged programs give (kernel/program.py Label).  NEXT_PMD:
+#: before each KhugepagedScanMmSlot and at the end (khugepaged_scan_mm_slot()
+#: goes on with the next PMD range).  OUT_UP_WRITE: collapse_huge_page()'s
+#: `out_up_write:` label, before its mmap_write_unlock().  RETRACT_NEXT:
+#: retract_page_tables()'s `continue` to the next VMA of the file, which in a
+#: program of one VMA a PMD range is its i_mmap_unlock_read().
+NEXT_PMD = "next_pmd"
+OUT_UP_WRITE = "out_up_write"
+RETRACT_NEXT = "retract_next_vma"
 
 
-def _next_pmd(ctx, state, a, op, rest):
-    return go(state, a, rest, "khugepaged_scan_mm_slot", "khugepaged_scan_mm_slot() moves on to the next PMD range",
+def _next_pmd(ctx, state, a, op):
+    return go(state, a, "khugepaged_scan_mm_slot", "khugepaged_scan_mm_slot() moves on to the next PMD range",
               "mm/khugepaged.c: khugepaged_scan_mm_slot")
 
 
@@ -58,32 +60,31 @@ def locate(ctx, state, a, addr) -> tuple[int, int, int]:
     return -1, -1, -1
 
 
-def _hpage_collapse_scan_pmd(ctx, state, a, op, rest):
+def _hpage_collapse_scan_pmd(ctx, state, a, op):
     addr = op[1]
     pmd, idx, pte = locate(ctx, state, a, addr)
     if pte < 0:
-        return go(state, a, give_up(rest, MmapReadUnlock()), "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
-                  "mm/khugepaged.c: hpage_collapse_scan_pmd")
-    lock = ptl_name(pte)
-    out = spin_lock(state, a, lock, "hpage_collapse_scan_pmd", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+        return go(state, a, "hpage_collapse_scan_pmd", "hpage_collapse_scan_pmd(): no PTE table to collapse",
+                  "mm/khugepaged.c: hpage_collapse_scan_pmd", goto=NEXT_PMD, call=(MmapReadUnlock(),))
+    got = pte_lock(state, a, pte, "hpage_collapse_scan_pmd")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state = release_spin(state, a, lock)
-    return go(state, a, rest, "hpage_collapse_scan_pmd",
+    return go(state, a, "hpage_collapse_scan_pmd",
               f"hpage_collapse_scan_pmd() scans PTE table #{pte} under its ptl: worth collapsing into a THP",
               "mm/khugepaged.c: hpage_collapse_scan_pmd")
 
 
-def _hugepage_vma_revalidate(ctx, state, a, op, rest):
+def _hugepage_vma_revalidate(ctx, state, a, op):
     addr = op[1]
     vma = find_vma(state.vmas, addr)
     pmd, idx, pte = locate(ctx, state, a, addr)
     if vma is None or pte < 0:
-        return go(state, a, give_up(rest, MmapWriteUnlock()), "hugepage_vma_revalidate",
+        return go(state, a, "hugepage_vma_revalidate",
                   "hugepage_vma_revalidate(): the VMA or the PTE table is gone: give up (SCAN_VMA_CHECK)",
-                  "mm/khugepaged.c: hugepage_vma_revalidate")
-    return go(state, a, rest, "hugepage_vma_revalidate",
+                  "mm/khugepaged.c: hugepage_vma_revalidate", goto=OUT_UP_WRITE)
+    return go(state, a, "hugepage_vma_revalidate",
               f"hugepage_vma_revalidate(): VMA {vma.name} still there after retaking mmap_lock for write (the THP "
               "allocation and a first revalidation under the mmap read lock came before; they change no page table)",
               "mm/khugepaged.c: hugepage_vma_revalidate", pmd=pmd, pmd_index=idx, pte=pte)
@@ -95,120 +96,119 @@ def _lock_of(a: Actor, which: str) -> tuple[str, str]:
     return ptl_name(a.get("pte")), f"the ptl of PTE table #{a.get('pte')}"
 
 
-def _spin_lock_op(ctx, state, a, op, rest):
+def _spin_lock_op(ctx, state, a, op):
     which, function = op[1], op[2]
     lock, describe = _lock_of(a, which)
     if which == "ptl":
         state, _ = deref(ctx, state, a.name, a.get("pte"), function)
-    out = spin_lock(state, a, lock, function, describe)
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
-    return go(state, a, rest, function, f"{function}() takes {describe}", "include/linux/spinlock.h: spin_lock", f"lock:{lock}")
+    got = lock_spin(state, a, lock, function, describe)
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
+    return go(state, a, function, f"{function}() takes {describe}", "include/linux/spinlock.h: spin_lock", f"lock:{lock}")
 
 
-def _spin_unlock_op(ctx, state, a, op, rest):
+def _spin_unlock_op(ctx, state, a, op):
     names = []
     for which in (w for w in op[1:] if w):
         lock, describe = _lock_of(a, which)
         state = release_spin(state, a, lock)
         names.append(describe)
-    return go(state, a, rest, "spin_unlock", f"spin_unlock() of {' and '.join(names)}", "include/linux/spinlock.h: spin_unlock",
+    return go(state, a, "spin_unlock", f"spin_unlock() of {' and '.join(names)}", "include/linux/spinlock.h: spin_unlock",
               *(f"unlock:{_lock_of(a, w)[0]}" for w in op[1:] if w))
 
 
-def _pmdp_collapse_flush(ctx, state, a, op, rest):
+def _pmdp_collapse_flush(ctx, state, a, op):
     """pmdp_collapse_flush(): clear the PMD entry and flush the TLB (flush_tlb_range)."""
     mode = op[1]  # "anon": the table will be deposited; "retract": pte_free_defer() follows
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
     counted = mode == "anon"  # retract_page_tables() does mm_dec_nr_ptes(); a deposited table stays counted
     tables = unlink_table(state.tables, pmd, idx, pte, counted=counted)
     state = state.but(tables=tables)
-    state, rest, how, ch = flush_ipis(ctx, state, a, rest, "flush_tlb_func", "native_flush_tlb_multi")
+    state, call, how, ch = flush_ipis(ctx, state, a, (), "flush_tlb_func", "native_flush_tlb_multi")
     held = ", with the PMD lock and the ptl held" if mode == "retract" else ", with the PMD lock held"
-    return go(state, a, rest, "pmdp_collapse_flush",
+    return go(state, a, "pmdp_collapse_flush",
               f"pmdp_collapse_flush() clears entry {idx} of PMD table #{pmd} (PTE table #{pte} is detached) and flushes the TLB{held}: {how}",
-              "mm/pgtable-generic.c: pmdp_collapse_flush", f"detached:{pte}", *ch)
+              "mm/pgtable-generic.c: pmdp_collapse_flush", f"detached:{pte}", *ch, call=call)
 
 
-def _collapse_isolate(ctx, state, a, op, rest):
+def _collapse_isolate(ctx, state, a, op):
     """pte_offset_map_lock() on the saved _pmd, __collapse_huge_page_isolate(), copy."""
     pte = a.get("pte")
     lock = ptl_name(pte)
     state, _ = deref(ctx, state, a.name, pte, "__collapse_huge_page_isolate")
-    out = spin_lock(state, a, lock, "__collapse_huge_page_isolate", f"the ptl of the old PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = lock_spin(state, a, lock, "__collapse_huge_page_isolate", f"the ptl of the old PTE table #{pte}")
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
     state = release_spin(state, a, lock)
-    return go(state, a, rest, "__collapse_huge_page_isolate",
+    return go(state, a, "__collapse_huge_page_isolate",
               f"__collapse_huge_page_isolate() under the old table's ptl (via the saved PMD value), then the pages are copied into the THP",
               "mm/khugepaged.c: __collapse_huge_page_isolate")
 
 
-def _set_huge_pmd(ctx, state, a, op, rest):
+def _set_huge_pmd(ctx, state, a, op):
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
-    lock = pmd_lock_name(pmd)
-    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{pmd}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, pmd, "pmd_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     tables = set_entry(state.tables, pmd, idx, Entry("leaf", 1 << 21))
     tables = set_table(tables, replace(tables[pte], deposited=True))
     state = release_spin(state.but(tables=tables), a, lock)
-    return go(state, a, rest, "set_pmd_at",
+    return go(state, a, "set_pmd_at",
               f"under pmd_lock(): pgtable_trans_huge_deposit() keeps the old PTE table #{pte} (not freed); "
               f"set_pmd_at() maps the THP at entry {idx} of PMD table #{pmd}",
               "mm/khugepaged.c: collapse_huge_page", f"deposited:{pte}")
 
 
-def _i_mmap_lock_read(ctx, state, a, op, rest):
+def _i_mmap_lock_read(ctx, state, a, op):
     state = might_sleep(state, a, "i_mmap_lock_read")
-    return go(state, a, rest, "i_mmap_lock_read",
+    return go(state, a, "i_mmap_lock_read",
               "i_mmap_lock_read(): walk mapping->i_mmap; no mmap_lock and no VMA lock of the mm is taken",
               "mm/khugepaged.c: retract_page_tables")
 
 
-def _i_mmap_unlock_read(ctx, state, a, op, rest):
-    return go(state, a, rest, "i_mmap_unlock_read", "i_mmap_unlock_read()", "mm/khugepaged.c: retract_page_tables")
+def _i_mmap_unlock_read(ctx, state, a, op):
+    return go(state, a, "i_mmap_unlock_read", "i_mmap_unlock_read()", "mm/khugepaged.c: retract_page_tables")
 
 
-def _find_pmd_or_thp_or_none(ctx, state, a, op, rest):
+def _find_pmd_or_thp_or_none(ctx, state, a, op):
     addr = op[1]
     for step in walk_path(state.tables, ctx.geo, addr):
         state, _ = deref(ctx, state, a.name, step.table.tid, "find_pmd_or_thp_or_none")
     pmd, idx, pte = locate(ctx, state, a, addr)
     if pte < 0:
-        return go(state, a, give_up(rest, IMmapUnlockRead()), "find_pmd_or_thp_or_none",
-                  "find_pmd_or_thp_or_none(): no PTE table here; skip this VMA", "mm/khugepaged.c: find_pmd_or_thp_or_none")
-    return go(state, a, rest, "find_pmd_or_thp_or_none",
+        return go(state, a, "find_pmd_or_thp_or_none", "find_pmd_or_thp_or_none(): no PTE table here; skip this VMA",
+                  "mm/khugepaged.c: find_pmd_or_thp_or_none", goto=RETRACT_NEXT)
+    return go(state, a, "find_pmd_or_thp_or_none",
               f"find_pmd_or_thp_or_none() walks down without locks to entry {idx} of PMD table #{pmd} → PTE table #{pte}",
               "mm/khugepaged.c: find_pmd_or_thp_or_none", pmd=pmd, pmd_index=idx, pte=pte)
 
 
-def _pte_free_defer(ctx, state, a, op, rest):
+def _pte_free_defer(ctx, state, a, op):
     pte = a.get("pte")
     state = call_rcu(state, a.name, "pte_free_now", (pte,))
-    return go(state, a, rest, "pte_free_defer",
+    return go(state, a, "pte_free_defer",
               f"mm_dec_nr_ptes(); pte_free_defer() hands PTE table #{pte} to call_rcu(pte_free_now)",
               "mm/pgtable-generic.c: pte_free_defer", f"rcu_pending:{pte}")
 
 
-def _check_pmd_state(ctx, state, a, op, rest):
+def _check_pmd_state(ctx, state, a, op):
     """retract_page_tables(): under the PMD lock, check_pmd_state() re-reads the
     entry; the ptl then comes from it (pte_lockptr()), not from the lockless look."""
     pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
     if state.tables[pmd].get(idx) != Entry("table", pte):
         state = release_spin(state, a, pmd_lock_name(pmd))
-        return go(state, a, give_up(rest, IMmapUnlockRead()), "check_pmd_state",
+        return go(state, a, "check_pmd_state",
                   f"check_pmd_state(): entry {idx} of PMD table #{pmd} no longer points to PTE table #{pte}; drop the PMD lock",
-                  "mm/khugepaged.c: retract_page_tables")
-    return go(state, a, rest, "check_pmd_state",
+                  "mm/khugepaged.c: retract_page_tables", goto=RETRACT_NEXT)
+    return go(state, a, "check_pmd_state",
               f"check_pmd_state(): under the PMD lock entry {idx} of PMD table #{pmd} still points to PTE table #{pte}; "
               "its ptl is pte_lockptr() of that entry", "mm/khugepaged.c: retract_page_tables")
 
 
-def _anon_vma_lock(ctx, state, a, op, rest):
+def _anon_vma_lock(ctx, state, a, op):
     """collapse_huge_page(): anon_vma_lock_write() after vma_start_write(), dropped
     once __collapse_huge_page_isolate() has isolated and locked every page."""
     if isinstance(op, AnonVmaLockWrite):
@@ -216,7 +216,7 @@ def _anon_vma_lock(ctx, state, a, op, rest):
         text = "anon_vma_lock_write(): rmap walkers of this anon_vma (page migration, reclaim) are kept out while the PMD is cleared"
     else:
         text = "anon_vma_unlock_write(): every page is isolated and locked, so anon_vma rmap walks can no longer reach them"
-    return go(state, a, rest, op[0], text, "mm/khugepaged.c: collapse_huge_page")
+    return go(state, a, op[0], text, "mm/khugepaged.c: collapse_huge_page")
 
 
 OPS = {

@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..geometry import Level
 from ..pgtable import Entry, ensure_table, set_entry, set_table
 from ..program import instruction
-from ..steps import Blocked, cpu_add, pmd_lock_name, release_spin, take_spin, who
+from ..steps import Blocked, cpu_add, pmd_lock_name, release_spin, who
 from ..vma import by_name
 from ..zap import zap_targets
 from .base import go
@@ -24,7 +24,7 @@ MoveNormalPmd = instruction("move_normal_pmd", "old", "new")
 UnlockPmds = instruction("unlock_pmds")
 
 
-def _move_page_tables(ctx, state, a, op, rest):
+def _move_page_tables(ctx, state, a, op):
     _, name, old_start, new_start, length = op
     moves = []
     for t in zap_targets(state.tables, ctx.geo, old_start, old_start + length):
@@ -34,12 +34,12 @@ def _move_page_tables(ctx, state, a, op, rest):
             moves += [AllocNewPmd(new_start + (t.start - old_start)), TakeRmapLocks(name),
                       MoveNormalPmd(t.start, new_start + (t.start - old_start)), DropRmapLocks(name)]
     n = sum(1 for m in moves if isinstance(m, MoveNormalPmd))
-    return go(state, a, tuple(moves) + rest, "move_page_tables",
+    return go(state, a, "move_page_tables",
               f"move_page_tables(): {n} whole PTE table{'s' if n != 1 else ''} to move by move_normal_pmd()",
-              "mm/mremap.c: move_page_tables")
+              "mm/mremap.c: move_page_tables", call=tuple(moves))
 
 
-def _rmap_locks(ctx, state, a, op, rest):
+def _rmap_locks(ctx, state, a, op):
     """take_rmap_locks()/drop_rmap_locks(): the anon_vma or i_mmap lock for write.
     No other actor of a scenario takes them, so they are steps, not modelled locks."""
     kind = by_name(state.vmas, op[1]).kind
@@ -49,19 +49,19 @@ def _rmap_locks(ctx, state, a, op, rest):
                 "never see the PMD entry half-moved")
     else:
         text = f"drop_rmap_locks(): {lock.replace('lock_write', 'unlock_write')}"
-    return go(state, a, rest, op[0], text, f"mm/mremap.c: {op[0]}")
+    return go(state, a, op[0], text, f"mm/mremap.c: {op[0]}")
 
 
-def _alloc_new_pmd(ctx, state, a, op, rest):
+def _alloc_new_pmd(ctx, state, a, op):
     addr = op[1]
     tables, allocated, _ = ensure_table(state.tables, ctx.geo, addr, Level.PMD)
     state = state.but(tables=tables)
     what = ", ".join(f"{al.function}() → {al.level.name} table #{al.tid}" for al in allocated) or "the tables exist"
-    return go(state, a, rest, "alloc_new_pmd", f"alloc_new_pmd({addr:#x}): {what}", "mm/mremap.c: alloc_new_pmd",
+    return go(state, a, "alloc_new_pmd", f"alloc_new_pmd({addr:#x}): {what}", "mm/mremap.c: alloc_new_pmd",
               *(f"allocated:{al.tid}" for al in allocated))
 
 
-def _move_normal_pmd(ctx, state, a, op, rest):
+def _move_normal_pmd(ctx, state, a, op):
     _, old_addr, new_addr = op
     opmd, oidx, pte = locate(ctx, state, a, old_addr)
     npmd, nidx, _ = locate(ctx, state, a, new_addr)
@@ -81,18 +81,18 @@ def _move_normal_pmd(ctx, state, a, op, rest):
         state = state.take_spin(new_lock, a.name)
     state = cpu_add(state, a.cpu, preempt=2 if new_lock != old_lock else 1)
     a = a.set(pmd=opmd, pmd2=npmd)
-    state, rest, how, ch = flush_ipis(ctx, state, a, (UnlockPmds(),) + rest, "flush_tlb_func", "native_flush_tlb_multi")
-    return go(state, a, rest, "move_normal_pmd",
+    state, call, how, ch = flush_ipis(ctx, state, a, (UnlockPmds(),), "flush_tlb_func", "native_flush_tlb_multi")
+    return go(state, a, "move_normal_pmd",
               f"move_normal_pmd() under both PMD locks: pmd_clear() of entry {oidx} of PMD table #{opmd}, pmd_populate() of entry "
               f"{nidx} of PMD table #{npmd} with PTE table #{pte}; flush_tlb_range(): {how}",
-              "mm/mremap.c: move_normal_pmd", f"moved:{pte}", *ch)
+              "mm/mremap.c: move_normal_pmd", f"moved:{pte}", *ch, call=call)
 
 
-def _unlock_pmds(ctx, state, a, op, rest):
+def _unlock_pmds(ctx, state, a, op):
     locks = {pmd_lock_name(a.get("pmd")), pmd_lock_name(a.get("pmd2"))}
     for lock in sorted(locks):
         state = release_spin(state, a, lock)
-    return go(state, a, rest, "spin_unlock", "move_normal_pmd(): spin_unlock() of the PMD locks", "mm/mremap.c: move_normal_pmd")
+    return go(state, a, "spin_unlock", "move_normal_pmd(): spin_unlock() of the PMD locks", "mm/mremap.c: move_normal_pmd")
 
 
 OPS = {

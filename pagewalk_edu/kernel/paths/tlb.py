@@ -12,22 +12,24 @@ from .base import Op, go
 WaitIpi = instruction("wait_ipi")
 
 
-def flush_ipis(ctx, state, a, rest, handler: str, waiter: str) -> tuple[State, tuple[Op, ...], str, tuple[str, ...]]:
+def flush_ipis(ctx, state, a, then: tuple, handler: str, waiter: str) -> tuple[State, tuple[Op, ...], str, tuple[str, ...]]:
+    """Send the flush IPIs; returns the state, the sub-program to call (a wait
+    for the IPIs, if any were sent, then `then`), the sentence and the changes."""
     targets = flush_targets(ctx, a)
     if ctx.config.TLB_FLUSH == "broadcast":
-        return state, rest, "a broadcast TLB invalidation (INVLPGB): no IPI is sent", ("flush:broadcast",)
+        return state, then, "a broadcast TLB invalidation (INVLPGB): no IPI is sent", ("flush:broadcast",)
     if not targets:
-        return state, rest, "no other CPU is in mm_cpumask(): no IPI is needed", ("flush:local",)
+        return state, then, "no other CPU is in mm_cpumask(): no IPI is needed", ("flush:local",)
     state = send_ipi(state, a, handler, waiter, targets)
-    return (state, (WaitIpi(),) + rest,
+    return (state, (WaitIpi(),) + then,
             f"IPIs {cpu_list(targets)} (the CPUs in mm_cpumask()) and waits for each to flush",
             tuple(f"ipi:cpu{c}" for c in sorted(targets)))
 
 
-def _wait_ipi(ctx, state, a, op, rest):
+def _wait_ipi(ctx, state, a, op):
     ipi = own_ipi(state, a.name)
     if ipi is None:  # pragma: no cover - wait_ipi only follows a send
-        return go(state, a, rest, "wait", "nothing to wait for", "")
+        return go(state, a, "wait", "nothing to wait for", "")
     if ipi.pending:
         cpus = cpu_list(ipi.pending)
         why = []
@@ -39,7 +41,7 @@ def _wait_ipi(ctx, state, a, op, rest):
         return Blocked(f"{a.name} waits in {ipi.waiter}() for {cpus} to take the {ipi.handler} IPI{tail}", "ipi", ipi.waiter,
                        a.name, obj=ipi.handler, holdouts=holdouts)
     state = state.but(ipis=tuple(i for i in state.ipis if i.sender != a.name))
-    return go(state, a, rest, ipi.waiter, f"{ipi.waiter}(): every CPU has taken the {ipi.handler} IPI",
+    return go(state, a, ipi.waiter, f"{ipi.waiter}(): every CPU has taken the {ipi.handler} IPI",
               "arch/x86/mm/tlb.c: native_flush_tlb_multi" if ipi.handler == "flush_tlb_func" else "mm/mmu_gather.c: tlb_remove_table_sync_one")
 
 

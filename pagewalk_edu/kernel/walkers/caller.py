@@ -6,11 +6,15 @@ local_irq_disable().  Without mmap_lock or vma_lock the caller walks with a VMA
 pointer it looked up earlier: nothing keeps the tables alive but what it holds.
 
 The same for every walker (walkers/base.py); the walk itself is the walker's.
+What to take and what to drop are fixed programs (kernel/program.py) run from
+the actor's frames; the fall-back to mmap_read_lock() is a call pushed on them.
 """
 
 from __future__ import annotations
 
 from .. import locks
+from ..paths.base import advance
+from ..program import Program
 from ..state import Actor, State
 from ..steps import Blocked, Event, Moved, Outcome, cpu_add, who
 from ..vma import find_vma
@@ -33,12 +37,9 @@ _RELEASE = {
 
 
 def initial_walker(ctx, walk: Walker) -> Actor:
-    return Actor(
-        name=ctx.walker_name,
-        cpu=0,
-        pc="acquire" if ctx.holds else walk.first,
-        regs=(("held", ()), ("todo", tuple(_ACQUIRE[h] for h in ctx.holds))),
-    ).set()
+    acquire = Program(_ACQUIRE[h] for h in ctx.holds)
+    return Actor(name=ctx.walker_name, cpu=0, pc="acquire" if ctx.holds else walk.first, regs=(("held", ()),),
+                 frames=((acquire, 0),) if ctx.holds else ())
 
 
 def event(a: Actor, function: str, text: str, source: str, *changes: str) -> Event:
@@ -47,6 +48,25 @@ def event(a: Actor, function: str, text: str, source: str, *changes: str) -> Eve
 
 def release_ops(a: Actor) -> tuple[str, ...]:
     return tuple(_RELEASE[h] for h in reversed(a.get("held")))
+
+
+def start_release(a: Actor, **regs) -> Actor:
+    """The walk is over: drop what the caller holds, in reverse (pc "release"),
+    or finish at once when it holds nothing."""
+    ops = release_ops(a)
+    a = a.set(pc="release" if ops else "done", **regs)
+    return _with_frames(a, ((Program(ops), 0),) if ops else ())
+
+
+def _with_frames(a: Actor, frames: tuple) -> Actor:
+    return Actor(a.name, a.cpu, a.pc, a.regs, frames)
+
+
+def _on(a: Actor, nxt: str, call=(), **regs) -> Actor:
+    """Past this acquire step (into `call` if given): pc "acquire" while any is
+    left, else the walk's first step `nxt`."""
+    frames = advance(a.frames, call=call)
+    return _with_frames(a.set(pc="acquire" if frames else nxt, **regs), frames)
 
 
 def walker_step(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
@@ -59,10 +79,10 @@ def walker_step(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
 
 
 def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
-    todo = a.get("todo")
-    op, rest = todo[0], todo[1:]
+    program, pc = a.frames[-1]
+    op = program[pc]
     held = a.get("held")
-    nxt = "acquire" if rest else walk.first
+    nxt = walk.first
     addr = ctx.walk_addr
 
     if op == "mmap_read_lock":
@@ -72,14 +92,14 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
         held = held + ("mmap_lock",)
         vma = find_vma(state.vmas, addr)
         if vma is None:
-            a = a.set(pc="release", held=held, todo=(), result="-EFAULT")
-            a = a.set(todo=release_ops(a))
+            a = start_release(a.set(held=held), result="-EFAULT")
+            a = a.set(pc="release")
             return Moved(
                 state.with_actor(a),
                 event(a, op, f"mmap_read_lock() taken; vma_lookup({addr:#x}) finds no VMA: the walk is not done (-EFAULT)",
                     "include/linux/mmap_lock.h: mmap_read_lock", "mmap_lock:read"),
             )
-        a = a.set(pc=nxt, held=held, todo=rest, vma=vma.name)
+        a = _on(a, nxt, held=held, vma=vma.name)
         return Moved(
             state.with_actor(a),
             event(a, op, f"mmap_read_lock() taken; vma_lookup({addr:#x}) finds VMA {vma.name}",
@@ -89,7 +109,7 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
     if op == "lock_vma_under_rcu":
         state, vma, found = locks.lock_vma_under_rcu(state, a, addr)
         if vma is not None:
-            a = a.set(pc=nxt, held=held + ("vma_lock",), todo=rest, vma=vma.name)
+            a = _on(a, nxt, held=held + ("vma_lock",), vma=vma.name)
             return Moved(
                 state.with_actor(a),
                 event(a, op, f"lock_vma_under_rcu({addr:#x}) read-locks VMA {vma.name} (vma_start_read())",
@@ -99,11 +119,12 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
             why = f"finds no VMA at {addr:#x}"
         else:
             why = f"fails: VMA {found.name} is write-locked by {who(state, found.writer)} (vma_start_write())"
-        if "mmap_lock" in held or "mmap_read_lock" in rest:
-            a = a.set(pc="release", todo=release_ops(a), result="-EFAULT")
+        if "mmap_lock" in held or "mmap_read_lock" in program[pc + 1:]:
+            a = start_release(a, result="-EFAULT")
+            a = a.set(pc="release")
             return Moved(state.with_actor(a), event(a, op, f"lock_vma_under_rcu() {why}; the walk is not done",
                                                   "mm/mmap_lock.c: lock_vma_under_rcu"))
-        a = a.set(pc="acquire", todo=("mmap_read_lock",) + rest)
+        a = _on(a, nxt, call=("mmap_read_lock",))
         return Moved(
             state.with_actor(a),
             event(a, op, f"lock_vma_under_rcu() {why}; the caller falls back to mmap_read_lock()",
@@ -112,7 +133,7 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
 
     if op == "rcu_read_lock":
         state = cpu_add(state, a.cpu, rcu=1)
-        a = a.set(pc=nxt, held=held + ("rcu",), todo=rest)
+        a = _on(a, nxt, held=held + ("rcu",))
         return Moved(state.with_actor(a), event(a, op, f"rcu_read_lock() on CPU{a.cpu}: grace periods now wait for this CPU",
                                               "include/linux/rcupdate.h: rcu_read_lock", "rcu:enter"))
 
@@ -122,26 +143,25 @@ def _acquire(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
         out = down_read(state, a, I_MMAP, op, "the file's i_mmap_rwsem")
         if not hasattr(out, "sems"):
             return out
-        a = a.set(pc=nxt, held=held + ("i_mmap_lock",), todo=rest)
+        a = _on(a, nxt, held=held + ("i_mmap_lock",))
         return Moved(out.with_actor(a), event(a, op, "i_mmap_lock_read() takes the walked file's i_mmap_rwsem: "
                                               "huge_pmd_unshare() (which needs it for write) waits",
                                               "include/linux/fs.h: i_mmap_lock_read", "i_mmap:read"))
 
     if op == "local_irq_disable":
         state = cpu_add(state, a.cpu, irqs_off=True)
-        a = a.set(pc=nxt, held=held + ("irqs_off",), todo=rest)
+        a = _on(a, nxt, held=held + ("irqs_off",))
         return Moved(state.with_actor(a), event(a, op, f"local_irq_disable() on CPU{a.cpu}: IPIs to it now wait, and so do grace periods",
                                               "include/linux/irqflags.h: local_irq_disable", "irqs:off"))
     raise AssertionError(op)
 
 
 def _release(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
-    todo = a.get("todo")
-    if not todo:
+    if not a.frames:
         a = a.set(pc="done")
         return Moved(state.with_actor(a), event(a, "return", "the walker is done", walk.source))
-    op, rest = todo[0], todo[1:]
-    pc = "release" if rest else "done"
+    program, pc = a.frames[-1]
+    op = program[pc]
     if op == "local_irq_enable":
         state = cpu_add(state, a.cpu, irqs_off=False)
         text, src, ch = f"local_irq_enable() on CPU{a.cpu}: pending IPIs can be taken now", "include/linux/irqflags.h: local_irq_enable", "irqs:on"
@@ -162,5 +182,6 @@ def _release(ctx, state: State, a: Actor, walk: Walker) -> Outcome:
         text, src, ch = "mmap_read_unlock()", "include/linux/mmap_lock.h: mmap_read_unlock", "mmap_lock:unlock"
     else:  # pragma: no cover
         raise AssertionError(op)
-    a = a.set(pc=pc, todo=rest)
+    frames = advance(a.frames)
+    a = _with_frames(a.set(pc="release" if frames else "done"), frames)
     return Moved(state.with_actor(a), event(a, op, text, src, ch))

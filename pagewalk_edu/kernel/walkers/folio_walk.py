@@ -9,11 +9,11 @@ from __future__ import annotations
 from ..geometry import Level
 from ..pgtable import Entry
 from ..state import Actor, State
-from ..steps import PAGE_TABLE_LOCK, Moved, check_entry, cpu_add, deref, pmd_lock_name, ptl_name, release_spin, spin_lock, take_spin
+from ..steps import PAGE_TABLE_LOCK, Moved, Taken, cpu_add, deref, lock_spin, pmd_lock, pte_lock, ptl_name, release_spin
 from .assertions import entry_assertions, refused, warn
-from .base import Walker
+from .base import Walker, pgd, read_entry as _read, reg
 from .caller import event as _ev
-from .caller import release_ops as _release_ops
+from .caller import start_release
 
 SRC_WALK = "mm/pagewalk.c: folio_walk_start"
 SRC_PTE_MAP = "mm/pgtable-generic.c: __pte_offset_map_lock"
@@ -75,16 +75,8 @@ def _not_found(state: State, a: Actor, function: str, text: str, source: str, *c
         state = state.but(sems=tuple(x for x in state.sems if x[2] != a.name or not x[0].startswith("hugetlb_vma_lock")))
         a = a.set(hlock=False)
         text += "; vma_pgtable_walk_end() drops the hugetlb VMA lock"
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", result="NULL", todo=todo)
+    a = start_release(a, result="NULL")
     return Moved(state.with_actor(a), _ev(a, function, text + "; folio_walk_start() returns NULL", source, *changes))
-
-
-def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str) -> tuple[State, Entry | None, str]:
-    state, note = deref(ctx, state, a.name, tid, function)
-    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
-    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
-    return state, entry, note + note2
 
 
 def _pgd_offset(ctx, state, a):
@@ -151,10 +143,10 @@ def _pudp_get(ctx, state, a):
 
 def _pud_lock(ctx, state, a):
     tid = a.get("pud_table")
-    out = spin_lock(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, PAGE_TABLE_LOCK)
+    got = lock_spin(state, a, PAGE_TABLE_LOCK, "pud_lock", "mm->page_table_lock")  # pud_lockptr() on x86
+    if not isinstance(got, Taken):
+        return got
+    state, a, _ = got
     state, entry, note = _read(ctx, state, a, tid, Level.PUD, "pud_lock")
     if entry is not None and entry.is_leaf:
         a = a.set(pc="folio_walk_end", result="folio (PUD leaf)", lock=PAGE_TABLE_LOCK)
@@ -172,13 +164,12 @@ def _pmdp_get_lockless(ctx, state, a):
 
 def _pmd_lock(ctx, state, a):
     tid = a.get("pmd_table")
-    lock = pmd_lock_name(tid)
     # pmd_lockptr() finds the split PMD lock in the PMD table's own ptdesc.
     state, note0 = deref(ctx, state, a.name, tid, "pmd_lock")
-    out = spin_lock(state, a, lock, "pmd_lock", f"the PMD lock of PMD table #{tid}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pmd_lock(state, a, tid, "pmd_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     state, entry, note = _read(ctx, state, a, tid, Level.PMD, "pmd_lock")
     note = note or note0
     if entry is not None and entry.is_leaf:
@@ -210,13 +201,12 @@ def _pte_offset_map(ctx, state, a):
 
 def _spin_lock_ptl(ctx, state, a):
     pte = a.get("pte_table")
-    lock = ptl_name(pte)
     # pte_lockptr() finds the ptlock in the PTE table's ptdesc: touching it reads that page.
     state, note = deref(ctx, state, a.name, pte, "spin_lock")
-    out = spin_lock(state, a, lock, "spin_lock", f"the ptl of PTE table #{pte}")
-    if out is not None:
-        return out
-    state, a = take_spin(state, a, lock)
+    got = pte_lock(state, a, pte, "spin_lock")
+    if not isinstance(got, Taken):
+        return got
+    state, a, lock = got
     a = a.set(pc="pmd_same")
     return Moved(state.with_actor(a), _ev(a, "spin_lock", f"spin_lock() takes the ptl of PTE table #{pte}{note}", SRC_PTE_MAP, f"read:{pte}", f"lock:{lock}"))
 
@@ -261,8 +251,7 @@ def _folio_walk_end(ctx, state, a):
         state = cpu_add(state, a.cpu, rcu=-1)  # pte_unmap() ends __pte_offset_map()'s RCU section
         text += " and pte_unmap() (rcu_read_unlock())"
         changes.append("rcu:exit")
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", todo=todo, lock="")
+    a = start_release(a, lock="")
     return Moved(state.with_actor(a), _ev(a, "folio_walk_end", text, "mm/pagewalk.c: folio_walk_end", *changes))
 
 
@@ -281,27 +270,19 @@ _WALK = {
 }
 
 
-def walker_cursor(ctx, state: State) -> tuple[int, int, str] | None:
-    """(table, entry index, next step) the walker reads at its next step, for the
-    views; None before the walk starts or after it ends."""
-    a = state.actors[0]
-    geo, addr = ctx.geo, ctx.walk_addr
-    reg = {
-        "pgd_offset": (0, Level.PGD),
-        "p4d_offset": (a.get("table"), Level.P4D),
-        "pudp_get": (a.get("table"), Level.PUD),
-        "pud_lock": (a.get("pud_table"), Level.PUD),
-        "pmdp_get_lockless": (a.get("table"), Level.PMD),
-        "pmd_lock": (a.get("pmd_table"), Level.PMD),
-        "__pte_offset_map": (a.get("pmd_table"), Level.PMD),
-        "spin_lock": (a.get("pte_table"), Level.PTE),
-        "pmd_same": (a.get("pmd_table"), Level.PMD),
-        "ptep_get": (a.get("pte_table"), Level.PTE),
-    }.get(a.pc)
-    if reg is None or reg[0] is None:
-        return None
-    tid, level = reg
-    return tid, geo.index(level, addr), a.pc
+#: The table entry each step reads, for the views (Walker.cursor()).
+_READS = {
+    "pgd_offset": pgd,
+    "p4d_offset": reg("table", Level.P4D),
+    "pudp_get": reg("table", Level.PUD),
+    "pud_lock": reg("pud_table", Level.PUD),
+    "pmdp_get_lockless": reg("table", Level.PMD),
+    "pmd_lock": reg("pmd_table", Level.PMD),
+    "__pte_offset_map": reg("pmd_table", Level.PMD),
+    "spin_lock": reg("pte_table", Level.PTE),
+    "pmd_same": reg("pmd_table", Level.PMD),
+    "ptep_get": reg("pte_table", Level.PTE),
+}
 
-
-FOLIO_WALK = Walker("folio_walk_start", "pgd_offset", _WALK, WALK_LABELS, walker_cursor, SRC_WALK)
+FOLIO_WALK = Walker("folio_walk_start", "pgd_offset", _WALK, WALK_LABELS, _READS, SRC_WALK)
+walker_cursor = FOLIO_WALK.cursor  # (ctx, state) → (table, entry index, next step) or None

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from ..geometry import Level
 from ..state import Actor, State
-from ..steps import Moved, check_entry, cpu_add, deref
-from .base import Walker
+from ..steps import Moved, cpu_add
+from .base import Walker, pgd, read_entry as _read, reg
 from .caller import event as _ev
-from .caller import release_ops as _release_ops
+from .caller import start_release
 
 SRC = "mm/gup.c: gup_fast"
 SRC_PGD = "mm/gup.c: gup_fast_pgd_range"
@@ -44,13 +44,6 @@ LABELS = (
 #: A layout's pause label (a folio_walk_start() step) → the GUP-fast step that
 #: makes the same read: the PTE table is first touched by ptep_get_lockless().
 PAUSES = {"spin_lock": "ptep_get_lockless", "pud_lock": "pudp_get", "pmd_lock": "pmdp_get_lockless"}
-
-
-def _read(ctx, state: State, a: Actor, tid: int, level: Level, function: str):
-    state, note = deref(ctx, state, a.name, tid, function)
-    entry = state.tables[tid].get(ctx.geo.index(level, ctx.walk_addr))
-    state, note2 = check_entry(ctx, state, a.name, tid, entry, function)
-    return state, entry, note + note2
 
 
 def _go(state: State, a: Actor, pc: str, function: str, text: str, source: str, *changes: str, **regs) -> Moved:
@@ -192,8 +185,7 @@ def _pte_unmap(ctx, state, a):
 def _local_irq_restore(ctx, state, a):
     off = bool(a.get("gup_irqs_were_off"))
     state = cpu_add(state, a.cpu, irqs_off=off)
-    todo = _release_ops(a)
-    a = a.set(pc="release" if todo else "done", todo=todo)
+    a = start_release(a)
     text = f"gup_fast(): local_irq_restore() on CPU{a.cpu}" + (": pending IPIs can be taken now" if not off else " (the caller keeps them off)")
     return Moved(state.with_actor(a), _ev(a, "local_irq_restore", text, SRC, *(() if off else ("irqs:on",))))
 
@@ -213,22 +205,24 @@ _STEPS = {
 }
 
 
-def cursor(ctx, state: State) -> tuple[int, int, str] | None:
-    a = state.actors[0]
-    geo, addr = ctx.geo, ctx.walk_addr
-    reg = {
-        "pgd_offset": (0, Level.PGD),
-        "p4d_offset": (a.get("table"), Level.P4D),
-        "pudp_get": (a.get("table"), Level.PUD),
-        "pmdp_get_lockless": (a.get("table"), Level.PMD),
-        "ptep_get_lockless": (a.get("pte_table"), Level.PTE),
-        "gup_fast_recheck": (a.get("pmd_table") if a.get("leaf_level") == "PTE" else a.get("leaf_table"),
-                             Level.PMD if a.get("leaf_level") in ("PTE", "PMD") else Level.PUD),
-    }.get(a.pc)
-    if reg is None or reg[0] is None:
-        return None
-    tid, level = reg
-    return tid, geo.index(level, addr), a.pc
+def _recheck_read(a: Actor):
+    """gup_fast_recheck re-reads the PMD entry first for a PTE (the PMD table),
+    else the leaf entry itself."""
+    leaf = a.get("leaf_level")
+    if leaf == "PTE":
+        return a.get("pmd_table"), Level.PMD
+    return a.get("leaf_table"), Level.PMD if leaf == "PMD" else Level.PUD
 
 
-GUP_FAST = Walker("gup_fast", "local_irq_save", _STEPS, LABELS, cursor, SRC)
+#: The table entry each step reads, for the views (Walker.cursor()).
+_READS = {
+    "pgd_offset": pgd,
+    "p4d_offset": reg("table", Level.P4D),
+    "pudp_get": reg("table", Level.PUD),
+    "pmdp_get_lockless": reg("table", Level.PMD),
+    "ptep_get_lockless": reg("pte_table", Level.PTE),
+    "gup_fast_recheck": _recheck_read,
+}
+
+GUP_FAST = Walker("gup_fast", "local_irq_save", _STEPS, LABELS, _READS, SRC)
+cursor = GUP_FAST.cursor
