@@ -19,7 +19,7 @@ from pagewalk_edu.kernel.config import KernelConfig
 from pagewalk_edu.kernel.ctx import make_ctx
 from pagewalk_edu.kernel.geometry import Level
 from pagewalk_edu.kernel.layout import Layout, PathSpec
-from pagewalk_edu.kernel.pgtable import Life
+from pagewalk_edu.kernel.pgtable import Life, pgtables_bytes
 from pagewalk_edu.kernel.scenario import Scenario
 from pagewalk_edu.kernel.syscalls import Mm
 from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario
@@ -73,6 +73,7 @@ def check_call(mm: Mm, op: str, start: int, end: int) -> Mm:
     state, events = explorer_run(mm, op, start, end)
     geo = mm.geo
     assert tuple(state.tables) == tuple(call.mm.tables), f"{op} [{start:#x}, {end:#x}): the tables differ"
+    assert pgtables_bytes(state.tables) == call.mm.pgtables_bytes
     spans = sorted((v.start, v.end) for v in state.vmas if not v.detached)
     assert spans == sorted((v.start, v.end) for v in call.mm.vmas + call.mm.outside)
     unlinked = [int(c.split(":")[1]) for e in events for c in e.changes if c.startswith("detached:")]

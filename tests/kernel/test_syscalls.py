@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pagewalk_edu.kernel.config import KernelConfig
 from pagewalk_edu.kernel.geometry import PAGE_SIZE, Level
 from pagewalk_edu.kernel.pgtable import Life, walk_path
-from pagewalk_edu.kernel.pgtable import free_pgtables_calls
+from pagewalk_edu.kernel.free_pgd import free_pgtables_calls
 from pagewalk_edu.kernel.syscalls import Mm, touched_pages
 
 K, M, G = 1 << 10, 1 << 20, 1 << 30

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 from ..geometry import Level
-from ..pgtable import Entry, FreeOp, Life, free_pgtables, set_entry, unlink_table
+from ..free_pgd import FreeOp, free_pgtables
+from ..pgtable import Entry, Life, set_entry, unlink_table
 from ..program import instruction
 from ..steps import Taken, deref, free_tables, pmd_lock, pmd_lock_name, pte_lock, release_spin
 from ..vma import unmap_bounds
@@ -34,7 +35,7 @@ def zap_instructions(tables, geo, start: int, end: int, reclaim: bool) -> tuple:
 def free_pgtables_plan(tables, geo, vmas, start: int, end: int) -> tuple[int, int, list[FreeOp]]:
     """free_pgtables() after munmap() of [start, end): (floor, ceiling, the
     tables to free in order) for the VMAs there that vms_gather_munmap_vmas()
-    detached, gathered as mm/memory.c gathers them (pgtable.free_pgtables())."""
+    detached, gathered as mm/memory.c gathers them (free_pgd.free_pgtables())."""
     floor, ceiling = unmap_bounds(vmas, start, end)
     unmapped = [(v.start, v.end) for v in vmas if v.detached and start <= v.start and v.end <= end]
     return floor, ceiling, free_pgtables(tables, geo, unmapped, floor, ceiling)
