@@ -142,6 +142,8 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
     vms_clear_ptes() runs unmap_vmas() and free_pgtables()."""
     start, end = spec.start, spec.end
     inside = _covered(vmas, start, end)
+    if not inside:  # do_vmi_munmap(): vma_find() finds nothing in the range: unlock, return 0
+        return Program((MmapWriteLock("mmap_write_lock_killable"), MmapWriteUnlock()))
     prog: list[tuple] = [MmapWriteLock("mmap_write_lock_killable")]
     names: list[str] = []
     locked: set[str] = set()
@@ -161,8 +163,8 @@ def munmap_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) 
             locked.add(name)
         names.append(name)
     lo, hi = max(start, inside[0].start), min(end, inside[-1].end)
-    # free_pgtables() runs free_pgd_range() per unmapped VMA with the same floor;
-    # no table lies only in a hole between them, so one call over [lo, hi) frees the same set.
+    # free_pgtables() gathers the VMAs detached in [lo, hi) into free_pgd_range()
+    # calls as mm/memory.c does (paths/memory.free_pgtables_plan()).
     prog += [
         VmsGatherMunmapVmas(tuple(names)),
         MmapWriteDowngrade(),

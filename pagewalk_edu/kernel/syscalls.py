@@ -1,21 +1,19 @@
-"""Whole system calls on one mm, one after another: mm/memory.c (handle_mm_fault,
-unmap_vmas, free_pgtables, zap_pte_range), mm/vma.c (do_vmi_align_munmap,
-vms_gather_munmap_vmas, vms_clear_ptes, vma_merge_new_range,
-vma_merge_existing_range), mm/madvise.c (madvise_dontneed_single_vma),
-mm/pt_reclaim.c, mm/rmap.c (find_mergeable_anon_vma).
+"""Whole system calls on one mm, one after another: what `pagewalk-edu tables`
+predicts and holds against the running kernel's VmPTE.
+
+munmap() and madvise(MADV_DONTNEED) run the programs kernel/programs.py builds
+for the explorer (munmap_program(), madvise_program()), executed alone by
+kernel/sequential.py: the order of kernel functions is written once.  What
+this module adds is the part of the mm the explorer does not model: mmap()
+with VMA merging (mm/vma.c vma_merge_new_range, vma_merge_existing_range),
+anon_vmas (mm/rmap.c __anon_vma_prepare, find_mergeable_anon_vma,
+anon_vma_clone) and page faults over whole ranges (mm/memory.c
+handle_mm_fault → do_anonymous_page, through pgtable.ensure_table()).
 
 No concurrency here: each call runs to completion, and a table that is
 unlinked is counted out of mm->pgtables_bytes at once (the kernel's
 mm_dec_nr_ptes()/pmds()/puds() run at unlink time; the page itself is freed
-later by the mmu_gather, which does not change the count).  This is what
-`pagewalk-edu tables` predicts and holds against the running kernel's VmPTE.
-
-Every rule comes from the shared primitives: pgtable.populate() for faults,
-pgtable.free_pgd_range() for munmap, vma.split_vma()/unmap_bounds() for the
-VMA side, zap.zap_targets()/zap_ptes()/reclaim_pt_is_enabled()/
-pte_table_empty() for zapping and PT_RECLAIM.  What this module adds is the
-order in which the kernel calls them, which is where the kernel's own
-functions are cited.
+by the mmu_gather, which does not change the count).
 
 The mappings are anonymous, private, read-write and MADV_NOHUGEPAGE: faults
 install 4 KiB PTEs only.  The model's mm may also hold *outside* VMAs: the rest
@@ -25,29 +23,18 @@ its floor and ceiling (see `Mm.in_empty_slot`).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, replace
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from .config import KernelConfig
-from .geometry import PAGE_SIZE, PMD_SHIFT, PMD_SIZE, Geometry, Level
-from .pgtable import (
-    LEAF_4K,
-    Allocation,
-    FreeOp,
-    Life,
-    Tables,
-    ensure_table,
-    free_pgd_range,
-    new_tree,
-    pgtables_bytes,
-    populate,
-    set_entry,
-    set_table,
-    walk_path,
-)
-from .vma import Vma, split_vma, unmap_bounds
-from .zap import pte_table_empty, reclaim_pt_is_enabled, zap_ptes, zap_targets
+from .geometry import PAGE_SIZE, PMD_SHIFT, Geometry, Level
+from .layout import PathSpec
+from .pgtable import LEAF_4K, Allocation, Tables, ensure_table, new_tree, pgtables_bytes, set_table
+from .programs import madvise_program, munmap_program
+from .sequential import Change, run_alone
+from .tablestore import TableStore
+from .vma import Vma
 
 _FAULT_PATH = {
     "__p4d_alloc": "handle_mm_fault → __handle_mm_fault → p4d_alloc → __p4d_alloc",
@@ -55,26 +42,7 @@ _FAULT_PATH = {
     "__pmd_alloc": "handle_mm_fault → __handle_mm_fault → pmd_alloc → __pmd_alloc",
     "__pte_alloc": "handle_mm_fault → do_anonymous_page → pte_alloc → __pte_alloc",
 }
-_RECLAIM_PATH = ("madvise_dontneed_single_vma → zap_page_range_single_batched → zap_pte_range → "
-                 "try_get_and_clear_pmd → free_pte → pte_free_tlb")
-
-
-class Change(NamedTuple):
-    """One page table allocated or freed by a system call.
-
-    `function` is the kernel function responsible (__pte_alloc, free_pgd_range,
-    free_pte ...); `path` is the call chain that reached it.
-    """
-
-    level: str
-    start: int
-    end: int
-    function: str
-    path: str = ""
-
-    def as_dict(self, base: int = 0) -> dict:
-        return {"level": self.level, "start": self.start - base, "end": self.end - base,
-                "function": self.function, "path": self.path}
+__all__ = ["Change", "Mm", "Syscall", "touched_pages"]
 
 
 class Syscall(NamedTuple):
@@ -184,12 +152,12 @@ class Mm:
     def touch(self, start: int, end: int, stride: int = PAGE_SIZE) -> Syscall:
         """Write one byte every `stride` bytes of [start, end): one write fault per
         page not yet mapped (handle_mm_fault → do_anonymous_page), allocating
-        each missing table on the way down with pgtable.populate().
+        each missing table on the way down (__pud_alloc, __pmd_alloc, __pte_alloc).
 
-        Pages are handled one PTE table (2 MiB) at a time: populate() for the
-        first page when a table is missing on its way down, then the leaves of
-        the other pages of that table, which populate() would install the same
-        way (LEAF_4K) with nothing left to allocate.
+        Pages are handled one PTE table (2 MiB) at a time: ensure_table()
+        allocates what is missing on the way down to it (pgtable.populate()
+        without the leaf), then the leaves of every page of that table are
+        installed (LEAF_4K) at once.
         """
         self._check_range("touch", start, end)
         if not isinstance(stride, int) or isinstance(stride, bool) or stride <= 0:
@@ -198,20 +166,35 @@ class Mm:
         if hole is not None:
             raise ValueError(f"touch [{start:#x}, {end:#x}): [{hole[0]:#x}, {hole[1]:#x}) is not mapped "
                              "(the write would get SIGSEGV)")
-        pages = list(touched_pages(start, end, stride))
-        starts = [v.start for v in self.vmas]
-        written = {self.vmas[bisect_right(starts, p) - 1].name for p in pages}
+        pages = list(touched_pages(start, end, stride))  # in increasing order
+        written = set()
+        for v in self.overlapping(start, end):
+            i = bisect_left(pages, v.start)
+            if i < len(pages) and pages[i] < v.end:
+                written.add(v.name)
         mm = self._anon_vma_prepare(written)
-        tables = mm.tables
+        geo = mm.geo
+        # a TableStore is edited in place for the length of the call (tablestore.Transient)
+        session = mm.tables.transient() if isinstance(mm.tables, TableStore) else None
+        tables = mm.tables if session is None else session
         allocated: list[Change] = []
-        for chunk in _by_pte_table(iter(pages)):
-            last = walk_path(tables, mm.geo, chunk[0])[-1]
-            if last.table.level != Level.PTE:  # a table is missing on the way down
-                tables, allocs = populate(tables, mm.geo, chunk[0], Level.PTE)
+        pmd_span = geo.table_span(Level.PMD)
+        pmd = None
+        try:
+            for chunk in _by_pte_table(iter(pages)):
+                addr = chunk[0]
+                if pmd is None or not pmd.base <= addr < pmd.base + pmd_span:
+                    tables, allocs, pmd = ensure_table(tables, geo, addr, Level.PMD)
+                    allocated.extend(_alloc_change(a) for a in allocs)
+                # the rest of the way down from the PMD table, which the last chunk reached too
+                tables, allocs, pte = ensure_table(tables, geo, addr, Level.PTE, root=pmd.tid)
                 allocated.extend(_alloc_change(a) for a in allocs)
-                last = walk_path(tables, mm.geo, chunk[0])[-1]
-            tables = _install_leaves(tables, mm.geo, last.table.tid, chunk)
-        return Syscall(replace(mm, tables=tables), tuple(allocated), ())
+                tables = _install_leaves(tables, geo, pte.tid, chunk)
+        except BaseException:
+            if session is not None:
+                session.abandon()
+            raise
+        return Syscall(replace(mm, tables=tables if session is None else session.persistent()), tuple(allocated), ())
 
     def _anon_vma_prepare(self, written: set[str]) -> "Mm":
         """mm/rmap.c __anon_vma_prepare(): a VMA's first write fault gives it an
@@ -239,120 +222,59 @@ class Mm:
 
     # --- munmap() -------------------------------------------------------------------
     def munmap(self, start: int, end: int) -> Syscall:
-        """mm/vma.c do_vmi_align_munmap().
-
-        vms_gather_munmap_vmas(): split the VMAs that straddle start or end
-        (__split_vma: vma.split_vma), detach every VMA inside [start, end), and
-        note prev->vm_end as vms->unmap_start (floor) and next->vm_start as
-        vms->unmap_end (ceiling): vma.unmap_bounds() over what remains, the
-        outside VMAs included.  vms_clear_ptes(): unmap_vmas() zaps the PTEs
-        of each detached VMA (no PT_RECLAIM here: unmap_vmas() does not set
-        zap_details.reclaim_pt), then free_pgtables() frees the tables.
-        """
+        """munmap(): the explorer's program (programs.munmap_program(): split the
+        edges, detach, unmap_vmas(), free_pgtables() with prev->vm_end as
+        floor and next->vm_start as ceiling, the outside VMAs included), run
+        alone.  No PT_RECLAIM here: unmap_vmas() does not set
+        zap_details.reclaim_pt (free_pgtables() frees the tables)."""
         self._check_range("munmap", start, end)
-        vmas = self.vmas
-        anon = dict(self.anon)
-        serial = self.serial
-        for at in (start, end):
-            v = next((v for v in vmas if v.start < at < v.end), None)
-            if v is not None:
-                serial += 1
-                upper = f"vma{serial}"
-                vmas = split_vma(vmas, v.name, at, upper)
-                anon[upper] = anon.get(v.name, 0)  # anon_vma_clone(): both halves keep it
-        detached = tuple(v for v in vmas if start <= v.start and v.end <= end)
-        if not detached:
-            return Syscall(self, (), ())  # nothing mapped there: munmap() returns 0
-        remaining = tuple(v for v in vmas if v not in detached)
-        floor, ceiling = unmap_bounds(remaining + self.outside, start, end)
-        tables = self.tables
-        for v in detached:  # unmap_vmas() → unmap_single_vma() → zap_pmd_range()
-            for t in zap_targets(tables, self.geo, v.start, v.end):
-                if t.pte_tid >= 0:
-                    tables = zap_ptes(tables, self.geo, t.pte_tid, t.start, t.end)
-        tables, freed = free_pgtables(tables, self.geo, detached, floor, ceiling)
-        for v in detached:
-            anon.pop(v.name, None)
-        mm = replace(self, tables=tables, vmas=remaining, anon=tuple(sorted(anon.items())), serial=serial)
-        return Syscall(mm, (), tuple(freed))
+        return self._run(munmap_program, PathSpec("munmap", start, end, "munmap"))
 
     # --- madvise(MADV_DONTNEED) ---------------------------------------------------------
     def madvise_dontneed(self, start: int, end: int) -> Syscall:
-        """mm/madvise.c: madvise_walk_vmas() calls madvise_dontneed_single_vma()
-        once per VMA, with the range clipped to that VMA; it zaps with
-        zap_details.reclaim_pt = true.  In zap_pte_range() a PTE table is
-        reclaimed only if that zap covered its whole 2 MiB
-        (reclaim_pt_is_enabled(): CONFIG_PT_RECLAIM and end - start >=
-        PMD_SIZE) and every entry is then none: try_get_and_clear_pmd() clears
-        the PMD entry and free_pte() frees the table (the slow path,
-        try_to_free_pte(), reaches the same result when the PMD lock is
-        contended).  Two zaps of half a table each reclaim nothing.
-        """
+        """madvise(MADV_DONTNEED): the explorer's program
+        (programs.madvise_program()), run alone.  madvise_walk_vmas() calls
+        madvise_dontneed_single_vma() once per VMA, with the range clipped to
+        that VMA (mm/madvise.c), and zaps with zap_details.reclaim_pt = true.
+        In zap_pte_range() a PTE table is reclaimed only if that zap covered its
+        whole 2 MiB (reclaim_pt_is_enabled(): CONFIG_PT_RECLAIM and end - start
+        >= PMD_SIZE, the end clipped to the VMA by unmap_single_vma()) and
+        every entry is then none.  Two zaps of half a table each reclaim
+        nothing, and neither do two VMAs sharing one PTE table."""
         self._check_range("madvise", start, end)
         hole = self.unmapped_part(start, end)
         if hole is not None:
             raise ValueError(f"madvise [{start:#x}, {end:#x}): [{hole[0]:#x}, {hole[1]:#x}) is not mapped "
                              "(madvise() would fail with ENOMEM)")
-        tables = self.tables
-        freed: list[Change] = []
-        for v in self.overlapping(start, end):
-            lo, hi = max(v.start, start), min(v.end, end)
-            for t in zap_targets(tables, self.geo, lo, hi):
-                if t.pte_tid < 0:
-                    continue  # zap_huge_pmd(): no THP under MADV_NOHUGEPAGE
-                tables = zap_ptes(tables, self.geo, t.pte_tid, t.start, t.end)
-                if reclaim_pt_is_enabled(t.start, t.end, self.config.PT_RECLAIM) and pte_table_empty(tables, t.pte_tid):
-                    pte = tables[t.pte_tid]
-                    tables = set_entry(tables, t.pmd_tid, t.pmd_index, None)
-                    tables = set_table(tables, replace(pte, life=Life.FREED, counted=False, freed_by="free_pte"))
-                    freed.append(Change("PTE", *pte.span(self.geo), "free_pte", _RECLAIM_PATH))
-        return Syscall(replace(self, tables=tables), (), tuple(freed))
+        return self._run(madvise_program, PathSpec("madvise", start, end, "madvise"))
 
-
-# --- free_pgtables(): mm/memory.c --------------------------------------------------------
-
-
-def free_pgtables_calls(detached: tuple[Vma, ...], ceiling: int) -> list[tuple[int, int, int]]:
-    """The (addr, end, ceiling) of each free_pgd_range() call that mm/memory.c
-    free_pgtables() makes for the detached VMAs, in address order.
-
-    "Optimization: gather nearby vmas into one call down": while the next
-    detached VMA starts at most PMD_SIZE past the end of the current one
-    (next->vm_start <= vma->vm_end + PMD_SIZE), they share one call.  A call's
-    ceiling is the start of the next detached VMA (`next ? next->vm_start :
-    ceiling`), or vms->unmap_end after the last one.
-    """
-    calls = []
-    i = 0
-    while i < len(detached):
-        first = last = detached[i]
-        i += 1
-        while i < len(detached) and detached[i].start <= last.end + PMD_SIZE:
-            last = detached[i]
-            i += 1
-        calls.append((first.start, last.end, detached[i].start if i < len(detached) else ceiling))
-    return calls
-
-
-def free_pgtables(tables: Tables, geo: Geometry, detached: tuple[Vma, ...], floor: int,
-                  ceiling: int) -> tuple[Tables, list[Change]]:
-    """mm/memory.c free_pgtables(): free_pgd_range() for each gathered group of
-    detached VMAs (free_pgtables_calls()).  Every call gets the same floor,
-    vms->unmap_start: the kernel does not raise it between groups."""
-    freed: list[Change] = []
-    for addr, end, top in free_pgtables_calls(detached, ceiling):
-        for op in free_pgd_range(tables, geo, addr, end, floor, top):
-            tables = _unlink(tables, op)
-            freed.append(Change(op.level.name, op.start, op.end, "free_pgd_range",
-                                f"free_pgtables → free_pgd_range → {op.function} → {op.free_function}"))
-    return tables, freed
-
-
-def _unlink(tables: Tables, op: FreeOp) -> Tables:
-    """Clear the parent entry (pmd_clear/pud_clear/p4d_clear) and hand the table
-    to the mmu_gather; mm_dec_nr_*() takes it out of pgtables_bytes now."""
-    tables = set_entry(tables, op.parent, op.index, None)
-    return set_table(tables, replace(tables[op.tid], life=Life.FREED, counted=False, freed_by=op.free_function))
+    def _run(self, builder: Callable, spec: PathSpec) -> Syscall:
+        """Build the call's program for this mm's VMAs (the outside ones too:
+        they set floor and ceiling) and run it alone (sequential.run_alone())."""
+        vmas = tuple(sorted(self.vmas + self.outside, key=lambda v: v.start))
+        done = run_alone(builder(spec, vmas, self.config), self.tables, vmas, self.geo, self.config)
+        if done.tables is self.tables and done.vmas is vmas:
+            return Syscall(self, (), ())  # nothing there: munmap() returns 0
+        anon = dict(self.anon)
+        for old, new in done.splits:
+            anon[new] = anon.get(old, 0)  # __split_vma() → anon_vma_clone(): both halves keep it
+        outside = {v.name for v in self.outside}
+        kept = [v for v in done.vmas if not v.detached and v.name not in outside]
+        for v in done.vmas:
+            if v.detached:
+                anon.pop(v.name, None)  # remove_vma()
+        # The builders name a split part after the VMA it came from ("A.hi");
+        # give it an mm-wide name so that later splits cannot collide.
+        serial = self.serial
+        vmas = []
+        for v in kept:
+            if v.name in dict(done.splits).values():
+                serial += 1
+                anon[f"vma{serial}"] = anon.pop(v.name, 0)
+                v = replace(v, name=f"vma{serial}")
+            vmas.append(v)
+        mm = replace(self, tables=done.tables, vmas=tuple(vmas), anon=tuple(sorted(anon.items())), serial=serial)
+        return Syscall(mm, (), done.freed)
 
 
 # --- VMA merging: mm/vma.c ---------------------------------------------------------------
@@ -420,13 +342,17 @@ def _by_pte_table(pages: Iterator[int]) -> Iterator[list[int]]:
 
 
 def _install_leaves(tables: Tables, geo: Geometry, pte_tid: int, pages: list[int]) -> Tables:
+    """do_anonymous_page() → set_pte_at() for each page of one PTE table (a page
+    already mapped keeps its PTE: the write does not fault)."""
     table = tables[pte_tid]
+    if not table.entries:  # a new table: the pages, in increasing order, each once
+        return set_table(tables, table.with_entries(tuple((geo.pte_index(page), LEAF_4K) for page in pages)))
     entries = dict(table.entries)
     for page in pages:
         entries.setdefault(geo.pte_index(page), LEAF_4K)
     if len(entries) == len(table.entries):
         return tables
-    return set_table(tables, replace(table, entries=tuple(sorted(entries.items()))))
+    return set_table(tables, table.with_entries(tuple(sorted(entries.items()))))
 
 
 def _alloc_change(a: Allocation) -> Change:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from .geometry import PMD_SIZE, Geometry, Level
@@ -43,11 +42,16 @@ def zap_ptes(tables: Tables, geo: Geometry, pte_tid: int, start: int, end: int) 
     One new entries tuple for the whole range (the same result as clearing the
     entries one by one, without rebuilding the table once per PTE)."""
     table = tables[pte_tid]
-    span = geo.entry_span(Level.PTE)
-    kept = tuple((i, e) for i, e in table.entries if not start <= table.base + i * span < end)
+    if not table.entries:
+        return tables
+    if start <= table.base and table.base + PMD_SIZE <= end:
+        kept = ()  # the range covers the whole table
+    else:
+        span = geo.entry_span(Level.PTE)
+        kept = tuple((i, e) for i, e in table.entries if not start <= table.base + i * span < end)
     if len(kept) == len(table.entries):
         return tables
-    return set_table(tables, replace(table, entries=kept))
+    return set_table(tables, table.with_entries(kept))
 
 
 def reclaim_pt_is_enabled(start: int, end: int, reclaim_pt: bool) -> bool:

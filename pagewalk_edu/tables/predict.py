@@ -1,5 +1,6 @@
 """The simulator's prediction for a tables scenario: kernel/syscalls.py, one
-system call a step, in an empty 512 GiB PGD slot."""
+system call a step, in an empty 512 GiB PGD slot (munmap and MADV_DONTNEED run
+the explorer's own programs, kernel/programs.py, alone: kernel/sequential.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class StepResult:
 
 
 def _rel(c: Change, base: int) -> Change:
-    return c._replace(start=c.start - base, end=c.end - base)
+    return Change(c.level, c.start - base, c.end - base, c.function, c.path)
 
 
 def predict(scenario: TablesScenario, config: KernelConfig) -> list[StepResult]:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from pagewalk_edu.kernel.config import KernelConfig
 from pagewalk_edu.kernel.geometry import PAGE_SIZE, Level
 from pagewalk_edu.kernel.pgtable import Life, walk_path
-from pagewalk_edu.kernel.syscalls import Mm, free_pgtables_calls, touched_pages
-from pagewalk_edu.kernel.vma import Vma
+from pagewalk_edu.kernel.free_pgd import free_pgtables_calls
+from pagewalk_edu.kernel.syscalls import Mm, touched_pages
 
 K, M, G = 1 << 10, 1 << 20, 1 << 30
 BASE = 0x4000_0000_0000
@@ -212,7 +212,7 @@ def test_free_pgtables_gathers_vmas_closer_than_pmd_size():
     """mm/memory.c free_pgtables(): `while (next && next->vm_start <= vma->vm_end +
     PMD_SIZE)` joins detached VMAs into one free_pgd_range() call; a farther one
     gets its own call, and the call before it has that VMA's start as ceiling."""
-    a, b, c = Vma("a", 0, 4 * K), Vma("b", 2 * M + 4 * K, 2 * M + 8 * K), Vma("c", 4 * M + 12 * K, 4 * M + 16 * K)
+    a, b, c = (0, 4 * K), (2 * M + 4 * K, 2 * M + 8 * K), (4 * M + 12 * K, 4 * M + 16 * K)
     assert free_pgtables_calls((a, b), 0) == [(0, 2 * M + 8 * K, 0)]
     assert free_pgtables_calls((a, b, c), 7 * G) == [(0, 2 * M + 8 * K, 4 * M + 12 * K), (4 * M + 12 * K, 4 * M + 16 * K, 7 * G)]
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,49 @@ def test_every_version_of_a_table_store_reads_as_its_tuple(ops):
         for s, r in versions[:: max(1, len(versions) // 5)] + versions[-1:]:
             assert len(s) == len(r) and tuple(s) == r and s.accounted == sum(map(is_accounted, r))
             assert pgtables_bytes(s) == pgtables_bytes(r)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=40), st.integers(0, 3), st.booleans())
+def test_a_transient_session_leaves_every_other_version_as_it_was(ops, start_at, abandon):
+    """tablestore.Transient: a system call edits the newest tables in place;
+    the version it started from (and every older one) still reads as before,
+    the session ends as the tuple the same changes build, or (abandon) as
+    nothing changed at all."""
+    base = tuple(Table(i, Level.PTE, i << 21) for i in range(3))
+    versions = [(TableStore(base), base)]
+    for i in range(3):  # some history, so that the session may start from an older version
+        store, ref = versions[-1]
+        changed = replace(ref[i], counted=False)
+        versions.append((set_table(store, changed), set_table(ref, changed)))
+    store, ref = versions[start_at]
+    session = store.transient()
+    edited, expected = session, ref
+    for tid, grow in ops:
+        if grow:
+            child = Table(len(expected), Level.PMD, 0)
+            edited, expected = edited + (child,), expected + (child,)
+        else:
+            changed = replace(expected[tid % len(expected)], counted=not expected[tid % len(expected)].counted)
+            edited, expected = set_table(edited, changed), set_table(expected, changed)
+        assert edited is session and edited.accounted == sum(map(is_accounted, expected))
+    if abandon:
+        assert session.abandon() is store
+    else:
+        done = session.persistent()
+        assert tuple(done) == expected and done.accounted == sum(map(is_accounted, expected))
+        versions.append((done, expected))
+    for s, r in versions:
+        assert tuple(s) == r and s.accounted == sum(map(is_accounted, r))
+
+
+def test_a_transient_refuses_to_go_on_once_another_version_was_read():
+    tables = tuple(Table(i, Level.PTE, i << 21) for i in range(3))
+    store = TableStore(tables)
+    newer = set_table(store, replace(tables[1], counted=False))
+    session = newer.transient()
+    set_table(session, replace(tables[2], counted=False))
+    assert store[1].counted and newer[2].counted  # older versions read as they were (and take the list back)
+    with pytest.raises(RuntimeError, match="transient"):
+        set_table(session, replace(tables[0], counted=False))
+    assert tuple(newer) == (tables[0], replace(tables[1], counted=False), tables[2])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 from ..geometry import Level
-from ..pgtable import Entry, Life, free_pgd_range, set_entry, unlink_table
+from ..free_pgd import FreeOp, free_pgtables
+from ..pgtable import Entry, Life, set_entry, unlink_table
 from ..program import instruction
 from ..steps import Taken, deref, free_tables, pmd_lock, pmd_lock_name, pte_lock, release_spin
 from ..vma import unmap_bounds
@@ -24,13 +25,28 @@ FreePgtables = instruction("free_pgtables", "start", "end")
 FreeTable = instruction("free_table", "caller", "free_function", "level", "tid", "parent", "index", "start", "end")
 
 
+def zap_instructions(tables, geo, start: int, end: int, reclaim: bool) -> tuple:
+    """zap_pmd_range() over [start, end): one Zap per PMD entry, in order
+    (also what the sequential runner, kernel/sequential.py, pushes)."""
+    return tuple(Zap(t.function, t.pte_tid, t.pmd_tid, t.pmd_index, t.start, t.end, reclaim)
+                 for t in zap_targets(tables, geo, start, end))
+
+
+def free_pgtables_plan(tables, geo, vmas, start: int, end: int) -> tuple[int, int, list[FreeOp]]:
+    """free_pgtables() after munmap() of [start, end): (floor, ceiling, the
+    tables to free in order) for the VMAs there that vms_gather_munmap_vmas()
+    detached, gathered as mm/memory.c gathers them (free_pgd.free_pgtables())."""
+    floor, ceiling = unmap_bounds(vmas, start, end)
+    unmapped = [(v.start, v.end) for v in vmas if v.detached and start <= v.start and v.end <= end]
+    return floor, ceiling, free_pgtables(tables, geo, unmapped, floor, ceiling)
+
+
 def _unmap_vmas(ctx, state, a, op):
     """unmap_vmas() (munmap, mremap) or zap_page_range_single_batched()
     (MADV_DONTNEED, with details->reclaim_pt when PT_RECLAIM is set) →
     zap_pmd_range(): one zap per PMD entry in the range."""
     function, start, end, reclaim = op
-    zaps = tuple(Zap(t.function, t.pte_tid, t.pmd_tid, t.pmd_index, t.start, t.end, reclaim)
-                 for t in zap_targets(state.tables, ctx.geo, start, end))
+    zaps = zap_instructions(state.tables, ctx.geo, start, end, reclaim)
     return go(state, a, function,
               f"{function}() zaps [{start:#x}, {end:#x}): {len(zaps)} PMD entr{'y' if len(zaps) == 1 else 'ies'} to visit",
               f"mm/memory.c: {function}", call=zaps)
@@ -112,8 +128,7 @@ def _zap_huge_pmd(ctx, state, a, pmd, idx):
 def _free_pgtables(ctx, state, a, op):
     """free_pgtables() → free_pgd_range(addr, end, floor, ceiling)."""
     _, start, end = op
-    floor, ceiling = unmap_bounds(state.vmas, start, end)
-    ops = free_pgd_range(state.tables, ctx.geo, start, end, floor, ceiling)
+    floor, ceiling, ops = free_pgtables_plan(state.tables, ctx.geo, state.vmas, start, end)
     frees = tuple(FreeTable(*o) for o in ops)
     ceil_txt = f"{ceiling:#x}" if ceiling else "USER_PGTABLES_CEILING"
     kept = "" if ops else "; no table lies wholly inside: none is freed"
