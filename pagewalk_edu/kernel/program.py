@@ -129,7 +129,7 @@ class Program(tuple):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __reduce__(self):  # copy and pickle rebuild it from its items
+    def __reduce__(self):  # copy.copy() and copy.deepcopy() rebuild it from its items
         return (_rebuild, (tuple(self), self.labels, tuple(sorted(self.returns)), self.sub))
 
     def ends_at(self, pc: int) -> bool:
