@@ -68,9 +68,14 @@ class Program(tuple):
 
     Being a tuple, a builder's program iterates, slices and compares as before.
     Its hash is kept (the explorer hashes every actor's frames in every state),
-    and two programs are equal only with the same labels too."""
+    and two programs are equal only with the same labels too.
 
-    def __new__(cls, items=()):
+    A sub-program (`sub`, what a step calls) is kept as the part still to run:
+    a frame of one is (its rest, 0), so two calls whose remaining instructions
+    agree (free_pgd_range() chose two tables, one is done; or it chose only
+    the second) are one state, as their futures are one."""
+
+    def __new__(cls, items=(), sub: bool = False):
         ops: list = []
         labels: list[tuple[str, int]] = []
         returns: set[int] = set()
@@ -84,8 +89,30 @@ class Program(tuple):
         self = tuple.__new__(cls, ops)
         self.labels = tuple(labels)
         self.returns = frozenset(returns)
-        self._hash = hash((tuple(ops), self.labels, self.returns))
+        self.sub = sub
+        self._hash = hash((tuple(ops), self.labels, self.returns, sub))
+        self._rests: dict[int, Program] = {}
         return self
+
+    def as_sub(self) -> "Program":
+        """This program, called as a sub-program."""
+        return self if self.sub else _rebuild(tuple(self), self.labels, tuple(sorted(self.returns)), True)
+
+    def rest(self, pc: int) -> "Program":
+        """The sub-program still to run from `pc` (labels and returns after it
+        kept, shifted); kept, so each is made once."""
+        if pc == 0:
+            return self
+        out = self._rests.get(pc)
+        if out is None:
+            items: list = []
+            for i in range(pc, len(self) + 1):
+                items += [Return() for at in self.returns if at == i and at > pc]
+                items += [Label(n) for n, at in self.labels if at == i and at > pc]
+                if i < len(self):
+                    items.append(self[i])
+            out = self._rests[pc] = Program(items, sub=True)
+        return out
 
     def __hash__(self) -> int:
         return self._hash
@@ -95,14 +122,15 @@ class Program(tuple):
             return True
         if not isinstance(other, Program):
             return NotImplemented if not isinstance(other, tuple) else tuple.__eq__(self, other) and not self.labels and not self.returns
-        return self._hash == other._hash and tuple.__eq__(self, other) and self.labels == other.labels and self.returns == other.returns
+        return (self._hash == other._hash and tuple.__eq__(self, other) and self.labels == other.labels
+                and self.returns == other.returns and self.sub == other.sub)
 
     def __ne__(self, other) -> bool:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __reduce__(self):  # copy and pickle rebuild it from its items
-        return (_rebuild, (tuple(self), self.labels, tuple(sorted(self.returns))))
+    def __reduce__(self):  # copy.copy() and copy.deepcopy() rebuild it from its items
+        return (_rebuild, (tuple(self), self.labels, tuple(sorted(self.returns)), self.sub))
 
     def ends_at(self, pc: int) -> bool:
         """Is there nothing left to run at `pc`?"""
@@ -136,14 +164,14 @@ class Program(tuple):
         return f"Program({', '.join(out)})"
 
 
-def _rebuild(ops, labels, returns) -> Program:
+def _rebuild(ops, labels, returns, sub=False) -> Program:
     items: list = []
     for i in range(len(ops) + 1):
         items += [Return() for at in returns if at == i]
         items += [Label(n) for n, at in labels if at == i]
         if i < len(ops):
             items.append(ops[i])
-    return Program(items)
+    return Program(items, sub)
 
 
 def program(*items) -> Program:

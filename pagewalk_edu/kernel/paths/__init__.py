@@ -41,8 +41,7 @@ _discover()
 
 def freer_step(ctx, state: State, a: Actor) -> Outcome:
     """Run the instruction at the innermost frame's pc."""
-    program, pc = a.frames[-1]
-    op = program[pc]
+    op = a.instruction
     try:
         run = OPS[type(op)]
     except KeyError:

@@ -36,11 +36,16 @@ def _settle(frames: tuple) -> tuple:
 
 
 def advance(frames: tuple, goto: str | None = None, call=()) -> tuple:
-    """The frames after the innermost frame's instruction ran."""
+    """The frames after the innermost frame's instruction ran.  A path's own
+    program keeps its pc; a called sub-program is kept as what is left of it
+    (Program.rest()), so equal work left gives equal frames."""
     program, pc = frames[-1]
-    frames = _settle(frames[:-1] + ((program, program.target(goto, pc) if goto else program.after(pc)),))
+    pc = program.target(goto, pc) if goto else program.after(pc)
+    if program.sub and not program.ends_at(pc):
+        program, pc = program.rest(pc), 0
+    frames = _settle(frames[:-1] + ((program, pc),))
     if call:
-        sub = call if isinstance(call, Program) else Program(call)
+        sub = call.as_sub() if isinstance(call, Program) else Program(call, sub=True)
         frames = _settle(frames + ((sub, 0),))
     return frames
 
