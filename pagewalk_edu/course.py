@@ -343,8 +343,7 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
         if path.read_bytes() == clean:
             lines.append(f"{path.name}: already clean")
             continue
-        kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
-        kept.parent.mkdir(exist_ok=True)
+        kept = _kept_path(folder, path, stamp)
         # both through the one atomic writer: the learner's copy is kept (never over
         # another kept copy) before the lesson is replaced, and a kill or a full disk
         # leaves the old lesson or the clean one, never half of either
@@ -353,6 +352,18 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
         lines.append(f"{path.name}: reset to the clean copy; the previous one is {KEPT}/{kept.name} "
                      "(in JupyterLab, close the lesson's tab first, or choose File > Reload Notebook from Disk)")
     return lines
+
+
+def _kept_path(folder: Path, path: Path, stamp: str) -> Path:
+    """A name in folder/my-copies/ for the learner's copy of `path` that no kept copy has:
+    two resets within one second must not collide (the second would fail on the first's copy)."""
+    (folder / KEPT).mkdir(exist_ok=True)
+    kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
+    n = 2
+    while kept.exists():
+        kept = folder / KEPT / f"{path.stem}-{stamp}-{n}.ipynb"
+        n += 1
+    return kept
 
 
 def in_browser() -> bool:
@@ -373,8 +384,7 @@ def _reset_in_browser(lesson: str, folder: Path) -> list[str]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for path in _lesson_files(folder, lesson):
         mine = path.read_bytes()
-        kept = folder / KEPT / f"{path.stem}-{stamp}.ipynb"
-        kept.parent.mkdir(exist_ok=True)
+        kept = _kept_path(folder, path, stamp)
         write_atomic(kept, mine)
         if kept.read_bytes() != mine:
             raise OSError(f"could not keep a copy of {path.name} in {KEPT}/; {path.name} left as it is")

@@ -131,6 +131,20 @@ def test_reset_restores_the_clean_copy_and_keeps_the_learners(room):
     assert course.reset_lesson("all", room) == [f"00-start-here.ipynb: already clean", f"{LESSON.name}: already clean"]
 
 
+def test_two_resets_in_one_second_keep_both_copies(room, monkeypatch):
+    """A learner who changes the lesson again and resets twice within the same second
+    (the kept copy's name has one-second resolution) loses neither copy."""
+    monkeypatch.setattr(course.time, "strftime", lambda fmt, *a: "20261201-120000")
+    first = (room / LESSON.name).read_text(encoding="utf-8")
+    course.reset_lesson("03", room)
+    (room / LESSON.name).write_text(first.replace("'unsafe'", "'deadlock'"), encoding="utf-8")
+    lines = course.reset_lesson("03", room)
+    assert lines[0].startswith(f"{LESSON.name}: reset to the clean copy"), lines
+    kept = sorted((room / course.KEPT).glob("03-munmap-free-pgtables-*.ipynb"))
+    texts = [k.read_text(encoding="utf-8") for k in kept]
+    assert len(kept) == 2 and any("'unsafe'" in t for t in texts) and any("'deadlock'" in t for t in texts)
+
+
 def test_reset_from_a_folder_of_clean_lessons_without_git(tmp_path):
     work, clean = tmp_path / "work", tmp_path / "clean"
     work.mkdir(), clean.mkdir()
