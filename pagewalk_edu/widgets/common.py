@@ -9,7 +9,7 @@ import ipywidgets as W
 
 from ..explore.matrix import matrix
 from ..explore.verdict import verdict
-from ..kernel.config import PROFILES, KernelConfig, parse_config_list
+from ..kernel.config import CONFIG_KEYS, PROFILES, KernelConfig, parse_config_list
 from ..kernel.scenario import FAULTS, WALKERS, Scenario
 
 
@@ -69,6 +69,16 @@ class ConfigControls:
                                    layout=W.Layout(width="230px"))
         self.levels = W.Dropdown(options=[4, 5], value=cfg.PGTABLE_LEVELS, description="levels", style=short,
                                  layout=W.Layout(width="120px"))
+        # the two hugetlb keys of issue 12's sharing race; both non-default values are what-ifs or one release
+        self.table_sync = W.Dropdown(options=["ipi", "elide_native"], value=cfg.TABLE_SYNC, description="TABLE_SYNC",
+                                     tooltip="TABLE_SYNC: elide_native skips tlb_remove_table_sync_one()'s IPI on native "
+                                             "x86 (Lance Yang's series: not in a release)", style=short,
+                                     layout=W.Layout(width="230px"))
+        self.unshare_sync = W.Dropdown(options=["after_flush", "in_unshare"], value=cfg.HUGETLB_UNSHARE_SYNC,
+                                       description="HUGETLB_UNSHARE_SYNC",
+                                       tooltip="where huge_pmd_unshare()'s sync IPI is sent: after the flush (6.18.y, 7.x) "
+                                               "or inside huge_pmd_unshare() under the table's lock (v6.18.0 only)",
+                                       style=short, layout=W.Layout(width="290px"))
         self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault", style=short,
                                 layout=W.Layout(width="250px"))
         self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker", style={
@@ -76,7 +86,8 @@ class ConfigControls:
                                       tooltips=["on a CPU of the walked mm", "on another process's CPU (like __access_remote_vm)"])
         self.kernel.observe(self._profile, names="value")
         self.box = W.VBox([W.HBox([self.kernel, self.walker, self.fault]),
-                           W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback])])
+                           W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback]),
+                           W.HBox([self.table_sync, self.unshare_sync])])
 
     def _profile(self, change) -> None:
         """A new profile sets every key to that release's default."""
@@ -87,6 +98,8 @@ class ConfigControls:
             self.flush.value = cfg.TLB_FLUSH
             self.fallback.value = cfg.TABLE_FREE_FALLBACK
             self.levels.value = cfg.PGTABLE_LEVELS
+            self.table_sync.value = cfg.TABLE_SYNC
+            self.unshare_sync.value = cfg.HUGETLB_UNSHARE_SYNC
 
     _holding = False
 
@@ -104,13 +117,20 @@ class ConfigControls:
 
     @property
     def widgets(self):
-        return [self.kernel, self.rcu_free, self.pt_reclaim, self.flush, self.fallback, self.levels, self.fault, self.walker]
+        return [self.kernel, self.rcu_free, self.pt_reclaim, self.flush, self.fallback, self.levels, self.table_sync, self.unshare_sync,
+                self.fault, self.walker]
 
     def config(self) -> KernelConfig:
         """Raises ValueError (one line) on an impossible combination."""
         return KernelConfig(kernel=self.kernel.value, MMU_GATHER_RCU_TABLE_FREE=self.rcu_free.value,
                             PT_RECLAIM=self.pt_reclaim.value, TLB_FLUSH=self.flush.value,
-                            TABLE_FREE_FALLBACK=self.fallback.value, PGTABLE_LEVELS=self.levels.value)
+                            TABLE_FREE_FALLBACK=self.fallback.value, PGTABLE_LEVELS=self.levels.value,
+                            TABLE_SYNC=self.table_sync.value, HUGETLB_UNSHARE_SYNC=self.unshare_sync.value)
+
+    def values(self) -> dict:
+        """The config keys as the controls show them (KEY: value), for a widget that builds another."""
+        c = self.config()
+        return {k: getattr(c, k) for k in CONFIG_KEYS}
 
     def fault_value(self) -> str | None:
         return None if self.fault.value == "none" else self.fault.value

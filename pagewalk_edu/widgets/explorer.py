@@ -145,7 +145,8 @@ class Explorer(RunThisCell, W.VBox):
             "action": W.HBox([self.action]),
             "kernel": W.HBox([self.cfg.kernel]),
             "walker": W.HBox([self.cfg.walker]),
-            "config": W.HBox([self.cfg.rcu_free, self.cfg.pt_reclaim, self.cfg.levels, self.cfg.flush, self.cfg.fallback]),
+            "config": W.VBox([W.HBox([self.cfg.rcu_free, self.cfg.pt_reclaim, self.cfg.levels, self.cfg.flush, self.cfg.fallback]),
+                              W.HBox([self.cfg.table_sync, self.cfg.unshare_sync])]),
             "fault": W.HBox([self.cfg.fault]),
             "files": W.HBox([self.path, self.overwrite, self.save_button, self.load_button]),
         }
@@ -380,6 +381,8 @@ class Explorer(RunThisCell, W.VBox):
             self.cfg.flush.value = s.config.TLB_FLUSH
             self.cfg.fallback.value = s.config.TABLE_FREE_FALLBACK
             self.cfg.levels.value = s.config.PGTABLE_LEVELS
+            self.cfg.table_sync.value = s.config.TABLE_SYNC
+            self.cfg.unshare_sync.value = s.config.HUGETLB_UNSHARE_SYNC
             self.cfg.fault.value = s.fault or "none"
             self.cfg.walker.value = s.walker
 

@@ -75,7 +75,5 @@ class MatrixWidget(RunThisCell, W.VBox):
             self.message.value = message(str(err).splitlines()[0], "error")
             return
         self.explorer = Explorer(holds, action, self.cfg.kernel.value, self.cfg.walker.value, self.cfg.fault_value(),
-                                 config={"MMU_GATHER_RCU_TABLE_FREE": self.cfg.rcu_free.value, "PT_RECLAIM": self.cfg.pt_reclaim.value,
-                                         "TLB_FLUSH": self.cfg.flush.value, "TABLE_FREE_FALLBACK": self.cfg.fallback.value,
-                                         "PGTABLE_LEVELS": self.cfg.levels.value}, render=self._render)
+                                 config=self.cfg.values(), render=self._render)
         self.explorer_box.children = [self.explorer]
