@@ -9,7 +9,8 @@ from lessons import ROOT, read
 from pagewalk_edu.explore import verdict
 from pagewalk_edu.kernel import KernelConfig, run
 from pagewalk_edu.scenarios import named
-from pagewalk_edu.tables import load_tables_scenario, predict
+from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario, predict
+from pagewalk_edu.viz.text import state_text
 
 
 def prose(lesson: str) -> str:
@@ -44,6 +45,24 @@ def test_01_khugepaged_runs_alone_to_the_end_and_changes_the_tree_where_the_less
     assert shown == ["pmdp_collapse_flush", "set_pmd_at"]
     assert "pgtable_trans_huge_deposit()" in next(e.text for e in tc.events if e.function == "set_pmd_at")
     assert any(t.deposited for t in tc.last.tables), "the old PTE table is deposited, not freed"
+
+
+def test_01_the_running_totals_leave_out_the_pgd_and_a_walker_holding_nothing_starts_at_pgd_offset():
+    text = prose("01")
+    assert "three pages (12 KiB) after the first write, four (16 KiB) after the second" in text
+    steps = parse_tables_scenario({"steps": [{"op": "mmap", "start": 0, "length": "4M"},
+                                             {"op": "touch", "start": 0, "length": "4K"},
+                                             {"op": "touch", "start": "2M", "length": "4K"}]})
+    results = predict(steps, KernelConfig.for_kernel("6.18"))
+    assert [r.page_table_bytes // 1024 for r in results[1:]] == [12, 16]
+    assert [c.level for c in results[1].allocated] == ["PUD", "PMD", "PTE"], "the PGD is not among them"
+    assert "`next: acquire()` means it has not started" in text and "says `next: pgd_offset()`" in text
+    collapse = run(named("none+khugepaged_collapse").scenario, [], then_default=False)
+    munmap = run(named("vma_lock+munmap").scenario, [], then_default=False)
+    assert collapse.last.actor("walker").pc == "pgd_offset" and munmap.last.actor("walker").pc == "acquire"
+    assert "page [6] at 0x7f0000206000, next to the walked page [5]" in text
+    assert "[6] 0x7f0000206000: 4K page" in state_text(collapse.last, collapse.ctx)
+    assert "[6] 0x7f0000206000" not in state_text(munmap.last, munmap.ctx), "the earlier tree has no page [6]"
 
 
 def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
