@@ -75,6 +75,21 @@ def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
     assert walk.states[9].cpus[0].preempt == 0, "preempt drops back to 0 at folio_walk_end()"
 
 
+def test_02_the_quiz_asks_what_lesson_00_did_not_and_the_prediction_waits_at_the_split():
+    names = re.findall(r'"([^"]+)"', re.search(r"quiz\(([^)]*)\)", code("02")).group(1))
+    assert names == ["mmap_lock+khugepaged_collapse", "vma_lock+madv_dontneed"]
+    assert not any(n in code("00") + prose("00") for n in names), "a quiz question repeats a case of lesson 00"
+    collapse, dontneed = verdict(named(names[0]).scenario), verdict(named(names[1]).scenario)
+    assert collapse.verdict == "safe" and "mmap_write_lock" in " ".join(collapse.why)
+    assert dontneed.verdict == "safe_but_stale", "the VMA read lock does not exclude MADV_DONTNEED; RCU and pmd_same() do"
+    assert 'reveal_verdict(my_prediction, "vma_lock+munmap_partial")' in code("02")
+    assert "splitting A is where the prediction's `munmap()` waited" in prose("02")
+    split = verdict(named("vma_lock+munmap_partial").scenario)
+    assert split.verdict == "safe" and "vma_start_write()" in split.why[0]
+    walk = run(named("vma_lock+munmap").scenario, ["walker"] * 10, then_default=False)
+    assert [walk.states[i].cpus[0].rcu for i in (4, 5)] == [0, 1], "step 5 re-reads the PMD entry inside RCU"
+
+
 def test_03_the_full_trace_has_its_floor_ceiling_unlinking_free_and_use_after_free_where_the_lesson_says():
     text = prose("03")
     for quoted in ("step 9 gives the values", "floor 0x555555575000", "ceiling\n0x7ffde0000000", "Step 13 says `p4d_clear()`",
