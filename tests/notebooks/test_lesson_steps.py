@@ -9,7 +9,8 @@ from lessons import ROOT, read
 from pagewalk_edu.explore import verdict
 from pagewalk_edu.kernel import KernelConfig, run
 from pagewalk_edu.scenarios import named
-from pagewalk_edu.tables import load_tables_scenario, predict
+from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario, predict
+from pagewalk_edu.viz.text import state_text
 
 
 def prose(lesson: str) -> str:
@@ -46,6 +47,24 @@ def test_01_khugepaged_runs_alone_to_the_end_and_changes_the_tree_where_the_less
     assert any(t.deposited for t in tc.last.tables), "the old PTE table is deposited, not freed"
 
 
+def test_01_the_running_totals_leave_out_the_pgd_and_a_walker_holding_nothing_starts_at_pgd_offset():
+    text = prose("01")
+    assert "three pages (12 KiB) after the first write, four (16 KiB) after the second" in text
+    steps = parse_tables_scenario({"steps": [{"op": "mmap", "start": 0, "length": "4M"},
+                                             {"op": "touch", "start": 0, "length": "4K"},
+                                             {"op": "touch", "start": "2M", "length": "4K"}]})
+    results = predict(steps, KernelConfig.for_kernel("6.18"))
+    assert [r.page_table_bytes // 1024 for r in results[1:]] == [12, 16]
+    assert [c.level for c in results[1].allocated] == ["PUD", "PMD", "PTE"], "the PGD is not among them"
+    assert "`next: acquire()` means it has not started" in text and "says `next: pgd_offset()`" in text
+    collapse = run(named("none+khugepaged_collapse").scenario, [], then_default=False)
+    munmap = run(named("vma_lock+munmap").scenario, [], then_default=False)
+    assert collapse.last.actor("walker").pc == "pgd_offset" and munmap.last.actor("walker").pc == "acquire"
+    assert "page [6] at 0x7f0000206000, next to the walked page [5]" in text
+    assert "[6] 0x7f0000206000: 4K page" in state_text(collapse.last, collapse.ctx)
+    assert "[6] 0x7f0000206000" not in state_text(munmap.last, munmap.ctx), "the earlier tree has no page [6]"
+
+
 def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
     rows = re.findall(r"^\| (\d+) \| `(\w+)\(\)` \|", prose("02"), flags=re.M)
     walk = run(named("vma_lock+munmap").scenario, ["walker"] * 10, then_default=False)
@@ -54,6 +73,21 @@ def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
     cpu = walk.states[8].cpus[0]
     assert (cpu.irqs_off, cpu.rcu, cpu.preempt) == (False, 1, 1)
     assert walk.states[9].cpus[0].preempt == 0, "preempt drops back to 0 at folio_walk_end()"
+
+
+def test_02_the_quiz_asks_what_lesson_00_did_not_and_the_prediction_waits_at_the_split():
+    names = re.findall(r'"([^"]+)"', re.search(r"quiz\(([^)]*)\)", code("02")).group(1))
+    assert names == ["mmap_lock+khugepaged_collapse", "vma_lock+madv_dontneed"]
+    assert not any(n in code("00") + prose("00") for n in names), "a quiz question repeats a case of lesson 00"
+    collapse, dontneed = verdict(named(names[0]).scenario), verdict(named(names[1]).scenario)
+    assert collapse.verdict == "safe" and "mmap_write_lock" in " ".join(collapse.why)
+    assert dontneed.verdict == "safe_but_stale", "the VMA read lock does not exclude MADV_DONTNEED; RCU and pmd_same() do"
+    assert 'reveal_verdict(my_prediction, "vma_lock+munmap_partial")' in code("02")
+    assert "splitting A is where the prediction's `munmap()` waited" in prose("02")
+    split = verdict(named("vma_lock+munmap_partial").scenario)
+    assert split.verdict == "safe" and "vma_start_write()" in split.why[0]
+    walk = run(named("vma_lock+munmap").scenario, ["walker"] * 10, then_default=False)
+    assert [walk.states[i].cpus[0].rcu for i in (4, 5)] == [0, 1], "step 5 re-reads the PMD entry inside RCU"
 
 
 def test_03_the_full_trace_has_its_floor_ceiling_unlinking_free_and_use_after_free_where_the_lesson_says():
