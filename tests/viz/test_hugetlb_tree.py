@@ -205,3 +205,60 @@ def test_each_mm_has_its_own_vma_band_on_its_own_axis(cex):
              for g in svg.findall(".//s:g[@class='vma-band']", NS)}
     assert bands == {"P": [v.name for v in m.vmas if v.mm == "P"], "Q": [v.name for v in m.vmas if v.mm == "Q"]}
     assert "outside the drawn tables" not in tree_svg_model(m)
+
+
+#: the tree's width in the Explorer at 1280x800 in JupyterLab (file browser open):
+#: the notebook's output is 848 px wide, the event log beside the tree takes at
+#: least 290 px (its flex basis, widgets.css) and the gap 8 px
+EXPLORER_TREE_W = 848 - 290 - 8
+LESSON_10 = ("hugetlb/vma_lock+irqs_off-remote+punch_hole-skip-elide_native", "hugetlb/vma_lock+punch_hole-skip",
+             "hugetlb/vma_lock+dontneed-skip", "hugetlb/vma_lock+rcu+punch_hole-skip-7.1",
+             "hugetlb/patch-vma_lock+irqs_off-remote+punch_hole-skip-elide_native")
+
+
+def _boxes(svg) -> list[tuple[str, float, float, float, float]]:
+    """(what, x, y, w, h) of every table and leaf box (a foreign table by its
+    outer outline) and every label where entries meet at a shared table."""
+    from pagewalk_edu.viz.svg.base import text_width
+    from pagewalk_edu.viz.svg.tree_layout import LINE
+    out = []
+    for g in svg.iter("{http://www.w3.org/2000/svg}g"):
+        if g.get("class", "").split()[0:1] in (["table"], ["leaf"]):
+            r = g.find("s:rect", NS)
+            out.append((g.get("data-node"), float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height"))))
+    for t in svg.findall(".//s:text[@class='meet-label']", NS):
+        parts = [t.text or ""] + [s.text or "" for s in t.findall("s:tspan", NS)]
+        dx = [0.0] + [float(s.get("x")) - float(t.get("x")) for s in t.findall("s:tspan", NS)]
+        w = max(d + text_width(p) for d, p in zip(dx, parts))
+        out.append(("label " + parts[0], float(t.get("x")), float(t.get("y")) - LINE + 4, w, len(parts) * LINE))
+    return out
+
+
+@pytest.mark.parametrize("name", LESSON_10)
+def test_every_step_of_the_counterexample_fits_beside_the_event_log_and_nothing_overlaps(name):
+    s = named(name).scenario
+    v = verdict(s)
+    assert v.violation == "foreign table" and v.schedule, (name, v.verdict)
+    t = run(s, v.schedule, then_default=False)
+    for i, state in enumerate(t.states):
+        m = tree_model(t.ctx, state, trace=t, index=i)
+        svg = _svg(m)
+        width = float(svg.get("width"))
+        assert width <= EXPLORER_TREE_W, (name, i, width)
+        assert min(float(x.get("font-size")) for x in svg.iter("{http://www.w3.org/2000/svg}text")) >= 12
+        boxes = _boxes(svg)
+        # what the tree must show is still there: both PGDs, the shared table under two edges, the walker's path
+        assert len(m.roots) == 2 and all(svg.find(f".//s:g[@data-node='{r}']", NS) is not None for r in m.roots)
+        assert len(svg.findall(".//s:text[@class='meet-label']", NS)) == 2, (name, i)
+        for a in range(len(boxes)):
+            na, ax, ay, aw, ah = boxes[a]
+            assert ax >= 0 and ax + aw <= width, (name, i, na, ax + aw, width)
+            for b in range(a + 1, len(boxes)):
+                nb, bx, by, bw, bh = boxes[b]
+                assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (name, i, boxes[a], boxes[b])
+    last = _svg(tree_model(t.ctx, t.states[-1], trace=t, index=len(t.states) - 1))
+    assert last.findall(".//s:g[@class='edge ghost path foreign']", NS), "the walker's way in by the ghost edge"
+    assert last.find(".//s:rect[@class='cursor']", NS) is not None
+    # the wrapped label keeps its whole text on one line in its <title>
+    titles = ["".join(g.find("s:title", NS).itertext()) for g in last.findall(".//s:g[@class='meet']", NS)]
+    assert any(x.endswith("· FOREIGN read") and x.startswith("◀ was entry") for x in titles), titles

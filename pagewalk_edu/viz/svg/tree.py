@@ -38,7 +38,18 @@ def _height(node) -> float:
 
 def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
     """SVG text of a TreeModel."""
-    lay = Layout(m)
+    # a table several entries point at (hugetlb PMD sharing) lists them in
+    # labels beside it: the layout keeps that room inside the parents' columns
+    ids = {n.id for n in m.tables} | {n.id for n in m.leaves}
+    into: dict[str, list] = {}
+    for e in m.edges:
+        if e.kind != "leaf" and e.src in ids and e.dst in ids:
+            into.setdefault(e.dst, []).append(e)
+    into = {d: v for d, v in into.items() if len(v) > 1}
+    titles = {n.id: n.title for n in m.tables}
+    lines = {id(e): _meet_lines(e, titles[e.src]) for v in into.values() for e in v}
+    room = {d: 10 + max(text_width(t) for e in v for t in lines[id(e)]) for d, v in into.items()}
+    lay = Layout(m, beside=room)
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
@@ -49,21 +60,16 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     rank_y, y = [], top
     used = [i for i, h in enumerate(rank_h) if h > 0]
     last_used = used[-1] if used else 0
-    # a rank holding a table several entries point at (hugetlb PMD sharing)
-    # gets room above it for one edge label a line
-    n_in: dict[str, int] = {}
-    for e in m.edges:
-        if e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes:
-            n_in[e.dst] = n_in.get(e.dst, 0) + 1
-    meet = {lay.nodes[d].rank: c for d, c in n_in.items() if c > 1}
+    # a rank holding a table several entries point at gets room above it for
+    # their labels (where a neighbour leaves no room beside the table)
+    meet = {lay.nodes[d].rank: sum(len(lines[id(e)]) for e in v) for d, v in into.items()}
     for i, h in enumerate(rank_h):
         y += (meet.get(i, 1) - 1) * LINE
         rank_y.append(y)
         if i <= last_used:
             y += (h or 2 * LINE) + RANK_GAP
     body_end = y - RANK_GAP + 12
-    meet_w = max((lay.x[e.dst] + BOX_W + 10 + text_width(_meet_label(e, lay.nodes[e.src])) + PAD for e in m.edges
-                  if n_in.get(e.dst, 0) > 1 and e.kind != "leaf" and e.src in lay.nodes and e.dst in lay.nodes), default=0)
+    meet_w = max((lay.x[d] + BOX_W + room[d] + PAD for d in into), default=0)
     width = max(content_w, meet_w, width_hint or 0, 480, *(text_width(t) + 2 * PAD for t, _ in head_lines))
     legend_rows = _legend_rows(width, bool(m.foreign)) if legend else []
     vma_parts, vma_h = _vma_band(m, PAD, body_end, width - 2 * PAD)
@@ -86,11 +92,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (LEAF_H + LEAF_GAP)) for nid in lay.nodes}
     # a table several entries point at (a shared PMD table, or one a sharer
     # unshared) takes each edge at its own place along its top, labels apart
-    into: dict[str, list] = {}
     late: list[str] = []
-    for e in m.edges:
-        if e.src in pos and e.dst in pos and e.kind != "leaf":
-            into.setdefault(e.dst, []).append(e)
     for e in m.edges:
         if e.src not in pos or e.dst not in pos:
             continue
@@ -130,19 +132,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         words = (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
                       weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
         if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
-            words = _meet_label(e, src)
-            dx, dy = pos[e.dst]
-            own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
-            beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
-                          and o not in own), default=float("inf"))
-            under = len(own) * (LEAF_H + LEAF_GAP) + 4
-            if beside - (dx + BOX_W) >= text_width(words) + 20 and under + meets * LINE <= _height(lay.nodes[e.dst]):
-                lx, ly = dx + BOX_W + 10, dy + under + (k + 1) * LINE
-            else:  # a neighbour stands there: stacked above the box, on a white halo
-                lx, ly = dx + 4, dy - 6 - (meets - 1 - k) * LINE
-            late.append(text(lx, ly, words, style="italic" if e.kind == "ghost" else "", fill="#222",
-                             weight="bold" if e.on_path else "normal", cls="meet-label")
-                        .replace("<text ", '<text paint-order="stroke" stroke="#fff" stroke-width="3" ', 1))
+            late.append(_meet_text(e, lay, pos, into[e.dst], lines, room[e.dst]))
             words = ""
         out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}{" foreign" if e.foreign else ""}" '
                    f'data-src="{e.src}" data-dst="{e.dst}">'
@@ -168,8 +158,38 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     return document(width, height, [defs] + out, title=m.alt.splitlines()[0], desc=m.alt, cls="pw-tree")
 
 
-def _meet_label(e, src) -> str:
-    return f"◀ {e.label}{' · FOREIGN read' if e.foreign else ''} ({src.title})"
+def _meet_lines(e, src_title: str) -> list[str]:
+    """The label of an edge where several meet: the entry and the table it
+    comes from, the walker's foreign read on a line of its own (so the list
+    stays narrow enough to stand inside the parents' columns)."""
+    return [f"◀ {e.label} ({src_title})"] + (["  · FOREIGN read"] if e.foreign else [])
+
+
+def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float) -> str:
+    """One label of the list beside a table several entries point at: beside
+    it (under its huge leaves) where nothing stands there and the box is tall
+    enough, else stacked above the box on a white halo.  Its <title> holds
+    the label on one line."""
+    mine = lines[id(e)]
+    before = sum(len(lines[id(x)]) for x in meeting[: meeting.index(e)])
+    total = sum(len(lines[id(x)]) for x in meeting)
+    dx, dy = pos[e.dst]
+    own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
+    beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
+                  and o not in own), default=float("inf"))
+    under = len(own) * (LEAF_H + LEAF_GAP) + 4
+    if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= _height(lay.nodes[e.dst]):
+        lx, ly = dx + BOX_W + 10, dy + under + (before + 1) * LINE
+    else:  # a neighbour stands there: stacked above the box
+        lx, ly = dx + 4, dy - 6 - (total - before - 1) * LINE
+    style = ' font-style="italic"' if e.kind == "ghost" else ""
+    weight = ' font-weight="bold"' if e.on_path else ""
+    # the continuation lines stand under the first line's words, past its "◀ "
+    more = "".join(f'<tspan x="{lx + text_width(t) - text_width(t.lstrip()):.1f}" dy="{LINE}">{esc(t.lstrip())}</tspan>'
+                   for t in mine[1:])
+    return (f'<g class="meet"><title>{esc(" ".join(t.strip() for t in mine))}</title>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="{SIZE}" fill="#222"{weight}{style} class="meet-label" '
+            f'paint-order="stroke" stroke="#fff" stroke-width="3">{esc(mine[0])}{more}</text></g>')
 
 
 def wrap(line: str, width: float, size: float = SIZE) -> list[str]:

@@ -20,10 +20,14 @@ class Layout:
     """Columns for every subtree.  A leaf in its table's own rank (a huge page
     mapped at PMD or PUD level) stands beside the table; a table several
     entries point at (hugetlb PMD sharing: P's and Q's PUD entries, live or
-    ghost) is laid out under all of them, centred between its parents."""
+    ghost) is laid out under all of them, centred between its parents.
+    `beside` is the room a node's labels take right of its box (the list of
+    entries that meet at a shared table): the layout keeps it inside the
+    parents' columns where it can, so the labels do not widen the picture."""
 
-    def __init__(self, m: TreeModel):
+    def __init__(self, m: TreeModel, beside: dict[str, float] | None = None):
         self.m = m
+        self.beside = beside or {}
         self.nodes = {n.id: n for n in m.tables}
         self.nodes.update({n.id: n for n in m.leaves})
         parents: dict[str, list[tuple[int, str]]] = {}
@@ -126,7 +130,8 @@ class Layout:
             dx = centre - (self.x[nid] + BOX_W / 2)
             # no wider than the parents' columns where it can help (its huge
             # leaves beside it): slide left, its centre still between theirs
-            over = max(self.x[n] + dx + self.own(n) for n in nodes) - max(self.x[p] + self.own(p) for p in ps)
+            right = max(max(self.x[n] + self.own(n) for n in nodes), self.x[nid] + BOX_W + self.beside.get(nid, 0.0))
+            over = right + dx - max(self.x[p] + self.own(p) for p in ps)
             if over > 0 and len(ps) > 1:
                 dx -= min(over, max(0.0, centre - min(self.x[p] + BOX_W / 2 for p in ps) - GAP))
             dx = max(dx, RANK_LABEL_W + PAD - min(self.x[n] for n in nodes))
