@@ -131,3 +131,21 @@ def test_03_quiz_after_the_partial_unmap_does_not_give_its_answers_away():
     assert "`vma_lock+munmap_partial` **safe**" in after and "`rcu+munmap_partial` **safe_but_stale**" in after
     assert verdict(named("vma_lock+munmap_partial").scenario).verdict == "safe"
     assert verdict(named("rcu+munmap_partial").scenario).verdict == "safe_but_stale"
+
+
+def test_04_the_prediction_has_its_rule_before_it_and_the_vma_lock_holds_no_grace_period():
+    path = next((ROOT / "notebooks").glob("04-*.ipynb"))
+    cells = read(path).cells
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "my_prediction = None" in c.source)
+    before = " ".join(" ".join(c.source for c in cells[:at] if c.cell_type == "markdown").split())
+    assert "`reclaim_pt_is_enabled(start, end, details)`" in before and "at least `PMD_SIZE`, 2 MiB" in before
+    # the rule the lesson states is the model's: two half zaps free nothing, one whole zap frees the table
+    tables = ROOT / "pagewalk_edu" / "scenarios" / "tables"
+    config = KernelConfig.for_kernel("6.18")
+    halves = [r.page_table_bytes for r in predict(load_tables_scenario(tables / "dontneed-halves.json"), config)]
+    assert halves[3] == halves[1], "two half-range zaps reclaim nothing"
+    text = " ".join(prose("04").split())
+    assert "Why this rule?" in text and "does not hold a grace period open" in text
+    t = run(named("vma_lock+madv_dontneed").scenario)
+    walker = t.states[18].cpus[0]
+    assert walker.quiescent, "holding the VMA read lock, CPU0 is quiescent between the two tries"
