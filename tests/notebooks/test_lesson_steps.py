@@ -128,7 +128,7 @@ def test_03_quiz_after_the_partial_unmap_does_not_give_its_answers_away():
         assert f"{name}`: **" not in before and f'"{name}"' not in before, f"{name}'s verdict is shown before the quiz"
     assert "mmap_lock+munmap" not in asked, "lesson 02's prediction, not a new question"
     after = "\n".join(c.source for c in cells[quiz_at + 1:])
-    assert "`vma_lock+munmap_partial` **safe**" in after and "`rcu+munmap_partial` **safe_but_stale**" in after
+    assert "`vma_lock+munmap_partial`: **safe**" in after and "`rcu+munmap_partial`: **safe_but_stale**" in after
     assert verdict(named("vma_lock+munmap_partial").scenario).verdict == "safe"
     assert verdict(named("rcu+munmap_partial").scenario).verdict == "safe_but_stale"
 
