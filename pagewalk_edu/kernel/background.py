@@ -89,3 +89,35 @@ def irq_step(ctx, state: State, cpu: int) -> Outcome | None:
     src = "arch/x86/mm/tlb.c: flush_tlb_func" if ipi.handler == "flush_tlb_func" else "mm/mmu_gather.c: tlb_remove_table_smp_sync"
     return Moved(state, Event(irq_actor(cpu), cpu, ipi.handler, f"CPU{cpu} takes the {ipi.handler} IPI from {ipi.sender}{extra}",
                               src, (f"ipi_taken:cpu{cpu}",)))
+
+
+def _waits_for(state: State) -> str:
+    """The CPUs the grace period in progress still waits for, and why each."""
+    parts = []
+    for c in sorted(state.rcu.holdouts):
+        why = state.cpus[c].atomic_context()
+        parts.append(f"CPU{c} ({', '.join(why)})" if why else f"CPU{c} (quiescent, not yet reported by rcu_gp)")
+    return ", ".join(parts)
+
+
+def idle_reason(ctx, state: State, name: str) -> str:
+    """Why actor `name` has nothing to do in `state` (its outcome is None), in a
+    few words read from the state: finished, or what it waits for."""
+    i = ctx.actor_index.get(name)
+    if i is not None:
+        return "it has finished" if state.actors[i].done else "it has no step to take"
+    rcu = state.rcu
+    if name == RCU_CB:  # rcu_do_batch() runs only callbacks whose grace period has completed
+        if not rcu.callbacks:
+            return "no RCU callback is queued"
+        gp = min(cb.needed for cb in rcu.callbacks)
+        if rcu.active and gp == rcu.gp_seq + 1:
+            return f"no RCU callback is ready: grace period {gp} still waits for {_waits_for(state)}"
+        if rcu.active:
+            return f"no RCU callback is ready: its grace period {gp} starts after grace period {rcu.gp_seq + 1}"
+        return f"no RCU callback is ready: grace period {gp} has not started (rcu_gp starts it)"
+    if name == RCU_GP:
+        return "no grace period is in progress and no callback waits for one"
+    if name.startswith("irq"):
+        return f"no IPI is pending for CPU{name[3:]}"
+    return "it has no step to take"

@@ -22,6 +22,13 @@ LIFE_STYLE = {
     "reused": (OKABE_ITO["purple"], "filled,diagonals", "3", "allocated again for something else"),
 }
 
+#: the entry the walker reads next ("◀ next"): a pale tint of Okabe-Ito green,
+#: which no lifecycle fills with, inside a double blue frame, which no lifecycle
+#: border uses; in greyscale it reads as a near-white row framed by two lines,
+#: unlike rcu_pending's mid-grey dotted box.
+CURSOR_FILL = "#CDEBE2"
+CURSOR_EDGE = OKABE_ITO["blue"]
+
 VERDICT_COLOUR = {
     "safe": OKABE_ITO["green"],
     "safe_but_stale": OKABE_ITO["yellow"],

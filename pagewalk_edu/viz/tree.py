@@ -16,7 +16,7 @@ from html import escape
 from ..kernel.sim import Ctx
 from ..kernel.state import State
 from .model.tree import TreeModel, tree_model
-from .style import LIFE_STYLE, OKABE_ITO
+from .style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 
 
 def _check(ctx, state) -> None:
@@ -65,7 +65,8 @@ def dot_source(m: TreeModel, *, legend: bool = True):
                 + (f"<br/><b>{escape(n.foreign.upper())}</b>" if n.foreign else "")
                 + "".join(f"<br/>{escape(x)}" for x in n.locks) + "</td></tr>"]
         for r in n.rows:
-            bg = f' bgcolor="{OKABE_ITO["sky"]}"' if (n.id, r.index) in cursor else ""
+            # the next-read mark: the same pale green as the SVG tree's, in a blue cell border (no lifecycle's)
+            bg = f' bgcolor="{CURSOR_FILL}" color="{CURSOR_EDGE}" border="2"' if (n.id, r.index) in cursor else ""
             mark = " ◀ walker" if (n.id, r.index) in cursor else (" (walker's path)" if r.on_path else "")
             rows.append(f'<tr><td port="e{r.index}" align="left"{bg}>[{r.index}] {r.lo:#x}</td>'
                         f'<td align="left"{bg}>{escape(r.text)}{mark}</td></tr>')

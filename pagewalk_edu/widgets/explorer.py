@@ -13,6 +13,7 @@ from html import escape
 import ipywidgets as W
 
 from ..kernel.scenario import ACTIONS, Scenario, parse_holds
+from ..kernel.background import idle_reason
 from ..kernel.sim import Trace, blocked, default_choice, enabled, initial, make_ctx, outcome, run
 from ..kernel.steps import Blocked, Moved
 from ..kernel.walker import HOLDS
@@ -213,7 +214,7 @@ class Explorer(RunThisCell, W.VBox):
             o = outcome(trace.ctx, trace.last, name)
             if not isinstance(o, Moved):
                 why = (f"{name} is blocked: {o.reason}" if isinstance(o, Blocked)
-                       else f"{name} has nothing to do now")
+                       else f"{name} has nothing to do now: {idle_reason(trace.ctx, trace.last, name)}")
                 text = f"Same schedule, new settings: {n} of {len(schedule)} steps replay; step {n + 1} cannot: {why}."
                 break
             trace.push(name)

@@ -136,3 +136,50 @@ def test_04_the_retry_happens_at_the_steps_the_lesson_names():
     assert step(t, 20).function == "rcu_do_batch"
     assert step(t, 21).function == "__pte_offset_map" and "returns NULL" in step(t, 21).text
     assert t.states[18].cpus[0].rcu == 0, "between the two tries the walker is outside any RCU section"
+
+
+def test_03_ticking_rcu_stops_the_replay_with_the_message_the_lesson_quotes():
+    from pagewalk_edu.widgets import Explorer
+
+    text = " ".join(prose("03").split())
+    m = re.search(r"the message says \*step (\d+) cannot: (rcu_cb has nothing to do now: [^*]+)\*", text)
+    assert m, "lesson 03 quotes the replay's message"
+    e = Explorer(scenario="none+munmap", controls=("holds", "action"))
+    e.do_bug()
+    e.holds["rcu"].value = True
+    msg = " ".join(re.sub(r"<[^>]+>", "", e.message.value).split())
+    assert f"step {m.group(1)} cannot: {m.group(2)}" in msg, msg[:300]
+    assert f"the free of step {m.group(1)} cannot happen" in text
+
+
+def test_03_quiz_after_the_partial_unmap_does_not_give_its_answers_away():
+    path = next((ROOT / "notebooks").glob("03-*.ipynb"))
+    cells = read(path).cells
+    quiz_at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "quiz(" in c.source)
+    asked = re.findall(r'"([^"]+)"', cells[quiz_at].source)
+    before = "\n".join(c.source for c in cells[:quiz_at])
+    for name in asked:
+        assert f"{name}`: **" not in before and f'"{name}"' not in before, f"{name}'s verdict is shown before the quiz"
+    assert "mmap_lock+munmap" not in asked, "lesson 02's prediction, not a new question"
+    after = "\n".join(c.source for c in cells[quiz_at + 1:])
+    assert "`vma_lock+munmap_partial`: **safe**" in after and "`rcu+munmap_partial`: **safe_but_stale**" in after
+    assert verdict(named("vma_lock+munmap_partial").scenario).verdict == "safe"
+    assert verdict(named("rcu+munmap_partial").scenario).verdict == "safe_but_stale"
+
+
+def test_04_the_prediction_has_its_rule_before_it_and_the_vma_lock_holds_no_grace_period():
+    path = next((ROOT / "notebooks").glob("04-*.ipynb"))
+    cells = read(path).cells
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "my_prediction = None" in c.source)
+    before = " ".join(" ".join(c.source for c in cells[:at] if c.cell_type == "markdown").split())
+    assert "`reclaim_pt_is_enabled(start, end, details)`" in before and "at least `PMD_SIZE`, 2 MiB" in before
+    # the rule the lesson states is the model's: two half zaps free nothing, one whole zap frees the table
+    tables = ROOT / "pagewalk_edu" / "scenarios" / "tables"
+    config = KernelConfig.for_kernel("6.18")
+    halves = [r.page_table_bytes for r in predict(load_tables_scenario(tables / "dontneed-halves.json"), config)]
+    assert halves[3] == halves[1], "two half-range zaps reclaim nothing"
+    text = " ".join(prose("04").split())
+    assert "Why this rule?" in text and "does not hold a grace period open" in text
+    t = run(named("vma_lock+madv_dontneed").scenario)
+    walker = t.states[18].cpus[0]
+    assert walker.quiescent, "holding the VMA read lock, CPU0 is quiescent between the two tries"

@@ -37,6 +37,31 @@ def test_tree_dot_shows_tables_entries_cursor_and_lifecycle(uaf_trace):
     assert "USE-AFTER-FREE" in last
 
 
+def test_next_read_mark_looks_like_no_lifecycle(uaf_trace):
+    """The "◀ next" row must not be taken for an rcu_pending (or any) table: its
+    fill is no lifecycle's colour, its frame is a double line no lifecycle border
+    has, and the legend says what it is."""
+    import re
+
+    from pagewalk_edu.viz.model.tree import tree_model
+    from pagewalk_edu.viz.style import CURSOR_FILL
+    from pagewalk_edu.viz.svg.tree import tree_svg_model
+
+    mid = next(s for s in uaf_trace.states if s.actors[0].pc == "pudp_get")
+    svg = tree_svg_model(tree_model(uaf_trace.ctx, mid))
+    marks = re.findall(r'<g class="cursor">(.*?)</g>', svg)
+    assert len(marks) == 2, "one mark on the entry, one in the legend"
+    fills = {v[0].lower() for v in LIFE_STYLE.values()}
+    for mark in marks:
+        rects = re.findall(r"<rect [^>]*>", mark)
+        assert len(rects) == 2 and 'fill="none"' in rects[1], "a double frame"
+        assert f'fill="{CURSOR_FILL}"' in rects[0] and CURSOR_FILL.lower() not in fills
+        assert "stroke-dasharray" not in mark
+    assert "◀ next: the entry the walker reads next" in svg and "[0]" in svg and "◀ next</text>" in svg
+    dot = tree(uaf_trace.ctx, mid).source
+    assert f'bgcolor="{CURSOR_FILL}"' in dot and all(f'bgcolor="{f}" color=' not in dot for f in fills)
+
+
 def test_lifecycles_differ_by_line_style_as_well_as_colour():
     styles = {v[1] for v in LIFE_STYLE.values()}
     widths = {(v[1], v[2]) for v in LIFE_STYLE.values()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...kernel.geometry import fmt_size
 from ..model.tree import TreeModel
-from ..style import LIFE_STYLE, OKABE_ITO
+from ..style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
 from .tree_layout import BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, Layout
 
@@ -15,7 +15,6 @@ HEAD = 2 * LINE + 8
 ROW = 2 * LINE + 2
 RANK_GAP = 32
 PATH = OKABE_ITO["blue"]
-CURSOR = OKABE_ITO["sky"]
 
 #: lifecycle -> (SVG stroke-dasharray, stroke width); with the fill colour and the badge word
 DASH = {"live": ("", 1.5), "detached": ("7 4", 2.2), "rcu_pending": ("2 3", 2.4), "ipi_pending": ("9 3 2 3", 2.6),
@@ -254,8 +253,7 @@ def _table_box(n, x: float, y: float) -> str:
     ry = y + _head(n)
     for r in n.rows:
         if r.cursor:
-            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="{BOX_W - 6}" height="{ROW - 2}" fill="{CURSOR}" '
-                         f'stroke="{PATH}" stroke-width="2.5" class="cursor"/>')
+            parts.append(_cursor_mark(x + 3, ry, BOX_W - 6, ROW - 2))
         elif r.on_path:
             parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{ROW - 2}" fill="{PATH}"/>')
         label = f"[{r.index}] {r.text}" + (" ◀ next" if r.cursor else "")
@@ -272,6 +270,15 @@ def _table_box(n, x: float, y: float) -> str:
         ry += ROW
     parts.append("</g>")
     return "".join(parts)
+
+
+def _cursor_mark(x: float, y: float, w: float, h: float) -> str:
+    """The next-read mark: a double frame (an outer and an inner line), a style
+    no lifecycle border has, so that it is not read as one in colour or grey."""
+    return (f'<g class="cursor"><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{CURSOR_FILL}" '
+            f'stroke="{CURSOR_EDGE}" stroke-width="2"/>'
+            f'<rect x="{x + 3:.1f}" y="{y + 3:.1f}" width="{w - 6:.1f}" height="{h - 6:.1f}" fill="none" '
+            f'stroke="{CURSOR_EDGE}" stroke-width="1"/></g>')
 
 
 def _leaf_box(n, x: float, y: float) -> str:
@@ -336,12 +343,14 @@ def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> tuple[list[str], 
 
 _LEGEND = ("live", "detached", "rcu_pending", "ipi_pending", "freed", "reused")
 FOREIGN_KEY = "foreign: another mm's table, read by the walker"
+CURSOR_KEY = "◀ next: the entry the walker reads next"
 
 
 def _legend_rows(width: float, foreign: bool = False) -> list[list[str]]:
     rows, cur, used = [], [], 0.0
-    for life in _LEGEND + (("foreign",) if foreign else ()):
-        w = text_width(FOREIGN_KEY if life == "foreign" else life) + 40
+    keys = {"foreign": FOREIGN_KEY, "cursor": CURSOR_KEY}
+    for life in _LEGEND + ("cursor",) + (("foreign",) if foreign else ()):
+        w = text_width(keys.get(life, life)) + 40
         if cur and used + w > width - 2 * PAD:
             rows.append(cur)
             cur, used = [], 0.0
@@ -364,6 +373,11 @@ def _legend(rows, x0: float, y0: float) -> list[str]:
                            'fill="#fff" stroke="#111" stroke-width="1"/>')
                 out.append(text(x + 30, y + LINE - 2, FOREIGN_KEY))
                 x += text_width(FOREIGN_KEY) + 40
+                continue
+            if life == "cursor":  # not a lifecycle: the walker's next-read mark
+                out.append(_cursor_mark(x, y + 1, 24, LINE))
+                out.append(text(x + 30, y + LINE - 2, CURSOR_KEY))
+                x += text_width(CURSOR_KEY) + 40
                 continue
             dash, sw = DASH[life]
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
