@@ -258,7 +258,7 @@ def test_every_step_of_the_counterexample_fits_beside_the_event_log_and_nothing_
                 assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (name, i, boxes[a], boxes[b])
     last = _svg(tree_model(t.ctx, t.states[-1], trace=t, index=len(t.states) - 1))
     assert last.findall(".//s:g[@class='edge ghost path foreign']", NS), "the walker's way in by the ghost edge"
-    assert last.find(".//s:rect[@class='cursor']", NS) is not None
+    assert last.find(".//s:g[@class='cursor']/s:rect", NS) is not None
     # the wrapped label keeps its whole text on one line in its <title>
     titles = ["".join(g.find("s:title", NS).itertext()) for g in last.findall(".//s:g[@class='meet']", NS)]
     assert any(x.endswith("· FOREIGN read") and x.startswith("◀ was entry") for x in titles), titles
