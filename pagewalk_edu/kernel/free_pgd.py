@@ -93,43 +93,37 @@ def free_pgd_range(
 
 
 def _free_p4d_range(tables, geo, pgd, pgd_idx, addr, end, floor, ceiling, ops) -> None:
-    p4d = tables[pgd.get(pgd_idx).target]
-    start = addr
-    span = geo.entry_span(Level.P4D)
-    while True:
-        nxt = _addr_end(addr, end, span)
-        entry = p4d.get(geo.p4d_index(addr))
-        if entry is not None and entry.is_table:
-            _free_pud_range(tables, geo, p4d, geo.p4d_index(addr), addr, nxt, floor, ceiling, ops)
-        addr = nxt
-        if addr == end:
-            break
-    if _upper_free_allowed(start, end, floor, ceiling, geo.mask(Level.PGD)):
-        ops.append(
-            FreeOp("free_p4d_range", "p4d_free_tlb", Level.P4D, p4d.tid, pgd.tid, pgd_idx,
-                   *p4d.span(geo))
-        )
+    _free_upper_range(Level.P4D, tables, geo, pgd, pgd_idx, addr, end, floor, ceiling, ops)
 
 
 def _free_pud_range(tables, geo, parent, parent_idx, addr, end, floor, ceiling, ops) -> None:
-    pud = tables[parent.get(parent_idx).target]
+    _free_upper_range(Level.PUD, tables, geo, parent, parent_idx, addr, end, floor, ceiling, ops)
+
+
+def _free_upper_range(level, tables, geo, parent, parent_idx, addr, end, floor, ceiling, ops) -> None:
+    """free_p4d_range() and free_pud_range(), which have one shape: free the
+    tables below each populated entry of [addr, end), then this table itself if
+    the floor/ceiling test at its parent's granularity allows (P4D_MASK for a
+    PUD table, PGDIR_MASK for a P4D table; with four levels the P4D is folded
+    and P4D_SHIFT == PGDIR_SHIFT)."""
+    table = tables[parent.get(parent_idx).target]
     start = addr
-    span = geo.entry_span(Level.PUD)
+    span = geo.entry_span(level)
+    free_below = _free_pud_range if level is Level.P4D else _free_pmd_range
     while True:
         nxt = _addr_end(addr, end, span)
-        entry = pud.get(geo.pud_index(addr))
+        idx = geo.index(level, addr)
+        entry = table.get(idx)
         if entry is not None and entry.is_table:
-            _free_pmd_range(tables, geo, pud, geo.pud_index(addr), addr, nxt, floor, ceiling, ops)
+            free_below(tables, geo, table, idx, addr, nxt, floor, ceiling, ops)
         addr = nxt
         if addr == end:
             break
-    # P4D_MASK: with four levels the P4D is folded and P4D_SHIFT == PGDIR_SHIFT.
-    p4d_mask = geo.mask(Level.P4D) if geo.levels == 5 else geo.mask(Level.PGD)
-    if _upper_free_allowed(start, end, floor, ceiling, p4d_mask):
-        ops.append(
-            FreeOp("free_pud_range", "pud_free_tlb", Level.PUD, pud.tid, parent.tid, parent_idx,
-                   *pud.span(geo))
-        )
+    parent_mask = geo.mask(Level.P4D) if level is Level.PUD and geo.levels == 5 else geo.mask(Level.PGD)
+    if _upper_free_allowed(start, end, floor, ceiling, parent_mask):
+        name = level.name.lower()
+        ops.append(FreeOp(f"free_{name}_range", f"{name}_free_tlb", level, table.tid, parent.tid, parent_idx,
+                          *table.span(geo)))
 
 
 def _free_pmd_range(tables, geo, pud, pud_idx, addr, end, floor, ceiling, ops) -> None:

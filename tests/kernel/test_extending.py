@@ -18,7 +18,7 @@ from pagewalk_edu.kernel import layout as layout_mod
 from pagewalk_edu.kernel import paths, programs
 from pagewalk_edu.kernel.pgtable import unlink_table
 from pagewalk_edu.kernel.paths.base import go
-from pagewalk_edu.kernel.paths.khugepaged import locate
+from pagewalk_edu.kernel.paths.khugepaged import locate, saved_tables
 from pagewalk_edu.kernel.paths.mmap_lock import MmapReadLock, MmapReadUnlock
 from pagewalk_edu.kernel.paths.mmu_gather import TlbFinishMmu, tlb_remove_table
 from pagewalk_edu.kernel.program import Label, Program, instruction
@@ -41,7 +41,7 @@ def _find(ctx, state, a, op):
 
 
 def _unlink(ctx, state, a, op):
-    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    pmd, idx, pte = saved_tables(a)
     got = pmd_lock(state, a, pmd, "reclaim_unlink_pte_table")
     if not isinstance(got, Taken):
         return got

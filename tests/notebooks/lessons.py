@@ -89,3 +89,19 @@ def is_reveal(cell) -> bool:
 
 def read(path: Path):
     return nbformat.read(path, as_version=4)
+
+
+def run_cell(kc, code: str, timeout: int = 300) -> str:
+    """Run `code` in the kernel `kc`; fail on an error; return what it printed."""
+    out, errors = [], []
+
+    def hook(msg):
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out.append(content["text"])
+        elif kind == "error":
+            errors.append(f"{content['ename']}: {content['evalue']}")
+
+    kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    assert not errors, errors
+    return "".join(out)

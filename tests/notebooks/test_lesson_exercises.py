@@ -8,9 +8,8 @@ import ast
 
 import nbformat
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-from lessons import ROOT, is_reveal
+from lessons import ROOT, is_reveal, run_cell
 
 LESSON = ROOT / "notebooks" / "09-exercises.ipynb"
 
@@ -21,28 +20,6 @@ LESSON = ROOT / "notebooks" / "09-exercises.ipynb"
 EXPECTED = {"hugetlb_solution": "i_mmap_lock", "gup_solution": "folio_walk_start", "patch_solution": "vma_lock,irqs_off"}
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(LESSON.parent))
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-
-
-def run(kc, code: str) -> str:
-    out, errors = [], []
-
-    def hook(msg):
-        if msg["msg_type"] == "stream":
-            out.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            errors.append(msg["content"]["evalue"])
-
-    kc.execute_interactive(code, timeout=300, output_hook=hook)
-    assert not errors, errors
-    return "".join(out)
-
-
 def test_each_solution_names_the_kernels_answer_and_explains_every_choice(kernel):
     cells = nbformat.read(LESSON, as_version=4).cells
     seen = set()
@@ -50,12 +27,12 @@ def test_each_solution_names_the_kernels_answer_and_explains_every_choice(kernel
         if cell.cell_type != "code":
             continue
         if not is_reveal(cell) or not any(f in cell.source for f in EXPECTED):
-            run(kernel, cell.source)
+            run_cell(kernel, cell.source)
             continue
         solution = next(f for f in EXPECTED if f"def {f}(" in cell.source)
-        assert run(kernel, cell.source).startswith("Make a prediction first"), solution
+        assert run_cell(kernel, cell.source).startswith("Make a prediction first"), solution
         right = EXPECTED[solution]
-        shown = run(kernel, f"my_prediction = {right!r}\n" + cell.source)
+        shown = run_cell(kernel, f"my_prediction = {right!r}\n" + cell.source)
         lines = shown.splitlines()
         assert lines[0] == f"You predicted {right!r}. The answer is {right!r}.  Right.", shown
         choices = ast.literal_eval(cell.source.split("reveal_answer(my_prediction, ", 1)[1].split("), ")[0] + ")")
@@ -69,5 +46,5 @@ def test_each_solution_names_the_kernels_answer_and_explains_every_choice(kernel
             assert "rcu: unsafe (foreign table)" in shown and "irqs_off: deadlock" in shown and "elide_native" in shown
         if solution == "patch_solution":
             assert "lockdep_assert_irqs_disabled() fails" in shown and "is_vm_hugetlb_page(vma)) fails" in shown
-        run(kernel, "my_prediction = None")
+        run_cell(kernel, "my_prediction = None")
     assert seen == set(EXPECTED)

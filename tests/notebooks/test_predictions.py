@@ -6,36 +6,11 @@ import ast
 import re
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-from lessons import NOTEBOOKS, ROOT, is_reveal, read
+from lessons import NOTEBOOKS, ROOT, is_reveal, read, run_cell
 
 NOT_YET = re.compile(r"^Make a prediction first: set my_prediction in the cell above to one of (.+), run that cell, then this one\.$")
 WITH_REVEALS = [p for p in NOTEBOOKS if any(is_reveal(c) for c in read(p).cells)]
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
-    kc.execute_interactive("import matplotlib; matplotlib.use('Agg')", timeout=60)
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-
-
-def run(kc, code: str) -> str:
-    out, errors = [], []
-
-    def hook(msg):
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            out.append(content["text"])
-        elif kind == "error":
-            errors.append(f"{content['ename']}: {content['evalue']}")
-
-    kc.execute_interactive(code, timeout=300, output_hook=hook)
-    assert not errors, errors
-    return "".join(out)
 
 
 def test_lessons_have_reveals_and_every_prediction_starts_empty():
@@ -51,25 +26,25 @@ def test_lessons_have_reveals_and_every_prediction_starts_empty():
 @pytest.mark.parametrize("path", WITH_REVEALS, ids=lambda p: p.name)
 def test_a_reveal_waits_for_the_prediction_then_gives_one_right_answer(kernel, path):
     cells = read(path).cells
-    run(kernel, "%reset -f")
+    run_cell(kernel, "%reset -f")
     for i, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
         if not is_reveal(cell):
-            run(kernel, cell.source)
+            run_cell(kernel, cell.source)
             continue
-        before = run(kernel, cell.source).strip()
+        before = run_cell(kernel, cell.source).strip()
         m = NOT_YET.match(before)
         assert m, f"{path.name} cell {i}: before a prediction the reveal printed {before!r}"
         choices = ast.literal_eval("[" + m.group(1) + "]")
         verdicts = {}
         for choice in choices:
-            run(kernel, f"my_prediction = {choice!r}")
-            after = run(kernel, cell.source)
+            run_cell(kernel, f"my_prediction = {choice!r}")
+            after = run_cell(kernel, cell.source)
             assert after.startswith(f"You predicted {choice!r}."), (path.name, i, after[:200])
             verdicts[choice] = "  Right." in after.splitlines()[0]
         assert sum(verdicts.values()) == 1, f"{path.name} cell {i}: right for {verdicts}"
-        run(kernel, "my_prediction = 'no such answer'")
-        wrong = run(kernel, cell.source).strip()
+        run_cell(kernel, "my_prediction = 'no such answer'")
+        wrong = run_cell(kernel, cell.source).strip()
         assert wrong.startswith("my_prediction must be one of") and "got 'no such answer'" in wrong, wrong
-        run(kernel, "my_prediction = None")
+        run_cell(kernel, "my_prediction = None")

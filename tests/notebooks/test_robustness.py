@@ -6,18 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.manager import start_new_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
 
 
 def run(kc, code: str) -> list[dict]:

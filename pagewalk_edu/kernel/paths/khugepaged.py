@@ -60,6 +60,13 @@ def locate(ctx, state, a, addr) -> tuple[int, int, int]:
     return -1, -1, -1
 
 
+def saved_tables(a: Actor) -> tuple[int, int, int]:
+    """The PMD table, entry index and PTE table that an earlier step of this
+    actor found with locate() and kept (as the kernel keeps `pmd` and the
+    `_pmd` value across collapse_huge_page())."""
+    return a.get("pmd"), a.get("pmd_index"), a.get("pte")
+
+
 def _hpage_collapse_scan_pmd(ctx, state, a, op):
     addr = op[1]
     pmd, idx, pte = locate(ctx, state, a, addr)
@@ -121,7 +128,7 @@ def _spin_unlock_op(ctx, state, a, op):
 def _pmdp_collapse_flush(ctx, state, a, op):
     """pmdp_collapse_flush(): clear the PMD entry and flush the TLB (flush_tlb_range)."""
     mode = op[1]  # "anon": the table will be deposited; "retract": pte_free_defer() follows
-    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    pmd, idx, pte = saved_tables(a)
     counted = mode == "anon"  # retract_page_tables() does mm_dec_nr_ptes(); a deposited table stays counted
     tables = unlink_table(state.tables, pmd, idx, pte, counted=counted)
     state = state.but(tables=tables)
@@ -148,7 +155,7 @@ def _collapse_isolate(ctx, state, a, op):
 
 
 def _set_huge_pmd(ctx, state, a, op):
-    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    pmd, idx, pte = saved_tables(a)
     got = pmd_lock(state, a, pmd, "pmd_lock")
     if not isinstance(got, Taken):
         return got
@@ -197,7 +204,7 @@ def _pte_free_defer(ctx, state, a, op):
 def _check_pmd_state(ctx, state, a, op):
     """retract_page_tables(): under the PMD lock, check_pmd_state() re-reads the
     entry; the ptl then comes from it (pte_lockptr()), not from the lockless look."""
-    pmd, idx, pte = a.get("pmd"), a.get("pmd_index"), a.get("pte")
+    pmd, idx, pte = saved_tables(a)
     if state.tables[pmd].get(idx) != Entry("table", pte):
         state = release_spin(state, a, pmd_lock_name(pmd))
         return go(state, a, "check_pmd_state",
