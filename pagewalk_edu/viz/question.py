@@ -62,16 +62,16 @@ FAULT_WORDS = {
 #: A racing path (kernel/layout.py PATH_OPS): who runs it, its kernel function,
 #: and what it does to the range; {range} and {new} are filled in from the layout.
 PATH_WORDS = {
-    "munmap": ("a thread of the process", "munmap()", "unmaps {range}"),
-    "madvise": ("a thread of the process", "madvise(MADV_DONTNEED)", "drops the pages of {range}"),
+    "munmap": ("a thread of the walked process", "munmap()", "unmaps {range}"),
+    "madvise": ("a thread of the walked process", "madvise(MADV_DONTNEED)", "drops the pages of {range}"),
     "khugepaged_collapse": ("the khugepaged kernel thread", "collapse_huge_page()",
                             "collapses {range} into one huge page (THP)"),
     "retract_page_tables": ("the khugepaged kernel thread", "retract_page_tables()",
                             "removes the PTE table that maps {range}"),
-    "mremap": ("a thread of the process", "mremap()", "moves {range} to {new}"),
+    "mremap": ("a thread of the walked process", "mremap()", "moves {range} to {new}"),
     "hugetlb_punch_hole": ("another task", "fallocate(FALLOC_FL_PUNCH_HOLE)",
                            "punches a hole in the hugetlbfs file under {range}"),
-    "hugetlb_dontneed": ("a thread of the process", "madvise(MADV_DONTNEED)", "drops the huge pages of {range}"),
+    "hugetlb_dontneed": ("a thread of the walked process", "madvise(MADV_DONTNEED)", "drops the huge pages of {range}"),
     "hugetlb_reuse": ("process Q", "munmap() then a page fault", "unmaps {range} and faults anonymous memory there"),
 }
 

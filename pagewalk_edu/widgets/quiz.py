@@ -40,7 +40,9 @@ def scenario_line(scenario, open_: bool = False) -> str:
     command = cli_command(scenario)
     # one argument never breaks across lines (--hugetlb-walk-lock stays whole)
     args = " ".join(f'<span style="white-space:nowrap">{escape(a)}</span>' for a in (command or "").split(" "))
-    run = f'<div>Run it yourself:</div><div class="pw-mono pw-command">{args}</div>' if command else ""
+    run = (f'<div>Run it yourself:</div><div class="pw-mono pw-command">{args}</div>' if command else
+           "<div>Its layout is a scenario file's own: run that file with "
+           '<span class="pw-mono">pagewalk-edu verdict --scenario FILE</span>.</div>')
     return (f'<details class="pw-scenario-line"{" open" if open_ else ""}><summary>as a scenario line</summary>{run}'
             f'<div>Every setting, as the explorer prints it:</div><div class="pw-mono">{escape(scenario.describe())}</div>'
             '</details>')

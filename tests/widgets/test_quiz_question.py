@@ -153,3 +153,17 @@ def test_the_question_keeps_the_exact_line_and_the_feedback_reads_as_sentences()
     assert "Right: the explorer says unsafe: in some interleaving the walker reads a page table that was freed" in fb
     assert "It tried every interleaving" in fb and "the reason" in fb
     assert "pagewalk-edu verdict --holds none --action munmap" in fb
+
+
+def test_a_scenario_file_with_its_own_layout_reads_as_sentences_too():
+    from importlib import resources
+
+    from pagewalk_edu.scenarios.files import load
+
+    path = resources.files("pagewalk_edu.scenarios").joinpath("examples", "vma_lock+munmap-neighbour+collapse.toml")
+    s = load(str(path)).scenario
+    text = question_text(s)
+    assert "On CPU1, a thread of the walked process runs munmap(): it unmaps all of VMA B" in text
+    assert "On CPU2, the khugepaged kernel thread runs collapse_huge_page()" in text
+    assert cli_command(s) is None  # the CLI's options cannot say a layout of the file's own
+    assert "--scenario FILE" in asked(s).question.value
