@@ -44,11 +44,11 @@ def matrix_figure(m: Matrix):
     rows, cols = m.rows, m.actions
     label_w = max(len(protection_label(h)) for h in rows) * TICK_PT * 0.6 / 72  # inches
     width = 1.45 * len(cols) + label_w + 1.0
-    fault = f", fault {m.fault}" if m.fault else ""
+    model = matrix_model(m)
     # wrapped to the figure's width (about 0.62 em a character), so no title runs off the picture
-    title = textwrap.fill(f"{m.walker} walker; {m.config.describe()}{fault}", width=int((width - 0.2) * 72 / (TITLE_PT * 0.62)))
+    title = textwrap.fill(model.title, width=int((width - 0.2) * 72 / (TITLE_PT * 0.62)))
     title_h = (title.count("\n") + 1) * TITLE_PT * 1.4 / 72
-    fig = ChartFigure(figsize=(width, 0.6 * len(rows) + 1.9 + title_h), alt=matrix_model(m).alt)
+    fig = ChartFigure(figsize=(width, 0.6 * len(rows) + 1.9 + title_h), alt=model.alt)
     ax = fig.subplots()
     for r, holds in enumerate(rows):
         for c, action in enumerate(cols):

@@ -161,3 +161,11 @@ def test_the_verdicts_stay_apart_in_greyscale():
     assert len(set(charts._PATTERN.values())) == len(charts._PATTERN)
     assert re.search(r"m-cross", matrix_svg(matrix_model(matrix(KernelConfig.for_kernel("6.18"), rows=((),),
                                                                   actions=("munmap",)))))
+
+
+def test_the_chart_and_its_alt_text_name_the_walker_and_the_patch():
+    cfg = KernelConfig.for_kernel("6.18")
+    gup = matrix_model(matrix(cfg, rows=((),), actions=("munmap",), walk="gup_fast"))
+    patched = matrix_model(matrix(cfg, rows=((),), actions=("munmap",), patch="fw_vma_locked"))
+    assert gup.title.startswith("gup_fast, local walker") and "gup_fast" in gup.alt
+    assert "folio_walk_start with patch fw_vma_locked (not in a release)" in patched.alt
