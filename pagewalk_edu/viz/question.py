@@ -210,6 +210,11 @@ def setting_words(cfg: KernelConfig, key: str) -> str:
     elif key == "PT_RECLAIM" and not value and "TABLE_FREE_FALLBACK" not in config_changes(cfg):
         text += ", which " + SETTING_WORDS[("TABLE_FREE_FALLBACK", cfg.TABLE_FREE_FALLBACK)].removeprefix(
             "that fallback ")
+    if key == "TABLE_FREE_FALLBACK" and not ("PT_RECLAIM" in config_changes(cfg) and not cfg.PT_RECLAIM):
+        # no PT_RECLAIM clause before it to say which fallback (mm/mmu_gather.c __tlb_remove_table_one())
+        text = text.replace("that fallback", "without PT_RECLAIM, tlb_remove_table_one()'s fallback", 1)
+        if cfg.PT_RECLAIM:
+            text += ", which this config does not reach while PT_RECLAIM is on"
     text += f" ({_symbol(key, value)}"
     if what_if_of(cfg, key):
         text += f", a what-if: no released x86 {cfg.kernel} kernel has it"
