@@ -17,7 +17,7 @@ from .kernel.config import CONFIG_KEYS, DEFAULT_KERNEL, PROFILES, KernelConfig, 
 from .kernel.scenario import ACTIONS, ALL_ACTIONS, FAULTS, WALKERS, make_scenario
 from .kernel.layout import WALKS
 from .kernel.walker import HOLDS
-from .options import PROG, ConfigList, Once, UsageError, file_to_read, file_to_write, given_options
+from .options import PROG, ConfigList, Once, UsageError, file_to_read, file_to_write, given_options, matrix_walks
 
 TABLES_PROG = f"{PROG} tables"  # the tables command's errors say so (docs/tables.md)
 COMMANDS = ("trace", "verdict", "matrix", "check", "tables")
@@ -329,25 +329,24 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown fault {quote(fault)}; accepted: {', '.join(FAULTS)}")
     if args.walker not in WALKERS:
         raise UsageError(f"unknown walker {quote(args.walker)}; accepted: local, remote")
-    walks = [w.strip() for w in (args.walk or WALKS[0]).split(",")]
-    for w in walks:
-        if w not in WALKS:
-            raise UsageError(f"unknown walk {w!r} in --walk; accepted: {', '.join(WALKS)}, or both comma-separated")
-    if len(set(walks)) != len(walks):
-        raise UsageError("--walk names a walker twice")
-    if "gup_fast" in walks and args.walker != "local":
-        raise UsageError("gup_fast walks current->mm, so it is always a local walker; drop --walker remote")
+    patch = None if args.patch in (None, "", "none") else args.patch
+    try:
+        walks = matrix_walks(args.walk, args.walker, patch)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if args.hugetlb:
         from .explore.matrix import HUGETLB_ROWS
         from .kernel.scenario import HUGETLB_ACTIONS
-        ms = [matrix(cfg, args.walker, fault, rows=HUGETLB_ROWS, actions=HUGETLB_ACTIONS, walk=w) for w in walks]
+        ms = [matrix(cfg, args.walker, fault, rows=HUGETLB_ROWS, actions=HUGETLB_ACTIONS, walk=w, patch=patch) for w in walks]
     else:
-        ms = [matrix(cfg, args.walker, fault, walk=w) for w in walks]
+        ms = [matrix(cfg, args.walker, fault, walk=w, patch=patch) for w in walks]
     if args.json:
         import json
         print(json.dumps(ms[0].as_dict() if len(ms) == 1 else {"matrices": [m.as_dict() for m in ms]}, indent=2))
         return 0
     fault_txt = f", fault {fault}" if fault else ""
+    if patch:
+        fault_txt += f", patch {patch} (the June 2026 folio_walk_start() patch, not in a release)"
     print(f"Verdicts for a {args.walker} walker; {cfg.describe()}{fault_txt}\n")
     if len(ms) == 1:
         print(ms[0].text())

@@ -71,3 +71,30 @@ def file_to_write(text: str) -> str:
     if name.endswith("/"):
         raise argparse.ArgumentTypeError(f"{echo(name)} ends with '/', so it names a folder; give a file name")
     return name
+
+
+def matrix_walks(walk: str | None, walker: str, patch: str | None = None) -> list[str]:
+    """The walkers `matrix --walk` names (comma-separated; None is
+    folio_walk_start), checked against --walker and --patch: a one-line
+    ValueError naming what is accepted.  The Matrix widget checks its walk
+    choice with it too, so both refuse the same settings in the same words."""
+    from .kernel.layout import WALKS
+    from .kernel.walkers.assertions import PATCHES
+
+    walks = [w.strip() for w in (walk or WALKS[0]).split(",")]
+    for w in walks:
+        if w not in WALKS:
+            raise ValueError(f"unknown walk {w!r} in --walk; accepted: {', '.join(WALKS)}, or both comma-separated")
+    if len(set(walks)) != len(walks):
+        raise ValueError("--walk names a walker twice")
+    if "gup_fast" in walks and walker != "local":
+        # mm/gup.c gup_fast_pgd_range(): pgd_offset(current->mm, ...)
+        raise ValueError("gup_fast walks current->mm, so it is always a local walker; drop --walker remote "
+                         "(set the walker to local)")
+    if patch is not None:
+        if patch not in PATCHES:
+            raise ValueError(f"unknown patch {patch!r}; accepted: none, {', '.join(PATCHES)}")
+        others = [w for w in walks if w != WALKS[0]]
+        if others:
+            raise ValueError(f"--patch {patch} is a flag of folio_walk_start(); {', '.join(others)} does not take it")
+    return walks

@@ -47,6 +47,7 @@ class Matrix:
     actions: tuple[str, ...]
     cells: dict[tuple[tuple[str, ...], str], Verdict]
     walk: str = "folio_walk_start"
+    patch: str | None = None  # "fw_vma_locked": the June 2026 patch's folio_walk_start(FW_VMA_LOCKED)
 
     def get(self, holds: tuple[str, ...], action: str) -> Verdict:
         return self.cells[(holds, action)]
@@ -57,6 +58,7 @@ class Matrix:
             "what_if": list(self.config.what_ifs()),
             "walker": self.walker,
             "walk": self.walk,
+            **({"patch": self.patch} if self.patch else {}),
             "fault": self.fault,
             "assumed": next(iter(self.cells.values())).assumed.split("; ", 2)[-1] if self.cells else "",
             "actions": list(self.actions),
@@ -84,7 +86,7 @@ class Matrix:
 
 
 def matrix(config: KernelConfig, walker: str = "local", fault: str | None = None,
-           rows=PROTECTIONS, actions=ACTIONS, walk: str = "folio_walk_start") -> Matrix:
+           rows=PROTECTIONS, actions=ACTIONS, walk: str = "folio_walk_start", patch: str | None = None) -> Matrix:
     cells = {}
     for holds in rows:
         for action in actions:
@@ -95,9 +97,9 @@ def matrix(config: KernelConfig, walker: str = "local", fault: str | None = None
             else:
                 kind = "file" if action == "retract_page_tables" else "anon"
             s = Scenario(real, action, config, walker, fault, None, kind,
-                         walk=None if walk == "folio_walk_start" else walk, hugetlb_walk_lock=lock)
+                         walk=None if walk == "folio_walk_start" else walk, patch=patch, hugetlb_walk_lock=lock)
             cells[(tuple(holds), action)] = verdict(s)
-    return Matrix(config, walker, fault, tuple(tuple(r) for r in rows), tuple(actions), cells, walk)
+    return Matrix(config, walker, fault, tuple(tuple(r) for r in rows), tuple(actions), cells, walk, patch)
 
 
 def side_by_side(ms: list[Matrix]) -> str:

@@ -19,8 +19,9 @@ def cached_verdict(scenario: Scenario):
 
 
 @lru_cache(maxsize=32)
-def cached_matrix(config: KernelConfig, walker: str, fault: str | None):
-    return matrix(config, walker, fault)
+def cached_matrix(config: KernelConfig, walker: str, fault: str | None, walk: str = "folio_walk_start",
+                  patch: str | None = None):
+    return matrix(config, walker, fault, walk=walk, patch=patch)
 
 
 def message(text: str, kind: str = "info") -> str:

@@ -9,6 +9,7 @@ import ipywidgets as W
 
 from ..explore.verdict import VERDICTS
 from ..scenarios import named_scenarios
+from ..viz.question import cli_command, question, verdict_words
 from .common import cached_verdict, message
 from .frontend import KeyHelper, RunThisCell, no_kernel_note, style
 
@@ -31,6 +32,20 @@ def _pool(groups) -> list:
     if not groups:
         raise ValueError(f"groups is empty; name at least one of {', '.join(known)}, or leave it out for all")
     return [x for x in named_scenarios() if x.group in groups]
+
+
+def scenario_line(scenario, open_: bool = False) -> str:
+    """The exact question, folded: the CLI command that asks it, and the
+    scenario line the CLI prints (every setting), for a learner to paste."""
+    command = cli_command(scenario)
+    # one argument never breaks across lines (--hugetlb-walk-lock stays whole)
+    args = " ".join(f'<span style="white-space:nowrap">{escape(a)}</span>' for a in (command or "").split(" "))
+    run = (f'<div>Run it yourself:</div><div class="pw-mono pw-command">{args}</div>' if command else
+           "<div>Its layout is a scenario file's own: run that file with "
+           '<span class="pw-mono">pagewalk-edu verdict --scenario FILE</span>.</div>')
+    return (f'<details class="pw-scenario-line"{" open" if open_ else ""}><summary>as a scenario line</summary>{run}'
+            f'<div>Every setting, as the explorer prints it:</div><div class="pw-mono">{escape(scenario.describe())}</div>'
+            '</details>')
 
 
 class Quiz(RunThisCell, W.VBox):
@@ -82,8 +97,13 @@ class Quiz(RunThisCell, W.VBox):
             self.reveal_button.disabled = True
             self.next_button.disabled = True
         else:
-            self.question.value = (f"<b>Question {self.position + 1} of {len(self.questions)}:</b> "
-                                   f"{escape(q.scenario.describe())}")
+            words = question(q.scenario)
+            self.question.value = (f"<p><b>Question {self.position + 1} of {len(self.questions)}:</b> "
+                                   f"{escape(' '.join(words.walker))}</p>"
+                                   "<ul>" + "".join(f"<li>{escape(p)}</li>" for p in words.paths) + "</ul>"
+                                   f"<p>{escape(' '.join(words.kernel))}</p>"
+                                   "<p>Can the walker read a freed page table, or get stuck? Pick a verdict.</p>"
+                                   + scenario_line(q.scenario))
         self.score.value = f"Score: {self.right} / {self.answered}"
 
     def reveal(self) -> None:
@@ -97,9 +117,11 @@ class Quiz(RunThisCell, W.VBox):
         self.answered += 1
         ok = self.answer.value == v.verdict
         self.right += ok
-        verdict_line = ("Right" if ok else "Not quite") + f": the explorer says {v.verdict} ({v.states} states)."
+        verdict_line = (("Right" if ok else "Not quite") + f": the explorer says {v.verdict}: "
+                        f"{verdict_words(v.verdict, v.violation)}. It tried every interleaving ({v.states} states).")
         self._answer_html = (message(verdict_line, "ok" if ok else "error")
-                             + f"<p>{escape(q.reason)}</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in v.why) + "</ul>")
+                             + f"<p><b>Why:</b> {escape(q.reason)}</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in v.why)
+                             + "</ul>" + scenario_line(q.scenario, open_=True))
         self.feedback.value = self._answer_html
         self.score.value = f"Score: {self.right} / {self.answered}"
 

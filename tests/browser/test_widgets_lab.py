@@ -207,3 +207,14 @@ def test_presenter_mode_and_a_kernel_that_is_gone(browser, lab):
     assert note.is_visible() and "not connected to a running Python kernel" in note.inner_text()
     assert "stepper" in note.inner_text() and "in-browser course" in note.inner_text()
     page.close()
+
+
+def test_the_matrix_walk_choice_redraws_the_grid(browser, lab):
+    page = _open(browser, lab, 1280, 800)
+    deadlocks = "() => [...document.querySelectorAll('.pw-root .widget-gridbox .widget-button')].filter(b => b.textContent.trim() === 'DEADLOCK').length"
+    assert page.evaluate(deadlocks) == 1  # folio_walk_start: irqs_off + retract_page_tables
+    page.locator(".pw-root select:has(option:text-is('gup_fast'))").first.select_option(label="gup_fast")
+    page.wait_for_function(f"() => ({deadlocks})() === 0 && document.body.textContent.includes('caller holds')", timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".pw-root:has(.widget-gridbox)").first.screenshot(path=str(ARTIFACTS / "lab-matrix-gup_fast.png"))
+    page.close()

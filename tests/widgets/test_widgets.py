@@ -216,20 +216,27 @@ def test_fuzz_quiz(presses, seed):
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["cell", "kernel", "walker", "reclaim", "rcufree", "fault", "levels"]), st.integers(0, 1000)),
-                min_size=3, max_size=8))
+@given(st.lists(st.tuples(st.sampled_from(["cell", "kernel", "walker", "reclaim", "rcufree", "fault", "levels", "walk"]),
+                          st.integers(0, 1000)), min_size=3, max_size=8))
 def test_fuzz_matrix_widget(presses):
     m = Matrix(render=False)
     for what, n in presses:
+        impossible = "#9E3A00" in m.message.value  # an error shown: the settings cannot be run
         if what == "cell":
             key = list(m.cells)[n % len(m.cells)]
             m.cells[key].click()
-            if "needs" not in m.message.value:
+            if not impossible:
                 assert m.explorer.action.value == key[1]
                 assert tuple(h for h, box in m.explorer.holds.items() if box.value) == key[0]
+                assert m.explorer.scenario().effective_walk == m.walk.value[0]
+        elif what == "walk":
+            m.walk.value = m.walk.options[n % len(m.walk.options)][1]
         else:
             press_config(m.cfg, what, n)
-        # the cells shown are the explorer's verdicts for the config shown (unless the config is impossible)
-        if "needs" not in m.message.value:
+        # the cells shown are the explorer's verdicts for the settings shown (unless they are impossible)
+        if "#9E3A00" not in m.message.value:
             cfg = m.cfg.config()
             assert m.matrix.config == cfg and m.matrix.walker == m.cfg.walker.value
+            assert (m.matrix.walk, m.matrix.patch) == m.walk.value
+        else:
+            assert all(b.disabled for b in m.cells.values())

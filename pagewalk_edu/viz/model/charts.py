@@ -35,7 +35,8 @@ def matrix_model(m) -> MatrixModel:
             v = m.get(holds, action)
             cells.append(Cell(r, c, v.verdict, LABELS[v.verdict], v.why[0] if v.why else ""))
     fault = f", fault {m.fault}" if m.fault else ""
-    title = f"{m.walker} walker; {m.config.describe()}{fault}"
+    walk = m.walk + (f" with patch {m.patch} (not in a release)" if m.patch else "")
+    title = f"{walk}, {m.walker} walker; {m.config.describe()}{fault}"
     alt = f"Verdict matrix, {title}.\n" + m.text()
     return MatrixModel(title, rows, tuple(m.actions), tuple(cells), alt)
 

@@ -25,9 +25,12 @@ def matrix_svg(m: MatrixModel) -> str:
     lw = max(text_width(r) for r in m.rows) + 2 * PAD
     heads = [_wrap_words(c, cw - 6) for c in m.cols]
     head_h = max(len(h) for h in heads) * LINE + 6
-    top = PAD + 2 * LINE + head_h
-    width = lw + cw * len(m.cols) + PAD
-    title_lines = _wrap_words(m.title, width - 2 * PAD)[:2]
+    width = max(lw + cw * len(m.cols) + PAD, 420)
+    from .tree import wrap
+
+    # the title breaks at spaces only (an identifier such as TABLE_FREE_FALLBACK=ipi stays whole), every line kept
+    title_lines = wrap(m.title, width - 2 * PAD)
+    top = PAD + len(title_lines) * LINE + head_h
     height = top + ch * len(m.rows) + PAD + LINE
     out = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>',
            '<defs><pattern id="m-dots" width="6" height="6" patternUnits="userSpaceOnUse"><circle cx="3" cy="3" r="1.1" fill="#000"/></pattern>'
@@ -38,7 +41,7 @@ def matrix_svg(m: MatrixModel) -> str:
     for c, lines in enumerate(heads):
         x = lw + c * cw + cw / 2
         for k, piece in enumerate(lines):
-            out.append(text(x, PAD + 2 * LINE + (k + 1) * LINE - 2, piece.replace("_ ", "_"), anchor="middle", weight="bold"))
+            out.append(text(x, top - head_h + (k + 1) * LINE - 2, piece.replace("_ ", "_"), anchor="middle", weight="bold"))
     out.append(text(PAD, top - 6, "walker holds", weight="bold"))
     for r, row in enumerate(m.rows):
         out.append(text(PAD, top + r * ch + ch / 2 + 5, row))
