@@ -127,3 +127,18 @@ def test_the_hugetlb_vma_lock_is_told_apart_from_the_per_vma_lock_at_its_first_u
     prose = _prose()
     first = prose.index("hugetlb VMA lock")
     assert "besides its per-VMA lock" in prose[first:first + 400]
+
+
+def test_the_steps_the_lesson_names_for_qs_munmap_are_qs_split_and_zap():
+    """The prose says Q's munmap is step 9 and steps 25-36, with hugetlb_split() (mm/hugetlb.c,
+    called from __split_vma()) and __hugetlb_zap_begin() among them."""
+    from pagewalk_edu.kernel import run
+
+    assert "Q's munmap is step 9 and steps 25–36" in _prose()
+    s = named("hugetlb/vma_lock+punch_hole-skip").scenario
+    events = run(s, verdict(s).schedule, then_default=False).events
+    assert events[8].actor == "Q" and events[8].function == "mmap_write_lock"
+    window = events[24:36]
+    assert all(e.actor == "Q" for e in window) and window[-1].function == "mmap_write_unlock"
+    assert "hugetlb_split" in [e.function for e in window] and "__hugetlb_zap_begin" in " ".join(e.text for e in window)
+    assert events[23].actor != "Q"
