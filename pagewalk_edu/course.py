@@ -153,8 +153,11 @@ EXERCISES = {
     ),
     "atomic-walker": Exercise(
         "atomic-walker",
-        "A local walker runs in atomic context: it may not sleep, so mmap_lock and vma_lock are out. Make it safe "
-        "(no use-after-free) against munmap and mremap on v6.18 with PT_RECLAIM=n and a failed batch allocation.",
+        "A local walker runs in atomic context (under a spinlock, or with IRQs already off): it may not sleep. That "
+        "rules out mmap_lock (mmap_read_lock() sleeps) and, as this course models it, vma_lock: lock_vma_under_rcu() "
+        "itself never sleeps (vma_start_read() only tries, and returns NULL while munmap or mremap has the VMA "
+        "write-locked), but its caller then falls back to mmap_read_lock(). Make it safe (no use-after-free) against "
+        "munmap and mremap on v6.18 with PT_RECLAIM=n and a failed batch allocation.",
         "local",
         tuple((a, "6.18", "PT_RECLAIM=n", "batch_alloc_fail") for a in ("munmap", "munmap_partial", "mremap")),
         ("safe", "safe_but_stale"),
@@ -253,15 +256,110 @@ def answer_key(key: str, answer) -> None:
 #: The reference answer of each exercise (one of possibly several that pass).
 REFERENCE = {"remote-walker": "vma_lock,rcu", "atomic-walker": "irqs_off", "no-stale": "vma_lock"}
 
+#: Why each reference answer passes, and what the cases do not test (the kernel reasons are the
+#: explorer's: mm/pgtable-generic.c __pte_offset_map() takes rcu_read_lock() of its own; mm/mmu_gather.c
+#: tlb_remove_table_sync_one() IPIs every CPU; with MMU_GATHER_RCU_TABLE_FREE=n the free waits only for
+#: the flush IPI to mm_cpumask()).
+REFERENCE_WHY = {
+    "remote-walker": (
+        "It is the reviewer's design of lesson 06: rcu_read_lock() where the patch had IRQs off. These cases do not "
+        "need the rcu: the VMA lock keeps munmap, munmap_partial and mremap from freeing any table under the walk, "
+        "and what it does not exclude (retract_page_tables(), MADV_DONTNEED with PT_RECLAIM) frees only PTE tables, "
+        "after a grace period that pte_offset_map()'s own rcu_read_lock() holds open. So vma_lock alone passes too.",
+        "irqs_off passes because every case frees tables by RCU (MMU_GATHER_RCU_TABLE_FREE=y), or, after a failed "
+        "batch allocation, after tlb_remove_table_sync_one()'s IPI to every CPU: a CPU with IRQs off holds back "
+        "both. With MMU_GATHER_RCU_TABLE_FREE=n the free waits only for the TLB flush's IPI to the mm's cpumask, "
+        "which a remote walker is not in: irqs_off+munmap/no_rcu_table_free/remote is unsafe (lesson 06)."),
+    "atomic-walker": (
+        "On 6.18 with PT_RECLAIM=n a failed batch allocation frees the table as soon as "
+        "tlb_remove_table_sync_one()'s IPI is answered, and a CPU with IRQs off answers it only after the walk; "
+        "rcu_read_lock() does not hold the IPI back.",
+        "irqs_off passes these cases only because none of them flushes the TLB under the ptl the walker spins on: "
+        "folio_walk_start() with IRQs off deadlocks against retract_page_tables() (lesson 05) and against a zap "
+        "whose gather batch is full (lesson 06). Exercise 4 asks which walker avoids that."),
+    "no-stale": (
+        "munmap() and mremap() write-lock the VMA (vma_start_write()) before they unlink anything, so a walker "
+        "holding its read lock never meets an unlinked table. rcu and irqs_off only delay the free: the walker "
+        "can still read the unlinked table (safe_but_stale).",),
+}
+
+#: The holds the answers to exercises 1-3 are made of, sleeping locks first (the order that never sleeps
+#: in atomic context: see ORDER_MATTERS).
+ANSWER_HOLDS = ("mmap_lock", "vma_lock", "rcu", "irqs_off")
+
+
+def passing_answers(key: str) -> tuple[list[str], list[str]]:
+    """Every set of ANSWER_HOLDS (written sleeping locks first) that passes exercise
+    `key`, checked now, and the smallest of them (no passing set inside them)."""
+    from itertools import combinations
+
+    ex = EXERCISES[key]
+    allowed = [h for h in ANSWER_HOLDS if h not in ex.forbid]
+    sets = [c for n in range(1, len(allowed) + 1) for c in combinations(allowed, n)]
+    saved = dict(_wrong)  # checking these must not move the learner's hints on
+    try:
+        passing = [c for c in sets if check(key, ",".join(c)).passed]
+    finally:
+        _wrong.clear()
+        _wrong.update(saved)
+    smallest = [c for c in passing if not any(set(o) < set(c) for o in passing)]
+    return [",".join(c) for c in passing], [",".join(c) for c in smallest]
+
+
+def _passing_in_words(key: str) -> str:
+    passing, smallest = passing_answers(key)
+    ex = EXERCISES[key]
+    allowed = [h for h in ANSWER_HOLDS if h not in ex.forbid]
+    supersets = {",".join(h for h in allowed if h in set(m.split(",")) | extra)
+                 for m in smallest for extra in _subsets(allowed)}
+    if set(passing) == supersets:  # every set holding one of the smallest passes
+        return ("every set of holds that includes " + " or ".join(smallest)
+                + f" ({len(passing)} of the {2 ** len(allowed) - 1} sets of {', '.join(allowed)})")
+    return ", ".join(passing)
+
+
+def _subsets(items):
+    from itertools import combinations
+
+    return [set(c) for n in range(len(items) + 1) for c in combinations(items, n)]
+
 
 def reference_answers(*answers) -> None:
-    """Print a reference answer to each exercise, checked, once the learner has
-    tried every one (each of `answers` is no longer None)."""
+    """For each of exercises 1-3, once the learner has tried every one (each of
+    `answers` is no longer None): the reference answer, checked, and why it passes;
+    every answer that passes, checked now; and what the learner's own answer gets."""
     if not answers or any(a is None for a in answers):
         print("Try each exercise first: the reference answers appear once every answer above is set.")
         return
-    for key, holds in REFERENCE.items():
-        print(f"{key}: {holds} -> {'passed' if check(key, holds).passed else 'failed'}")
+    from textwrap import fill
+
+    def say(text: str) -> None:
+        print(fill(text, width=112, initial_indent="  ", subsequent_indent="    "))
+
+    for n, ((key, holds), mine) in enumerate(zip(REFERENCE.items(), answers), start=1):
+        ex = EXERCISES[key]
+        print(f"Exercise {n} ({key})")
+        say(f"Reference answer: {holds}, which {'passes' if check(key, holds).passed else 'FAILS'} all "
+            f"{len(ex.cases)} cases.")
+        for why in REFERENCE_WHY[key]:
+            say(why)
+        say(f"Every answer that passes (checked now, sleeping locks written first): {_passing_in_words(key)}.")
+        saved = dict(_wrong)
+        try:
+            f = check(key, mine)
+        except (TypeError, ValueError) as err:
+            say(f"Your answer, {mine!r}: {err}")
+            continue
+        finally:
+            _wrong.clear()
+            _wrong.update(saved)
+        if f.passed:
+            got = "passes too."
+        elif len(f.lines) > 1:
+            got = f"{f.lines[0].replace(', for example:', '')}, e.g. {f.lines[1].strip().removeprefix('- ').split('. ', 1)[0]}."
+        else:
+            got = f.lines[0]
+        say(f"Your answer, {mine!r}: {got}")
 
 
 #: How many wrong answers each (exercise, first failing case) has had this session: which hint comes next.

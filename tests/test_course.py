@@ -221,9 +221,27 @@ def test_an_exercise_without_an_answer_asks_for_one_and_gives_no_hint():
 def test_reference_answers_wait_until_every_exercise_was_tried(capsys):
     course.reference_answers("rcu", None, "vma_lock")
     assert capsys.readouterr().out.strip() == "Try each exercise first: the reference answers appear once every answer above is set."
+    course.check("remote-walker", "rcu")
+    before = dict(course._wrong)
     course.reference_answers("rcu", "irqs_off", "vma_lock")
-    out = capsys.readouterr().out.strip().splitlines()
-    assert out == [f"{k}: {h} -> passed" for k, h in course.REFERENCE.items()]
+    out = capsys.readouterr().out
+    assert course._wrong == before, "the reference answers do not move the learner's hints on"
+    blocks = re.split(r"^Exercise ", out, flags=re.M)[1:]
+    assert [b.split("\n", 1)[0] for b in blocks] == [f"{n} ({k})" for n, k in enumerate(course.REFERENCE, 1)]
+    for block, (key, holds), mine in zip(blocks, course.REFERENCE.items(), ("rcu", "irqs_off", "vma_lock")):
+        text = " ".join(block.split())  # unwrapped
+        assert f"Reference answer: {holds}, which passes all {len(course.EXERCISES[key].cases)} cases." in text
+        passing, smallest = course.passing_answers(key)
+        assert holds in passing and all(course.check(key, a).passed for a in passing)
+        assert "includes " + " or ".join(smallest) in text, text
+        mine_passes = course.check(key, mine).passed
+        assert (f"Your answer, {mine!r}: passes too." in text) == mine_passes, text
+    # the remote walker: why the reference adds rcu, and that vma_lock or irqs_off alone pass (the kernel's
+    # pte_offset_map() takes rcu_read_lock() itself; the sync IPI reaches every CPU)
+    assert course.passing_answers("remote-walker")[1] == ["mmap_lock", "vma_lock", "irqs_off"]
+    assert "Your answer, 'rcu': 3 of 28 cases fail" in " ".join(blocks[0].split())
+    course.reference_answers("rcu", "irqs_off", "nope")
+    assert "Your answer, 'nope': unknown holder 'nope'" in " ".join(capsys.readouterr().out.split())
 
 
 def test_a_lesson_quiz_asks_the_named_scenarios_in_order_with_nothing_preselected():
