@@ -15,6 +15,7 @@ from html import escape
 
 from ..kernel.sim import Ctx
 from ..kernel.state import State
+from .model.sharing import where_lines
 from .model.tree import TreeModel, tree_model
 from .style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 
@@ -43,9 +44,7 @@ def queued(state: State) -> list[tuple[int, str]]:
 
 def _addr(x, sep: str = "<br/>") -> str:
     """An entry's or a page's address; with several mms each mm's ("Q: 0x80205000")."""
-    if not x.where:
-        return f"{x.lo:#x}"
-    return sep.join(f"{w.mm}: {w.lo:#x}" if w.live else f"{w.mm} (was): {w.lo:#x}" for w in x.where)
+    return sep.join(where_lines(x.where)) if x.where else f"{x.lo:#x}"
 
 
 _DOT_STYLE = {"filled,dashed": ' style="dashed"', "filled,dotted": ' style="dotted"'}

@@ -143,7 +143,9 @@ def addresses(tables, geo, roots: list[tuple[str, int]], formerly: dict[int, lis
     return {t.tid: of(t.tid, frozenset()) for t in tables}
 
 
-def where_lines(where: tuple[Where, ...], size: str) -> list[str]:
+def where_lines(where: tuple[Where, ...], size: str = "") -> list[str]:
     """The address lines of a box drawn with several mms: each mm's first
-    address ("P: 0x40000000 +1G"), a former one marked ("P (was): 0x40000000")."""
-    return [f"{w.mm}: {w.lo:#x} +{size}" if w.live else f"{w.mm} (was): {w.lo:#x}" for w in where]
+    address ("P: 0x40000000 +1G", without `size` "P: 0x40000000"), a former
+    one marked ("P (was): 0x40000000")."""
+    return [(f"{w.mm}: {w.lo:#x}" + (f" +{size}" if size else "")) if w.live else f"{w.mm} (was): {w.lo:#x}"
+            for w in where]

@@ -41,12 +41,12 @@ def _head(node) -> float:
 
 def _row_h(node) -> float:
     """An entry's height: its label, then an address line for each mm."""
-    return ROW + LINE * (max((len(r.where) for r in node.rows), default=1) - 1 if any(r.where for r in node.rows) else 0)
+    return ROW + LINE * max([len(r.where) - 1 for r in node.rows if r.where] or [0])
 
 
 def _leaf_h(m: TreeModel) -> float:
     """A page's height in this picture: its label, then an address line for each mm that maps it."""
-    return LEAF_H + LINE * (max((len(n.where) for n in m.leaves), default=1) - 1 if any(n.where for n in m.leaves) else 0)
+    return LEAF_H + LINE * max([len(n.where) - 1 for n in m.leaves if n.where] or [0])
 
 
 def _height(node) -> float:
@@ -315,15 +315,8 @@ def _leaf_box(n, x: float, y: float, leaf_h: float = LEAF_H) -> str:
             f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
             + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
             + "".join(text(x + LEAF_W / 2, y + (2 + k) * LINE, line, anchor="middle", fill="#333", cls="span")
-                      for k, line in enumerate(_leaf_lines(n)))
+                      for k, line in enumerate(where_lines(n.where) or [f"{n.lo:#x}"]))
             + "</g>")
-
-
-def _leaf_lines(n) -> list[str]:
-    """A page's address: with several mms, where each maps it ("Q: 0x80205000")."""
-    if n.where:
-        return [f"{w.mm}: {w.lo:#x}" if w.live else f"{w.mm} (was): {w.lo:#x}" for w in n.where]
-    return [f"{n.lo:#x}"]
 
 
 def notes(m: TreeModel, mm: str | None = None) -> list[str]:
