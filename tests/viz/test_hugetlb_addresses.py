@@ -132,3 +132,39 @@ def test_the_text_view_lists_each_mm_s_tree_in_that_mm_s_addresses(trace):
                 assert GIB[mm][0] <= int(page.group(1), 16) < GIB[mm][1], (i, line)
         m = tree_model(trace.ctx, state, trace=trace, index=i)
         assert m.alt.endswith(text)
+
+
+def test_every_address_line_fits_its_box_and_a_narrow_vma_is_named_under_its_band(trace):
+    """The address lines (one per mm) stay inside the box or page they label,
+    at every step; a VMA too narrow on its mm's axis for its label (QH.lo, 2
+    MiB of Q's GiB, once Q has split QH) is named under the band instead of
+    drawn over its neighbour."""
+    from pagewalk_edu.viz.svg.base import text_width
+    from pagewalk_edu.viz.svg.tree_layout import BOX_W, LEAF_W
+
+    narrow_seen = False
+    for i, state in enumerate(trace.states):
+        m = tree_model(trace.ctx, state, trace=trace, index=i)
+        svg = ET.fromstring(tree_svg_model(m))
+        for g in svg.iter(f"{SVG}g"):
+            cls = g.get("class") or ""
+            limit = BOX_W - 12 if cls.startswith("table") else LEAF_W - 4 if cls == "leaf" else None
+            if limit is None:
+                continue
+            for t in g.iter(f"{SVG}text"):
+                if t.get("class") == "span":
+                    assert text_width(t.text) <= limit, (i, g.get("data-node"), t.text)
+        for band in svg.iter(f"{SVG}g"):
+            if band.get("class") != "vma-band":
+                continue
+            labelled = {"".join(t.itertext()).split(" (")[0] for v in band.findall(f"{SVG}g[@class='vma']")
+                        for t in v.findall(f"{SVG}text")}
+            note = " ".join("".join(t.itertext()) for t in band.findall(f"{SVG}text[@class='vma-narrow']"))
+            for v in band.findall(f"{SVG}g[@class='vma']"):
+                name = v.get("data-vma")
+                assert name in labelled or f"{name} (" in note, (i, name)
+            if "QH.lo (hugetlb)" in note:
+                narrow_seen = True
+                assert "QH.lo" not in labelled
+    split = any(e.actor == "Q" and e.function == "__split_vma" for e in trace.events)
+    assert narrow_seen == split

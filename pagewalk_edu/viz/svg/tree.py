@@ -44,9 +44,15 @@ def _row_h(node) -> float:
     return ROW + LINE * max([len(r.where) - 1 for r in node.rows if r.where] or [0])
 
 
+def _leaf_where(n) -> tuple:
+    """Where a page is mapped: by each mm that maps it now (a former mapping,
+    through an unshared entry, is told on the entry's row, where there is room)."""
+    return tuple(w for w in n.where if w.live) or n.where
+
+
 def _leaf_h(m: TreeModel) -> float:
     """A page's height in this picture: its label, then an address line for each mm that maps it."""
-    return LEAF_H + LINE * max([len(n.where) - 1 for n in m.leaves if n.where] or [0])
+    return LEAF_H + LINE * max([len(_leaf_where(n)) - 1 for n in m.leaves if n.where] or [0])
 
 
 def _height(node) -> float:
@@ -315,7 +321,7 @@ def _leaf_box(n, x: float, y: float, leaf_h: float = LEAF_H) -> str:
             f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
             + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
             + "".join(text(x + LEAF_W / 2, y + (2 + k) * LINE, line, anchor="middle", fill="#333", cls="span")
-                      for k, line in enumerate(where_lines(n.where) or [f"{n.lo:#x}"]))
+                      for k, line in enumerate(where_lines(_leaf_where(n)) or [f"{n.lo:#x}"]))
             + "</g>")
 
 
@@ -345,19 +351,27 @@ def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> tuple[list[str], 
         span = max(1, hi - lo)
         by = y + LINE + 6
         out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
-        for v in m.vmas:
-            if not v.visible or (mm is not None and v.mm != mm):
-                continue
+        narrow = []  # a VMA too narrow on this axis for its label: named under the band instead
+        shown = [v for v in m.vmas if v.visible and (mm is None or v.mm == mm)]
+        for k, v in enumerate(shown):
             a = x0 + max(0.0, max(v.lo, lo) - lo) / span * w
             b = x0 + min(w, (min(v.hi, hi) - lo) / span * w)
             b = max(b, a + 8)
             dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
             label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
+            room = (x0 + w if k + 1 == len(shown) else x0 + max(0.0, max(shown[k + 1].lo, lo) - lo) / span * w) - a - 6
+            words = text(a + 4, by + LINE + 4, label)
+            if text_width(label) > room:
+                narrow.append(f"{label} [{v.lo:#x}, {v.hi:#x})")
+                words = f"<title>{esc(label)}</title>"
             out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
                        f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
-                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label)
-                       + "</g>")
+                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + words + "</g>")
         y = by + 2 * LINE + LINE + 2
+        for line in ([f"Too narrow to label in the band: {'; '.join(narrow)}"] if narrow else []):
+            for piece in wrap(line, w):
+                out.append(text(x0, y, piece, fill="#222", cls="vma-narrow"))
+                y += LINE
         for line in notes(m, mm):
             for piece in wrap(line, w):
                 out.append(text(x0, y, piece, fill="#222"))
