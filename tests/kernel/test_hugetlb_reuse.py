@@ -17,8 +17,7 @@ from pagewalk_edu.kernel.ctx import make_ctx
 from pagewalk_edu.kernel.geometry import PMD_SIZE, PUD_SIZE, Geometry, Level
 from pagewalk_edu.kernel.paths import OPS
 from pagewalk_edu.kernel.paths.hugetlb import PteAlloc
-from pagewalk_edu.kernel.pgtable import Entry, ensure_table, mapped_at, new_tree, populate, set_entry
-from pagewalk_edu.kernel.pgtable import Table
+from pagewalk_edu.kernel.pgtable import Entry, Table, ensure_table, mapped_at, new_tree, populate, set_entry
 from pagewalk_edu.kernel.sim import initial
 from pagewalk_edu.scenarios import named
 from pagewalk_edu.scenarios.files import loads
@@ -135,8 +134,6 @@ def test_a_reuse_of_q_s_whole_vma_is_refused():
     """mmap(MAP_FIXED) over all of QH would free the PMD table in free_pgtables()
     (hugetlb_free_pgd_range()): there would be no table left to reuse, so a
     scenario file saying so is refused with the path's key."""
-    from pagewalk_edu.kernel.layout import builtin_layout  # noqa: F401  (the built-in layout is the model)
-
     text = (HUGETLB_FILE.replace('start = "QH+2M"\nsize = "2M"', 'start = "QH"\nsize = "1G"'))
     assert text != HUGETLB_FILE
     with pytest.raises(ValueError) as info:

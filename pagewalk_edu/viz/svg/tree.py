@@ -5,59 +5,19 @@ the VMA bands and the legend drawn here."""
 
 from __future__ import annotations
 
-from ...kernel.geometry import fmt_size
 from ..model.sharing import where_lines
 from ..model.tree import TreeModel
 from ..style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
-from .tree_layout import BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, Layout
+from .tree_layout import (BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, ROW, Layout, head_h, leaf_where,
+                          page_h, row_h, span_lines, table_h)
 
-HEAD = 2 * LINE + 8
-ROW = 2 * LINE + 2
 RANK_GAP = 32
 PATH = OKABE_ITO["blue"]
 
 #: lifecycle -> (SVG stroke-dasharray, stroke width); with the fill colour and the badge word
 DASH = {"live": ("", 1.5), "detached": ("7 4", 2.2), "rcu_pending": ("2 3", 2.4), "ipi_pending": ("9 3 2 3", 2.6),
         "freed": ("", 4.0), "reused": ("1 2", 4.0)}
-
-
-def _span(lo: int, hi: int) -> str:
-    return f"{lo:#x} +{fmt_size(hi - lo)}"
-
-
-def _spans(x) -> list[str]:
-    """The address lines of a table, an entry or a page: with several mms one
-    line for each mm whose path reaches it, its own address in that mm."""
-    if x.where:
-        return where_lines(x.where, fmt_size(x.where[0].hi - x.where[0].lo))
-    return [_span(x.lo, x.hi)]
-
-
-def _head(node) -> float:
-    """The box's header: title and badge, span(s), and (several mms) whose table it is."""
-    return HEAD + LINE * (len(_spans(node)) - 1) + (LINE if node.owner else 0) + (LINE + 2 if node.foreign else 0)
-
-
-def _row_h(node) -> float:
-    """An entry's height: its label, then an address line for each mm."""
-    return ROW + LINE * max([len(r.where) - 1 for r in node.rows if r.where] or [0])
-
-
-def _leaf_where(n) -> tuple:
-    """Where a page is mapped: by each mm that maps it now (a former mapping,
-    through an unshared entry, is told on the entry's row, where there is room)."""
-    return tuple(w for w in n.where if w.live) or n.where
-
-
-def _leaf_h(m: TreeModel) -> float:
-    """A page's height in this picture: its label, then an address line for each mm that maps it."""
-    return LEAF_H + LINE * max([len(_leaf_where(n)) - 1 for n in m.leaves if n.where] or [0])
-
-
-def _height(node) -> float:
-    rows = len(node.rows) + (1 if node.more else 0) + len(node.locks)
-    return _head(node) + len(node.rows) * _row_h(node) + (rows - len(node.rows)) * ROW + (4 if rows else 0)
 
 
 def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
@@ -74,11 +34,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     lines = {id(e): _meet_lines(e, titles[e.src]) for v in into.values() for e in v}
     room = {d: 10 + max(text_width(t) for e in v for t in lines[id(e)]) for d, v in into.items()}
     lay = Layout(m, beside=room)
-    leaf_h = _leaf_h(m)
+    leaf_h = page_h(m)
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
-        h = _height(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (leaf_h + LEAF_GAP) - LEAF_GAP
+        h = table_h(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (leaf_h + LEAF_GAP) - LEAF_GAP
         rank_h[n.rank] = max(rank_h[n.rank], h)
     head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
     top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
@@ -125,7 +85,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         sx, sy = pos[e.src]
         row_i = next((k for k, r in enumerate(src.rows) if r.index == e.index), len(src.rows) - 1)
         x1 = sx + BOX_W
-        y1 = sy + _head(src) + row_i * _row_h(src) + _row_h(src) / 2
+        y1 = sy + head_h(src) + row_i * row_h(src) + row_h(src) / 2
         dw = LEAF_W if e.kind == "leaf" else BOX_W
         x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
         meets, k = len(into.get(e.dst, ())), 0
@@ -203,7 +163,7 @@ def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float, leaf_h: flo
     beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
                   and o not in own), default=float("inf"))
     under = len(own) * (leaf_h + LEAF_GAP) + 4
-    if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= _height(lay.nodes[e.dst]):
+    if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= table_h(lay.nodes[e.dst]):
         lx, ly = dx + BOX_W + 10, dy + under + (before + 1) * LINE
     else:  # a neighbour stands there: stacked above the box
         lx, ly = dx + 4, dy - 6 - (total - before - 1) * LINE
@@ -249,7 +209,7 @@ def _fill(life: str) -> str:
 
 
 def _table_box(n, x: float, y: float) -> str:
-    h = _height(n)
+    h = table_h(n)
     dash, sw = DASH[n.life]
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     edge = PATH if n.on_path and n.life == "live" else "#111"
@@ -261,14 +221,14 @@ def _table_box(n, x: float, y: float) -> str:
                      f'stroke="#111" stroke-width="2.5" class="foreign-outline"/>')
     parts += [f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{h:.1f}" rx="4" fill="#fff" stroke="{edge}" '
              f'stroke-width="{max(sw, 3.0) if n.on_path else sw}"{dash_attr}/>',
-             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{_head(n) - 4}" fill="{_fill(n.life)}"/>']
+             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{head_h(n) - 4}" fill="{_fill(n.life)}"/>']
     badge = n.badge + (", deposited" if n.deposited else "")
     parts.append(text(x + 8, y + LINE, n.title, weight="bold"))
     bw = text_width(badge) + 10
     parts.append(f'<rect x="{x + BOX_W - bw - 6:.1f}" y="{y + 4:.1f}" width="{bw:.1f}" height="{LINE}" rx="3" fill="#fff" '
                  f'stroke="#111" stroke-width="1"/>')
     parts.append(text(x + BOX_W - 11, y + LINE - 1, badge, anchor="end", cls="badge"))
-    spans = _spans(n)
+    spans = span_lines(n)
     for k, line in enumerate(spans):
         parts.append(text(x + 8, y + (2 + k) * LINE + 1, line, fill="#111", cls="span"))
     below = 1 + len(spans)  # the lines above the owner's
@@ -279,19 +239,19 @@ def _table_box(n, x: float, y: float) -> str:
         fy = y + (below + (1 if n.owner else 0)) * LINE + 6
         parts.append(f'<rect x="{x + 6:.1f}" y="{fy:.1f}" width="{fw:.1f}" height="{LINE}" rx="3" fill="#111"/>')
         parts.append(text(x + 11, fy + LINE - 4, n.foreign.upper(), fill="#fff", weight="bold", cls="badge foreign"))
-    ry = y + _head(n)
-    row_h = _row_h(n)
+    ry = y + head_h(n)
+    rh = row_h(n)
     for r in n.rows:
         if r.cursor:
-            parts.append(_cursor_mark(x + 3, ry, BOX_W - 6, row_h - 2))
+            parts.append(_cursor_mark(x + 3, ry, BOX_W - 6, rh - 2))
         elif r.on_path:
-            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{row_h - 2}" fill="{PATH}"/>')
+            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{rh - 2}" fill="{PATH}"/>')
         label = f"[{r.index}] {r.text}" + (" ◀ next" if r.cursor else "")
         parts.append(f'<g class="entry" data-index="{r.index}">'
                      + text(x + 12, ry + LINE - 3, label, weight="bold" if r.on_path else "normal")
                      + "".join(text(x + 12, ry + (2 + k) * LINE - 5, line, fill="#333", cls="span")
-                               for k, line in enumerate(_spans(r))) + "</g>")
-        ry += row_h
+                               for k, line in enumerate(span_lines(r))) + "</g>")
+        ry += rh
     if n.more:
         parts.append(text(x + 12, ry + LINE - 3, f"… {n.more} more entries", fill="#333"))
         ry += ROW
@@ -321,7 +281,7 @@ def _leaf_box(n, x: float, y: float, leaf_h: float = LEAF_H) -> str:
             f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
             + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
             + "".join(text(x + LEAF_W / 2, y + (2 + k) * LINE, line, anchor="middle", fill="#333", cls="span")
-                      for k, line in enumerate(where_lines(_leaf_where(n)) or [f"{n.lo:#x}"]))
+                      for k, line in enumerate(where_lines(leaf_where(n)) or [f"{n.lo:#x}"]))
             + "</g>")
 
 
