@@ -333,6 +333,11 @@ def _check_hugetlb_path(op: str, start: int, end: int, vmas: tuple[Vma, ...], k:
     if v is None or v.kind != "hugetlb" or end > v.end:
         who = "Q's" if mm else "P's"
         raise LayoutError(f"{k}: {op} needs a range inside {who} hugetlb VMA")
+    if op == "hugetlb_reuse" and start == v.start and end == v.end:
+        # free_pgtables() → hugetlb_free_pgd_range() would free the PMD table
+        # with the whole VMA: there would be nothing left for Q to reuse
+        raise LayoutError(f"{k}: hugetlb_reuse over the whole VMA {v.name} frees its PMD table (free_pgtables()); "
+                          "give a range that leaves part of the VMA mapped")
     shared = [x for x in vmas if x.kind == "hugetlb"]
     if sorted(x.mm for x in shared) != ["", "Q"] or any(x.start % PUD_SIZE or x.size != PUD_SIZE for x in shared):
         raise LayoutError(f"{k}: {op} needs two hugetlb VMAs, one of P and one of Q (mm = \"Q\"), each a whole "

@@ -3,7 +3,12 @@ __pud_alloc, __p4d_alloc), include/linux/mm.h (mm_inc_nr_ptes/pmds/puds:
 mm->pgtables_bytes).  Which tables munmap() frees is kernel/free_pgd.py.
 
 A table is a value: identity (tid), level, the address it starts mapping, its
-populated entries and its lifecycle.  The tree is a tuple of tables indexed by
+populated entries and its lifecycle.  A page-table page has no address of its
+own: what it maps is set by the entry that points at it.  `base` is where the
+table maps in the mm whose fault allocated it (ensure_table() takes it from
+the faulting address); a hugetlb PMD table several mms share
+(huge_pmd_share()) maps another GiB under each of their PUD entries, which
+mapped_at() gives.  The tree is a tuple of tables indexed by
 tid; tid 0 is the PGD.  Freed tables stay in the tuple (their memory may be
 read by a racing walker: that read is the use-after-free the monitor reports).
 """
@@ -67,7 +72,7 @@ LEAF_PUD = Entry("leaf", PUD_SIZE)
 class Table:
     tid: int
     level: Level
-    base: int  # first address the table maps
+    base: int  # first address the table maps, in the mm whose path allocated it (mapped_at(): in every mm)
     entries: tuple[tuple[int, Entry], ...] = ()  # populated entries, sorted by index
     life: Life = Life.LIVE
     deposited: bool = False  # a PTE table kept by pgtable_trans_huge_deposit()
@@ -209,6 +214,30 @@ def walk_path(tables: Tables, geo: Geometry, addr: int, root: int = 0) -> list[P
         table = tables[entry.target]
 
 
+def mapped_at(tables: Tables, geo: Geometry, roots) -> dict[int, tuple[tuple[str, int], ...]]:
+    """tid -> ((mm, base), ...): the first address each table maps in each mm
+    whose tree reaches it, `roots` being (mm, PGD tid) pairs (Setup.roots).
+    Followed from each PGD through live tables' entries, each child at its
+    parent's base plus the entry's index times the span one entry maps; a
+    table no tree reaches (unlinked, freed) is not in the result."""
+    out: dict[int, list[tuple[str, int]]] = {}
+    for mm, root in roots:
+        seen: set[int] = set()
+        todo = [(root, 0)]
+        while todo:
+            tid, base = todo.pop()
+            if tid in seen or tid >= len(tables):
+                continue
+            seen.add(tid)
+            out.setdefault(tid, []).append((mm, base))
+            t = tables[tid]
+            if t.life is not Life.LIVE and tid != root:
+                continue
+            span = geo.entry_span(t.level)
+            todo.extend((e.target, base + i * span) for i, e in t.entries if e.is_table)
+    return {tid: tuple(v) for tid, v in out.items()}
+
+
 class Allocation(NamedTuple):
     level: Level
     tid: int
@@ -241,7 +270,9 @@ def ensure_table(
         entry = table.get(index)
         if entry is None:
             child_level = child_of[table.level]
-            base = table.base + (index << shifts[table.level])
+            # the path's address, not the parent's base: a parent shared with
+            # another mm (a hugetlb PMD table) has that mm's base
+            base = addr >> shifts[table.level] << shifts[table.level]
             child = _new_table(len(tables), child_level, base, mm)
             tables = tables + (child,)
             tables = set_table(tables, table.with_entry(index, Entry("table", child.tid)))

@@ -328,34 +328,54 @@ def hugetlb_dontneed_program(spec: PathSpec, vmas: tuple[Vma, ...], config: Kern
 
 
 def hugetlb_reuse_program(spec: PathSpec, vmas: tuple[Vma, ...], config: KernelConfig) -> Program:
-    """Q unmaps a 2 MiB hole of its hugetlb VMA (mmap_write_lock(); __split_vma()
-    → vma_prepare() takes i_mmap_lock_write(); hugetlb_split() →
-    hugetlb_unshare_pmds() unshares Q's entry if the table is still shared;
-    vma_complete() drops i_mmap_rwsem; unmap_vmas() → hugetlb_zap_begin() →
-    __hugetlb_zap_begin() takes the hole's hugetlb VMA lock, then i_mmap_rwsem,
-    for the zap, and __hugetlb_zap_end() drops them (ZAP_FLAG_UNMAP: the VMA lock
-    is freed first); free_pgtables() keeps the PMD table, which maps the rest of
-    Q's VMA) and faults anonymous memory there: pte_alloc() installs Q's PTE table.
-    The hole's VMA lock is named after Q's VMA: it is the lock of the VMA that maps
-    the file range, the one hugetlb_vmdelete_list() trylocks."""
+    """Q maps anonymous memory over 2 MiB of its hugetlb VMA and touches it:
+    mmap(MAP_FIXED | MAP_ANONYMOUS) → mmap_region() → __mmap_region() under
+    mmap_write_lock_killable().  vms_gather_munmap_vmas() splits the VMA at
+    each end of the range (__split_vma(): vma_prepare() takes
+    i_mmap_lock_write(); hugetlb_split() → hugetlb_unshare_pmds() unshares Q's
+    entry if the split leaves a shared GiB no longer whole in one VMA, then
+    huge_pmd_unshare_flush(); vma_complete() drops i_mmap_rwsem) and detaches
+    the middle VMA; vms_clean_up_area() → vms_clear_ptes() → unmap_vmas() →
+    hugetlb_zap_begin() → __hugetlb_zap_begin() takes the hole's hugetlb VMA
+    lock, then i_mmap_rwsem, for the zap, and __hugetlb_zap_end() drops them
+    (ZAP_FLAG_UNMAP: the VMA lock is freed first); free_pgtables() keeps the PMD
+    table, which maps the rest of Q's VMA; __mmap_new_vma() stores the
+    anonymous VMA over the range.  After mmap_write_unlock(), Q touches it: the
+    fault's pte_alloc() installs Q's PTE table (in the PMD table Q shared, if
+    its PUD entry still points there).  Without the new VMA the touch would be
+    a SIGSEGV: munmap() alone leaves no VMA in the hole.
+    The VMA that keeps mapping the range keeps Q's VMA's name and its hugetlb
+    VMA lock, the one hugetlb_vmdelete_list() trylocks.  Q's per-VMA locks are not steps: no other actor takes them."""
     from .paths.hugetlb import (HugePmdUnshareFlush, HugetlbSplit, HugetlbVmaLockWrite, HugetlbVmaUnlockWrite,
                                 IMmapLockWrite, IMmapUnlockWrite, OtherMmLock, PteAlloc, UnmapHugepageRange)
+    from .paths.vma import MmapNewVma
+
     vma = next(v for v in vmas if v.contains(spec.start) and v.mm)
-    return Program((
-        OtherMmLock(vma.mm, False),
-        IMmapLockWrite("__split_vma"),
-        HugetlbSplit(vma.mm, spec.start),
-        HugePmdUnshareFlush(vma.mm),
-        IMmapUnlockWrite(),
+    mm, start, end = vma.mm, spec.start, spec.end
+    # The VMA struct that keeps mapping the range (and its hugetlb VMA lock:
+    # hugetlb_vm_op_open() gives each new part a lock of its own) keeps the
+    # name; the parts split off below and above are new VMAs.
+    hole = vma.name
+    prog: list = [OtherMmLock(mm, False)]
+    if vma.start < start:  # __split_vma(vmi, vma, start, 1): the new VMA is the part below
+        prog += [IMmapLockWrite("__split_vma"), HugetlbSplit(mm, start), SplitVma(hole, start, hole + ".lo", True),
+                 IMmapUnlockWrite()]
+    if end < vma.end:  # __split_vma(vmi, next, end, 0): the new VMA is the part above
+        prog += [IMmapLockWrite("__split_vma"), HugetlbSplit(mm, end), SplitVma(hole, end, hole + ".hi"),
+                 IMmapUnlockWrite()]
+    prog += [
+        VmsGatherMunmapVmas((hole,), "__mmap_region"),
         HugetlbVmaLockWrite(vma.name),
         IMmapLockWrite("__hugetlb_zap_begin"),
-        UnmapHugepageRange(vma.mm, spec.start, spec.end),
-        HugePmdUnshareFlush(vma.mm),
+        UnmapHugepageRange(mm, start, end),
+        HugePmdUnshareFlush(mm),
         HugetlbVmaUnlockWrite(vma.name),
         IMmapUnlockWrite(),
-        OtherMmLock(vma.mm, True),
-        PteAlloc(vma.mm, spec.start + FAULT_OFFSET),
-    ))
+        MmapNewVma(mm, start, end, f"{mm}A", hole),
+        OtherMmLock(mm, True),
+        PteAlloc(mm, start + FAULT_OFFSET),
+    ]
+    return Program(prog)
 
 
 for _op, _build in (

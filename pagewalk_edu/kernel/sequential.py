@@ -177,7 +177,7 @@ def _mmap_read_lock(run: _Run, op: tuple):
 
 
 def _split_vma(run: _Run, op: tuple) -> None:
-    run.vmas = split_vma(run.vmas, op.vma, op.at, op.new)
+    run.vmas = split_vma(run.vmas, op.vma, op.at, op.new, op.new_below)
     run.splits.append((op.vma, op.new))
 
 

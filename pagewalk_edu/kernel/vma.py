@@ -84,14 +84,17 @@ def unmap_bounds(vmas: Vmas, start: int, end: int) -> tuple[int, int]:
     return floor, ceiling
 
 
-def split_vma(vmas: Vmas, name: str, at: int, new_name: str) -> Vmas:
-    """__split_vma(): cut `name` at `at`; the upper part gets `new_name` and
+def split_vma(vmas: Vmas, name: str, at: int, new_name: str, new_below: bool = False) -> Vmas:
+    """__split_vma(): cut `name` at `at`; the new VMA `new_name` is the upper
+    part, or with `new_below` the lower one (__split_vma()'s new_below), and
     inherits the lock state (the kernel write-locks both)."""
     v = by_name(vmas, name)
     if not v.start < at < v.end:
         raise ValueError(f"cannot split {name} at {at:#x}: outside ({v.start:#x}, {v.end:#x})")
-    lower = replace(v, end=at)
-    upper = replace(v, name=new_name, start=at)
+    if new_below:
+        lower, upper = replace(v, name=new_name, end=at), replace(v, start=at)
+    else:
+        lower, upper = replace(v, end=at), replace(v, name=new_name, start=at)
     out: list[Vma] = []
     for x in vmas:
         if x.name == name:

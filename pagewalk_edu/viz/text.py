@@ -107,16 +107,19 @@ def state_text(state: State, ctx) -> str:
     geo = ctx.geo
     lines = []
 
-    def visit(tid: int, depth: int) -> None:
+    def visit(tid: int, depth: int, lo: int) -> None:
+        # `lo` is what the table maps in the mm whose tree is listed: a page
+        # table has no address of its own (a shared hugetlb PMD table maps P's
+        # GiB under P's PUD entry and Q's under Q's)
         t = state.tables[tid]
         life = t.life.value + (" deposited" if t.deposited else "")
-        lo, hi = t.span(geo)
+        hi = lo + geo.table_span(t.level)
         lines.append(f"{'  ' * depth}{t.level.name} table #{tid} [{lo:#x}, {hi:#x}) {life}")
         span = geo.entry_span(t.level)
         for idx, e in t.entries:
-            base = t.base + idx * span
+            base = lo + idx * span
             if e.is_table:
-                visit(e.target, depth + 1)
+                visit(e.target, depth + 1, base)
             else:
                 lines.append(f"{'  ' * (depth + 1)}[{idx}] {base:#x}: {fmt_size(e.target)} page")
 
@@ -124,7 +127,7 @@ def state_text(state: State, ctx) -> str:
     for mm, root in roots:
         if len(roots) > 1:
             lines.append(f"mm {mm or 'P'}{' (walked)' if not mm else ''}:")
-        visit(root, 0)
+        visit(root, 0, 0)
     linked = {root for _, root in roots}
     for t in state.tables:
         for _, e in t.entries:

@@ -15,6 +15,7 @@ from html import escape
 
 from ..kernel.sim import Ctx
 from ..kernel.state import State
+from .model.sharing import where_lines
 from .model.tree import TreeModel, tree_model
 from .style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 
@@ -41,6 +42,11 @@ def queued(state: State) -> list[tuple[int, str]]:
     return out
 
 
+def _addr(x, sep: str = "<br/>") -> str:
+    """An entry's or a page's address; with several mms each mm's ("Q: 0x80205000")."""
+    return sep.join(where_lines(x.where)) if x.where else f"{x.lo:#x}"
+
+
 _DOT_STYLE = {"filled,dashed": ' style="dashed"', "filled,dotted": ' style="dotted"'}
 
 
@@ -58,9 +64,11 @@ def dot_source(m: TreeModel, *, legend: bool = True):
         fill, style, width, _ = LIFE_STYLE[n.life]
         border = "1" if n.life == "live" else width
         head = f"{n.level} table #{n.tid}"
-        sub = f"[{n.lo:#x}, {n.hi:#x})"
+        # with several mms, the range the path of each maps (a page table has no address of its own)
+        sub = "<br/>".join(escape(f"{w.mm}: [{w.lo:#x}, {w.hi:#x})" if w.live else f"{w.mm} (was): [{w.lo:#x}, {w.hi:#x})")
+                           for w in n.where) if n.where else escape(f"[{n.lo:#x}, {n.hi:#x})")
         life = n.badge + (", deposited" if n.deposited else "")
-        rows = [f'<tr><td colspan="2" bgcolor="{fill}"><b>{escape(head)}</b><br/>{escape(sub)}<br/><i>{escape(life)}</i>'
+        rows = [f'<tr><td colspan="2" bgcolor="{fill}"><b>{escape(head)}</b><br/>{sub}<br/><i>{escape(life)}</i>'
                 + (f"<br/><b>{escape(n.owner)}</b>" if n.owner else "")
                 + (f"<br/><b>{escape(n.foreign.upper())}</b>" if n.foreign else "")
                 + "".join(f"<br/>{escape(x)}" for x in n.locks) + "</td></tr>"]
@@ -68,7 +76,7 @@ def dot_source(m: TreeModel, *, legend: bool = True):
             # the next-read mark: the same pale green as the SVG tree's, in a blue cell border (no lifecycle's)
             bg = f' bgcolor="{CURSOR_FILL}" color="{CURSOR_EDGE}" border="2"' if (n.id, r.index) in cursor else ""
             mark = " ◀ walker" if (n.id, r.index) in cursor else (" (walker's path)" if r.on_path else "")
-            rows.append(f'<tr><td port="e{r.index}" align="left"{bg}>[{r.index}] {r.lo:#x}</td>'
+            rows.append(f'<tr><td port="e{r.index}" align="left"{bg}>[{r.index}] {_addr(r)}</td>'
                         f'<td align="left"{bg}>{escape(r.text)}{mark}</td></tr>')
         if n.more:
             rows.append(f'<tr><td colspan="2">… {n.more} more entries</td></tr>')
@@ -78,7 +86,7 @@ def dot_source(m: TreeModel, *, legend: bool = True):
         g.node(n.id, label=label)
         by_rank.setdefault(n.rank, []).append(n.id)
     for n in m.leaves:
-        g.node(n.id, label=f"{n.label}\n{n.lo:#x}", shape="box", style="rounded,filled", fillcolor="#EEEEEE",
+        g.node(n.id, label=f"{n.label}\n" + _addr(n, "\n"), shape="box", style="rounded,filled", fillcolor="#EEEEEE",
                penwidth="2.5" if n.on_path else "1")
         by_rank.setdefault(n.rank, []).append(n.id)
     ports = {(n.id, r.index) for n in m.tables for r in n.rows}

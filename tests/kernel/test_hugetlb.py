@@ -187,13 +187,15 @@ def test_first_violation_of_a_use_after_free_is_unchanged():
 def test_q_munmap_takes_its_hugetlb_vma_lock_in_unmap_vmas():
     """mm/memory.c unmap_vmas() → hugetlb_zap_begin() → mm/hugetlb.c
     __hugetlb_zap_begin(): hugetlb_vma_lock_write(), then i_mmap_lock_write(),
-    around the zap; __hugetlb_zap_end() drops both (the VMA lock first).  The
-    split before it (vma_prepare()/vma_complete()) holds i_mmap_rwsem alone."""
+    around the zap; __hugetlb_zap_end() drops both (the VMA lock first).  Each
+    split before it (vma_prepare()/vma_complete()) holds i_mmap_rwsem alone;
+    P's entry was unshared first, so Q's hugetlb_split() unshares nothing and
+    has nothing to flush."""
     t = _counterexample()
     q = [e.function for e in t.events if e.actor == "Q"]
     zap = q.index("hugetlb_vma_lock_write")
-    assert q[:5] == ["mmap_write_lock", "i_mmap_lock_write", "hugetlb_split", "huge_pmd_unshare_flush",
-                     "i_mmap_unlock_write"]
+    split = ["i_mmap_lock_write", "hugetlb_split", "__split_vma", "i_mmap_unlock_write"]
+    assert q[:zap] == ["mmap_write_lock", *split, *split, "vms_gather_munmap_vmas"]
     assert q[zap:zap + 3] == ["hugetlb_vma_lock_write", "i_mmap_lock_write", "__unmap_hugepage_range"]
     assert q.index("hugetlb_vma_unlock_write") < q.index("i_mmap_unlock_write", zap) < q.index("__pte_alloc")
     lock = next(e for e in t.events if e.actor == "Q" and e.function == "hugetlb_vma_lock_write")

@@ -145,7 +145,8 @@ def test_munmap_of_the_middle_of_a_vma_splits_both_edges_and_frees_only_the_hole
     fns = [(i.function, tuple(i)[1:]) for i in ctx.paths[0].program[:4]]
     base = 0x7F00_0000_0000
     assert fns == [("mmap_write_lock", ("mmap_write_lock_killable",)), ("vma_start_write", ("A",)),
-                   ("__split_vma", ("A", base + (2 << 20), "A.hi")), ("__split_vma", ("A.hi", base + (4 << 20), "A.hi.hi"))]
+                   ("__split_vma", ("A", base + (2 << 20), "A.hi", False)),
+                   ("__split_vma", ("A.hi", base + (4 << 20), "A.hi.hi", False))]  # new_below=False: the new VMA is above
     state = initial(ctx)
     while not state.actors[1].done:
         moves = enabled(ctx, state)

@@ -7,7 +7,10 @@ Two mms, P (the walked one, tables with mm "") and Q, both map one hugetlbfs
 file MAP_SHARED over a PUD-aligned GiB and share one PMD table T (mm "shared",
 huge_pmd_share()).  huge_pmd_unshare() clears one mm's PUD entry to T under T's
 PMD lock, i_mmap_rwsem for write and the hugetlb VMA lock for write; the last
-sharer keeps T, and may reuse it: pte_alloc() installs its own PTE table in T.
+sharer keeps T, and may reuse it: Q maps anonymous memory over part of its
+hugetlb VMA with mmap(MAP_FIXED) (__mmap_region() splits the VMA, clears the
+old range and stores an anonymous VMA there) and touches it; the fault's
+pte_alloc() installs Q's PTE table in T.
 With David Hildenbrand's fix (6.18.y, 7.x) the sync IPI tlb_remove_table_sync_one()
 comes from huge_pmd_unshare_flush() after the TLB flush, still under
 i_mmap_rwsem; v6.18.0 (Jann Horn's 1013af4f585f) sent it inside huge_pmd_unshare()
@@ -16,11 +19,12 @@ with T's lock held (HUGETLB_UNSHARE_SYNC=in_unshare).
 
 from __future__ import annotations
 
-from ..geometry import Level
+from ..geometry import PUD_SIZE, Level
 from ..pgtable import Entry, ensure_table, set_entry, walk_path
 from ..program import instruction
 from ..rwsem import I_MMAP, down_write, down_write_trylock, hugetlb_vma_lock, up
 from ..steps import Taken, cpu_list, pmd_lock, release_spin, send_ipi
+from ..vma import find_vma
 from .base import go
 from .mmu_gather import sync_one
 from .tlb import WaitIpi
@@ -145,6 +149,8 @@ def _unshare_or_zap(ctx, state, a, op, zap: bool, fn: str = "__unmap_hugepage_ra
             state, after, how, _, ch = sync_one(ctx, state, a, after)
             text += f"; v6.18.0: tlb_remove_table_sync_one() inside huge_pmd_unshare(), with the lock held: {how}"
             changes += ch
+        if not zap:  # hugetlb_unshare_pmds() flushes once its loop is done: huge_pmd_unshare_flush()
+            after = after + (HugePmdUnshareFlush(mm),)
         return go(state, a, "huge_pmd_unshare", text, f"{SRC}: huge_pmd_unshare", *changes,
                   call=after, unshared=True, fully=fully, tlock=lock)
     if not zap:
@@ -171,8 +177,18 @@ def _unmap(ctx, state, a, op):
 
 
 def _split(ctx, state, a, op):
-    """__split_vma() → hugetlb_split() → hugetlb_unshare_pmds(): a split inside a
-    shared PUD range unshares this mm's own entry first."""
+    """__split_vma() → hugetlb_split(): a split that leaves the PUD-aligned GiB
+    around `at` no longer whole in one VMA (the VMA mapped all of it) calls
+    hugetlb_unshare_pmds(), which unshares this mm's own entry (its
+    huge_pmd_unshare_flush() follows the loop); any other split unshares
+    nothing (`if (floor >= vma->vm_start && ceil <= vma->vm_end)`)."""
+    vma = find_vma(state.vmas, op.at, op.mm)
+    floor = op.at & ~(PUD_SIZE - 1)
+    if vma is None or op.at == floor or not (vma.start <= floor and floor + PUD_SIZE <= vma.end):
+        where = f"VMA {vma.name}" if vma is not None else "one VMA"
+        return go(state, a, "hugetlb_split",
+                  f"hugetlb_split() at {op.at:#x}: {where} does not map the whole GiB [{floor:#x}, {floor + PUD_SIZE:#x}), "
+                  "so no PMD table of it can be shared: nothing to unshare", f"{SRC}: hugetlb_split")
     return _unshare_or_zap(ctx, state, a, UnmapHugepageRange(op.mm, op.at, op.at), zap=False, fn="hugetlb_split")
 
 
@@ -224,13 +240,25 @@ def _resend_sync(ctx, state, a, op):
 def _other_mm_lock(ctx, state, a, op):
     """Q's own mmap lock: nobody else in the scenario takes it, so it is a step."""
     fn = "mmap_write_unlock" if op.unlock else "mmap_write_lock"
-    return go(state, a, fn, f"{fn}() of {mm_name(op.mm)}'s mm", "include/linux/mmap_lock.h: " + fn)
+    what = (f"mmap(MAP_FIXED | MAP_ANONYMOUS) returns: {fn}() of {mm_name(op.mm)}'s mm" if op.unlock else
+            f"{mm_name(op.mm)} calls mmap(MAP_FIXED | MAP_ANONYMOUS) over part of its hugetlb VMA: vm_mmap_pgoff() → "
+            f"mmap_write_lock_killable() of {mm_name(op.mm)}'s mm")
+    return go(state, a, fn, what, "include/linux/mmap_lock.h: " + fn)
 
 
 def _pte_alloc(ctx, state, a, op):
-    """do_anonymous_page() → pte_alloc() → __pte_alloc(): pmd_lock() of the PMD
-    table the entry lives in, pmd_populate() with a new PTE table, then the page."""
+    """A touch of anonymous memory: the fault finds the VMA (lock_vma_under_rcu()),
+    then handle_mm_fault() → do_anonymous_page() → pte_alloc() → __pte_alloc():
+    pmd_lock() of the PMD table the entry lives in, pmd_populate() with a new
+    PTE table, then the page.  Where no VMA maps the address the fault is
+    bad_area(): SIGSEGV, and no table is touched."""
     mm, addr = op.mm, op.addr
+    vma = find_vma(state.vmas, addr, mm)
+    if vma is None:
+        return go(state, a, "bad_area", f"{mm_name(mm)} touches {addr:#x}: no VMA maps it, so the fault is bad_area(): SIGSEGV",
+                  "arch/x86/mm/fault.c: do_user_addr_fault")
+    if vma.kind != "anon":  # hugetlb_fault() and filemap faults are not what this step models
+        raise ValueError(f"__pte_alloc at {addr:#x}: VMA {vma.name} is {vma.kind}; the model faults anonymous memory only")
     root = root_of(ctx, mm)
     tables, allocated, pmd = ensure_table(state.tables, ctx.geo, addr, Level.PMD, root, mm)
     st = state.but(tables=tables)
@@ -244,7 +272,8 @@ def _pte_alloc(ctx, state, a, op):
     new = ", ".join(f"{al.function}() → {al.level.name} table #{al.tid}" for al in allocated + more)
     reused = " (the table once shared with P: reuse)" if pmd.mm == "shared" else ""
     return go(st, a, "__pte_alloc",
-              f"{mm_name(mm)} faults anonymous memory at {addr:#x}: under PMD table #{pmd.tid}'s lock{reused} {new}; "
+              f"{mm_name(mm)} touches {addr:#x} in its anonymous VMA {vma.name} (lock_vma_under_rcu()); do_anonymous_page() → "
+              f"pte_alloc(): under PMD table #{pmd.tid}'s lock{reused} {new}; "
               f"set_pte_at() maps {mm_name(mm)}'s page", "mm/memory.c: __pte_alloc",
               *(f"allocated:{al.tid}" for al in allocated + more))
 

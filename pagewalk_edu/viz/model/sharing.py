@@ -9,6 +9,8 @@ names the table's owner."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def reach(tables, root: int) -> set[int]:
     """The tables of the tree under PGD `root`: followed through live tables'
@@ -86,3 +88,64 @@ def mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[i
         return fallback
     deepest = max(r for r, _, _ in below)
     return min(a for r, a, _ in below if r == deepest), max(b for r, _, b in below if r == deepest)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """What a table (or an entry, or a page) maps in one mm: a page table has
+    no address of its own, so a table several mms reach maps another range
+    under each (a shared hugetlb PMD table: P's GiB under P's PUD entry, Q's
+    under Q's).  `live`: reached through that mm's tree now; not live, through
+    the entry that pointed at it before (huge_pmd_unshare() cleared it)."""
+
+    mm: str
+    lo: int
+    hi: int
+    live: bool = True
+
+    def at(self, index: int, span: int) -> "Where":
+        """Entry `index` of the table, each entry mapping `span` bytes."""
+        lo = self.lo + index * span
+        return Where(self.mm, lo, lo + span, self.live)
+
+
+def addresses(tables, geo, roots: list[tuple[str, int]], formerly: dict[int, list[tuple[int, int]]]) -> dict[int, tuple[Where, ...]]:
+    """tid -> where the table maps in each mm whose tree reaches it
+    (kernel/pgtable.py mapped_at()), then, in the mm of each entry that
+    pointed at it and no longer does, where it mapped there (not live).  A
+    table no tree reaches keeps the range its former parent gave it."""
+    from ...kernel.pgtable import mapped_at
+
+    names = {tid: name for name, tid in roots}
+    out: dict[int, tuple[Where, ...]] = {
+        tid: tuple(Where(mm, b, b + geo.table_span(tables[tid].level)) for mm, b in v)
+        for tid, v in mapped_at(tables, geo, [(name, tid) for name, tid in roots]).items()}
+    done: dict[int, tuple[Where, ...]] = {}
+
+    def of(tid: int, seen: frozenset) -> tuple[Where, ...]:
+        if tid in done:
+            return done[tid]
+        t = tables[tid]
+        mine = list(out.get(tid, ()))
+        for parent, index in formerly.get(tid, ()):
+            if parent in seen or points_at(tables, parent, index, tid):
+                continue
+            span = geo.entry_span(tables[parent].level)
+            for w in of(parent, seen | {tid}):
+                if not any(m.mm == w.mm for m in mine):
+                    mine.append(Where(w.mm, w.lo + index * span, w.lo + (index + 1) * span, False))
+        if not mine:  # no history known: the mm that allocated it, at its own base
+            mm = names.get(0, "P") if t.mm in ("", "shared") else t.mm
+            mine.append(Where(mm, t.base, t.base + geo.table_span(t.level), False))
+        done[tid] = tuple(mine)
+        return done[tid]
+
+    return {t.tid: of(t.tid, frozenset()) for t in tables}
+
+
+def where_lines(where: tuple[Where, ...], size: str = "") -> list[str]:
+    """The address lines of a box drawn with several mms: each mm's first
+    address ("P: 0x40000000 +1G", without `size` "P: 0x40000000"), a former
+    one marked ("P (was): 0x40000000")."""
+    return [(f"{w.mm}: {w.lo:#x}" + (f" +{size}" if size else "")) if w.live else f"{w.mm} (was): {w.lo:#x}"
+            for w in where]

@@ -38,6 +38,7 @@ class Row:
     text: str  # "→ PMD #2", "4K page", "none"
     on_path: bool  # the walker went (or goes) through this entry
     cursor: bool  # the walker reads this entry at its next step
+    where: tuple = ()  # with several mms: what it maps in each (sharing.Where), lo/hi being the first
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class TableNode:
     shared_by: tuple[str, ...] = ()  # mms whose chains meet here (hugetlb PMD sharing)
     owner: str = ""  # with several mms: "mm P (walked)", "shared by P and Q", "Q's alone (was shared)"
     foreign: str = ""  # the walker read it as another mm's table: "foreign: Q's" (State.foreign)
+    where: tuple = ()  # with several mms: what it maps in each (sharing.Where), lo/hi being the first
 
     @property
     def title(self) -> str:
@@ -76,6 +78,7 @@ class LeafNode:
     label: str  # "4K page", "2M THP", "1G page"
     lo: int
     on_path: bool
+    where: tuple = ()  # with several mms: where it is mapped in each (sharing.Where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +250,8 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
     history = former_parents(trace.states, index) if trace is not None else {}
     formerly = sharing.former_edges(trace.states if trace is not None else [state], index) if joint else {}
     roots = {v.root: (v.name, v.walked) for v in views} if joint else {0: ("mm", True)}
+    # a page table has no address of its own: in each mm, what the path to it maps
+    addrs = sharing.addresses(state.tables, geo, [(v.name, v.root) for v in views], formerly) if joint else {}
     reach = {v.name: sharing.reach(v.tables, v.root) for v in views} if joint else {}
     walkers = source.walkers(ctx, state)
     locks = source.spinlocks(state)
@@ -296,7 +301,8 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                 continue  # allocated, never linked: nothing to draw
             nid = _node_id(mv.name, t.tid, many)
             span = geo.entry_span(t.level)
-            lo, hi = t.span(geo)
+            where = addrs.get(t.tid, ())
+            lo, hi = (where[0].lo, where[0].hi) if where else t.span(geo)
             if t.tid not in roots:
                 covered_lo = lo if covered_lo is None else min(covered_lo, lo)
                 covered_hi = hi if covered_hi is None else max(covered_hi, hi)
@@ -312,26 +318,27 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
             indices = sorted({i for i, _ in shown} | keep)
             for i in indices:
                 e = t.get(i)
-                elo = t.base + i * span
+                elo = lo + i * span
+                ew = tuple(w.at(i, span) for w in where)
                 on_path = nid in path_ids and i == want
                 if e is None:
-                    rows.append(Row(i, elo, elo + span, "none", "", "none", on_path, i == cursor_idx))
+                    rows.append(Row(i, elo, elo + span, "none", "", "none", on_path, i == cursor_idx, ew))
                     continue
                 if e.is_table:
                     child = mv.tables[e.target] if e.target < len(mv.tables) else None
                     cname = f"{child.level.name} #{e.target}" if child is not None else f"#{e.target}"
                     did = _node_id(mv.name, e.target, many)
-                    rows.append(Row(i, elo, elo + span, "table", did, f"→ {cname}", on_path, i == cursor_idx))
+                    rows.append(Row(i, elo, elo + span, "table", did, f"→ {cname}", on_path, i == cursor_idx, ew))
                     edges.append(Edge(nid, i, did, "live", f"entry {i}", on_path and did in path_ids))
                 else:
                     lid = f"{nid}.p{i}"
                     what = leaf_label(e.target, huge_tlb=t.level.name != "PTE" and _in_hugetlb(state.vmas, t, elo))
-                    rows.append(Row(i, elo, elo + span, "leaf", lid, what, on_path, i == cursor_idx))
+                    rows.append(Row(i, elo, elo + span, "leaf", lid, what, on_path, i == cursor_idx, ew))
                     # a page mapped by a PTE sits in the page rank; a huge leaf (a
                     # THP or hugetlb page at PMD level, a 1G page at PUD level) in
                     # the rank of the table whose entry maps it, beside that table
                     leaves.append(LeafNode(lid, nid, i, len(ranks) - 1 if t.level.name == "PTE" else level_rank[t.level],
-                                           t.level.name, e.target, what, elo, on_path))
+                                           t.level.name, e.target, what, elo, on_path, ew))
                     edges.append(Edge(nid, i, lid, "leaf", f"entry {i}", on_path))
             held = tuple(f"{source.lock_label(k)} held by {v}" for k, v in locks if source.lock_table(k) == t.tid)
             owners = [v.name for v in views if t.tid in reach.get(v.name, ())]
@@ -357,7 +364,7 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
                                     BADGES[t.life.value], t.deposited, tuple(rows), more, held, nid in path_ids,
                                     sharers if len(sharers) > 1 else (),
                                     sharing.owner_text(t, owners, roots) if joint else "",
-                                    f"foreign: {read.owner}'s" if read is not None else ""))
+                                    f"foreign: {read.owner}'s" if read is not None else "", where))
     if reads:  # the walker's way into a foreign table: drawn apart from a freed one's
         into = {_node_id(views[0].name, tid, many) for tid in foreign_at}
         edges = [replace(e, foreign=True) if e.on_path and e.dst in into and e.kind != "leaf" else e for e in edges]

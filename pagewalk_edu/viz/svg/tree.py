@@ -5,34 +5,19 @@ the VMA bands and the legend drawn here."""
 
 from __future__ import annotations
 
-from ...kernel.geometry import fmt_size
+from ..model.sharing import where_lines
 from ..model.tree import TreeModel
 from ..style import CURSOR_EDGE, CURSOR_FILL, LIFE_STYLE, OKABE_ITO
 from .base import SIZE, SvgImage, document, esc, text, text_width
-from .tree_layout import BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, Layout
+from .tree_layout import (BOX_W, LEAF_GAP, LEAF_H, LEAF_W, LINE, PAD, RANK_LABEL_W, ROW, Layout, head_h, leaf_where,
+                          page_h, row_h, span_lines, table_h)
 
-HEAD = 2 * LINE + 8
-ROW = 2 * LINE + 2
 RANK_GAP = 32
 PATH = OKABE_ITO["blue"]
 
 #: lifecycle -> (SVG stroke-dasharray, stroke width); with the fill colour and the badge word
 DASH = {"live": ("", 1.5), "detached": ("7 4", 2.2), "rcu_pending": ("2 3", 2.4), "ipi_pending": ("9 3 2 3", 2.6),
         "freed": ("", 4.0), "reused": ("1 2", 4.0)}
-
-
-def _span(lo: int, hi: int) -> str:
-    return f"{lo:#x} +{fmt_size(hi - lo)}"
-
-
-def _head(node) -> float:
-    """The box's header: title and badge, span, and (several mms) whose table it is."""
-    return HEAD + (LINE if node.owner else 0) + (LINE + 2 if node.foreign else 0)
-
-
-def _height(node) -> float:
-    rows = len(node.rows) + (1 if node.more else 0) + len(node.locks)
-    return _head(node) + rows * ROW + (4 if rows else 0)
 
 
 def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None = None) -> str:
@@ -49,10 +34,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     lines = {id(e): _meet_lines(e, titles[e.src]) for v in into.values() for e in v}
     room = {d: 10 + max(text_width(t) for e in v for t in lines[id(e)]) for d, v in into.items()}
     lay = Layout(m, beside=room)
+    leaf_h = page_h(m)
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
-        h = _height(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (LEAF_H + LEAF_GAP) - LEAF_GAP
+        h = table_h(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (leaf_h + LEAF_GAP) - LEAF_GAP
         rank_h[n.rank] = max(rank_h[n.rank], h)
     head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
     top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
@@ -88,7 +74,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             out.append(f'<line x1="{PAD}" x2="{width - PAD:.0f}" y1="{y0 - RANK_GAP / 2:.0f}" y2="{y0 - RANK_GAP / 2:.0f}" '
                        f'stroke="#ddd" stroke-width="1"/>')
     # edges under the boxes
-    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (LEAF_H + LEAF_GAP)) for nid in lay.nodes}
+    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (leaf_h + LEAF_GAP)) for nid in lay.nodes}
     # a table several entries point at (a shared PMD table, or one a sharer
     # unshared) takes each edge at its own place along its top, labels apart
     late: list[str] = []
@@ -99,7 +85,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         sx, sy = pos[e.src]
         row_i = next((k for k, r in enumerate(src.rows) if r.index == e.index), len(src.rows) - 1)
         x1 = sx + BOX_W
-        y1 = sy + _head(src) + row_i * ROW + ROW / 2
+        y1 = sy + head_h(src) + row_i * row_h(src) + row_h(src) / 2
         dw = LEAF_W if e.kind == "leaf" else BOX_W
         x2, y2 = pos[e.dst][0] + dw / 2, pos[e.dst][1]
         meets, k = len(into.get(e.dst, ())), 0
@@ -109,10 +95,10 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
         across = e.kind == "leaf" and lay.nodes[e.dst].rank == src.rank
         if across:  # a huge leaf beside its table: straight across from the entry
-            x2, y2 = pos[e.dst][0], pos[e.dst][1] + LEAF_H / 2
+            x2, y2 = pos[e.dst][0], pos[e.dst][1] + leaf_h / 2
             c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 8:.1f},{y1:.1f} {x2 - 8:.1f},{y2:.1f} {x2 - 2:.1f},{y2:.1f}"
         elif e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
-            x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + LEAF_H / 2
+            x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + leaf_h / 2
             c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 30:.1f},{y1:.1f} {x2 + 40:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
         if e.kind == "ghost":
             stroke, dash, sw = ("#555", "5 4", 2.2)
@@ -131,7 +117,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         words = (text(x2 + 6, y2 - 8 - k * (LINE - 2), label, style="italic" if e.kind == "ghost" else "", fill="#222",
                       weight="bold" if e.on_path else "normal") if e.kind != "leaf" else "")
         if meets > 1:  # edges meeting at one table: labelled in a list beside it, each naming its source
-            late.append(_meet_text(e, lay, pos, into[e.dst], lines, room[e.dst]))
+            late.append(_meet_text(e, lay, pos, into[e.dst], lines, room[e.dst], leaf_h))
             words = ""
         out.append(f'<g class="edge {e.kind}{" path" if e.on_path else ""}{" foreign" if e.foreign else ""}" '
                    f'data-src="{e.src}" data-dst="{e.dst}">'
@@ -144,7 +130,7 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
         out.append(_table_box(n, x, y))
     for n in m.leaves:
         x, y = pos[n.id]
-        out.append(_leaf_box(n, x, y))
+        out.append(_leaf_box(n, x, y, leaf_h))
     # VMAs as a band along the address range of the drawn tables, with their locks
     out.extend(vma_parts)
     if legend_rows:
@@ -164,7 +150,7 @@ def _meet_lines(e, src_title: str) -> list[str]:
     return [f"◀ {e.label} ({src_title})"] + (["  · FOREIGN read"] if e.foreign else [])
 
 
-def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float) -> str:
+def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float, leaf_h: float = LEAF_H) -> str:
     """One label of the list beside a table several entries point at: beside
     it (under its huge leaves) where nothing stands there and the box is tall
     enough, else stacked above the box on a white halo.  Its <title> holds
@@ -176,8 +162,8 @@ def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float) -> str:
     own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
     beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
                   and o not in own), default=float("inf"))
-    under = len(own) * (LEAF_H + LEAF_GAP) + 4
-    if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= _height(lay.nodes[e.dst]):
+    under = len(own) * (leaf_h + LEAF_GAP) + 4
+    if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= table_h(lay.nodes[e.dst]):
         lx, ly = dx + BOX_W + 10, dy + under + (before + 1) * LINE
     else:  # a neighbour stands there: stacked above the box
         lx, ly = dx + 4, dy - 6 - (total - before - 1) * LINE
@@ -223,7 +209,7 @@ def _fill(life: str) -> str:
 
 
 def _table_box(n, x: float, y: float) -> str:
-    h = _height(n)
+    h = table_h(n)
     dash, sw = DASH[n.life]
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     edge = PATH if n.on_path and n.life == "live" else "#111"
@@ -235,32 +221,37 @@ def _table_box(n, x: float, y: float) -> str:
                      f'stroke="#111" stroke-width="2.5" class="foreign-outline"/>')
     parts += [f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{h:.1f}" rx="4" fill="#fff" stroke="{edge}" '
              f'stroke-width="{max(sw, 3.0) if n.on_path else sw}"{dash_attr}/>',
-             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{_head(n) - 4}" fill="{_fill(n.life)}"/>']
+             f'<rect x="{x + 2:.1f}" y="{y + 2:.1f}" width="{BOX_W - 4}" height="{head_h(n) - 4}" fill="{_fill(n.life)}"/>']
     badge = n.badge + (", deposited" if n.deposited else "")
     parts.append(text(x + 8, y + LINE, n.title, weight="bold"))
     bw = text_width(badge) + 10
     parts.append(f'<rect x="{x + BOX_W - bw - 6:.1f}" y="{y + 4:.1f}" width="{bw:.1f}" height="{LINE}" rx="3" fill="#fff" '
                  f'stroke="#111" stroke-width="1"/>')
     parts.append(text(x + BOX_W - 11, y + LINE - 1, badge, anchor="end", cls="badge"))
-    parts.append(text(x + 8, y + 2 * LINE + 1, _span(n.lo, n.hi), fill="#111"))
+    spans = span_lines(n)
+    for k, line in enumerate(spans):
+        parts.append(text(x + 8, y + (2 + k) * LINE + 1, line, fill="#111", cls="span"))
+    below = 1 + len(spans)  # the lines above the owner's
     if n.owner:
-        parts.append(text(x + 8, y + 3 * LINE + 1, n.owner, weight="bold", cls="owner"))
+        parts.append(text(x + 8, y + (below + 1) * LINE + 1, n.owner, weight="bold", cls="owner"))
     if n.foreign:  # the violation's word, boxed like the lifecycle badge
         fw = text_width(n.foreign.upper()) + 10
-        fy = y + (3 if n.owner else 2) * LINE + 6
+        fy = y + (below + (1 if n.owner else 0)) * LINE + 6
         parts.append(f'<rect x="{x + 6:.1f}" y="{fy:.1f}" width="{fw:.1f}" height="{LINE}" rx="3" fill="#111"/>')
         parts.append(text(x + 11, fy + LINE - 4, n.foreign.upper(), fill="#fff", weight="bold", cls="badge foreign"))
-    ry = y + _head(n)
+    ry = y + head_h(n)
+    rh = row_h(n)
     for r in n.rows:
         if r.cursor:
-            parts.append(_cursor_mark(x + 3, ry, BOX_W - 6, ROW - 2))
+            parts.append(_cursor_mark(x + 3, ry, BOX_W - 6, rh - 2))
         elif r.on_path:
-            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{ROW - 2}" fill="{PATH}"/>')
+            parts.append(f'<rect x="{x + 3:.1f}" y="{ry:.1f}" width="5" height="{rh - 2}" fill="{PATH}"/>')
         label = f"[{r.index}] {r.text}" + (" ◀ next" if r.cursor else "")
         parts.append(f'<g class="entry" data-index="{r.index}">'
                      + text(x + 12, ry + LINE - 3, label, weight="bold" if r.on_path else "normal")
-                     + text(x + 12, ry + 2 * LINE - 5, _span(r.lo, r.hi), fill="#333") + "</g>")
-        ry += ROW
+                     + "".join(text(x + 12, ry + (2 + k) * LINE - 5, line, fill="#333", cls="span")
+                               for k, line in enumerate(span_lines(r))) + "</g>")
+        ry += rh
     if n.more:
         parts.append(text(x + 12, ry + LINE - 3, f"… {n.more} more entries", fill="#333"))
         ry += ROW
@@ -281,15 +272,16 @@ def _cursor_mark(x: float, y: float, w: float, h: float) -> str:
             f'stroke="{CURSOR_EDGE}" stroke-width="1"/></g>')
 
 
-def _leaf_box(n, x: float, y: float) -> str:
+def _leaf_box(n, x: float, y: float, leaf_h: float = LEAF_H) -> str:
     huge = n.size > 4096
     stroke = PATH if n.on_path else "#111"
     # a leaf is a page, not a table: rounded, shaded, no entries
     return (f'<g class="leaf" data-node="{n.id}" data-level="{n.level}">'
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{LEAF_W}" height="{LEAF_H}" rx="{LINE}" '
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{LEAF_W}" height="{leaf_h}" rx="{LINE}" '
             f'fill="{"#E8E8E8" if huge else "#F4F4F4"}" stroke="{stroke}" stroke-width="{3 if n.on_path else 1.3}"/>'
             + text(x + LEAF_W / 2, y + LINE + 1, n.label, anchor="middle", weight="bold")
-            + text(x + LEAF_W / 2, y + 2 * LINE, f"{n.lo:#x}", anchor="middle", fill="#333")
+            + "".join(text(x + LEAF_W / 2, y + (2 + k) * LINE, line, anchor="middle", fill="#333", cls="span")
+                      for k, line in enumerate(where_lines(leaf_where(n)) or [f"{n.lo:#x}"]))
             + "</g>")
 
 
@@ -319,19 +311,27 @@ def _vma_band(m: TreeModel, x0: float, y0: float, w: float) -> tuple[list[str], 
         span = max(1, hi - lo)
         by = y + LINE + 6
         out.append(f'<rect x="{x0:.1f}" y="{by:.1f}" width="{w:.1f}" height="{2 * LINE}" fill="#F4F4F4" stroke="#999"/>')
-        for v in m.vmas:
-            if not v.visible or (mm is not None and v.mm != mm):
-                continue
+        narrow = []  # a VMA too narrow on this axis for its label: named under the band instead
+        shown = [v for v in m.vmas if v.visible and (mm is None or v.mm == mm)]
+        for k, v in enumerate(shown):
             a = x0 + max(0.0, max(v.lo, lo) - lo) / span * w
             b = x0 + min(w, (min(v.hi, hi) - lo) / span * w)
             b = max(b, a + 8)
             dashed = ' stroke-dasharray="5 3"' if "detached" in v.status else ""
             label = f"{v.name} ({v.kind})" + (f": {v.status}" if v.status else "")
+            room = (x0 + w if k + 1 == len(shown) else x0 + max(0.0, max(shown[k + 1].lo, lo) - lo) / span * w) - a - 6
+            words = text(a + 4, by + LINE + 4, label)
+            if text_width(label) > room:
+                narrow.append(f"{label} [{v.lo:#x}, {v.hi:#x})")
+                words = f"<title>{esc(label)}</title>"
             out.append(f'<g class="vma" data-vma="{esc(v.name)}"><rect x="{a:.1f}" y="{by + 2:.1f}" width="{b - a:.1f}" '
                        f'height="{2 * LINE - 4}" fill="{OKABE_ITO["green"] if not v.status else OKABE_ITO["orange"]}" '
-                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + text(a + 4, by + LINE + 4, label)
-                       + "</g>")
+                       f'fill-opacity="0.35" stroke="#111" stroke-width="1.2"{dashed}/>' + words + "</g>")
         y = by + 2 * LINE + LINE + 2
+        for line in ([f"Too narrow to label in the band: {'; '.join(narrow)}"] if narrow else []):
+            for piece in wrap(line, w):
+                out.append(text(x0, y, piece, fill="#222", cls="vma-narrow"))
+                y += LINE
         for line in notes(m, mm):
             for piece in wrap(line, w):
                 out.append(text(x0, y, piece, fill="#222"))

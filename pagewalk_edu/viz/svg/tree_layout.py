@@ -4,6 +4,8 @@ keeps its place under its former parent."""
 
 from __future__ import annotations
 
+from ...kernel.geometry import fmt_size
+from ..model.sharing import where_lines
 from ..model.tree import TreeModel
 
 BOX_W = 190
@@ -14,6 +16,50 @@ LEAF_GAP = 6
 GAP = 14
 RANK_LABEL_W = 84
 PAD = 8
+HEAD = 2 * LINE + 8  # a table's title and its address line
+ROW = 2 * LINE + 2  # an entry: its label and its address line
+
+# How tall a box is: with several mms a table, an entry or a page has one
+# address line for each mm whose path reaches it (a page table has no address
+# of its own), so its height follows what the model says it maps.
+
+
+def span_text(lo: int, hi: int) -> str:
+    return f"{lo:#x} +{fmt_size(hi - lo)}"
+
+
+def span_lines(x) -> list[str]:
+    """The address lines of a table, an entry or a page: with several mms one
+    line for each mm whose path reaches it, its own address in that mm."""
+    if x.where:
+        return where_lines(x.where, fmt_size(x.where[0].hi - x.where[0].lo))
+    return [span_text(x.lo, x.hi)]
+
+
+def head_h(node) -> float:
+    """The box's header: title and badge, span(s), and (several mms) whose table it is."""
+    return HEAD + LINE * (len(span_lines(node)) - 1) + (LINE if node.owner else 0) + (LINE + 2 if node.foreign else 0)
+
+
+def row_h(node) -> float:
+    """An entry's height: its label, then an address line for each mm."""
+    return ROW + LINE * max([len(r.where) - 1 for r in node.rows if r.where] or [0])
+
+
+def leaf_where(n) -> tuple:
+    """Where a page is mapped: by each mm that maps it now (a former mapping,
+    through an unshared entry, is told on the entry's row, where there is room)."""
+    return tuple(w for w in n.where if w.live) or n.where
+
+
+def page_h(m: TreeModel) -> float:
+    """A page's height in this picture: its label, then an address line for each mm that maps it."""
+    return LEAF_H + LINE * max([len(leaf_where(n)) - 1 for n in m.leaves if n.where] or [0])
+
+
+def table_h(node) -> float:
+    rows = len(node.rows) + (1 if node.more else 0) + len(node.locks)
+    return head_h(node) + len(node.rows) * row_h(node) + (rows - len(node.rows)) * ROW + (4 if rows else 0)
 
 
 class Layout:
