@@ -79,7 +79,7 @@ class Matrix:
             lines.append(f"{protection_label(h):{lw}s} " + " ".join(f"{LABELS[self.get(h, a).verdict]:>{width}s}" for a in self.actions))
         lines.append("")
         lines.append("stale = safe_but_stale: a detached table can be read and the walk's revalidation catches it;")
-        lines.append("UNSAFE = a use-after-free is reachable; DEADLOCK = some interleaving gets stuck.")
+        lines.append("UNSAFE = a freed or a foreign (reused) table is read; DEADLOCK = some interleaving gets stuck.")
         if any(v.violation == "foreign table" for v in self.cells.values()):
             lines.append("On hugetlb, UNSAFE = a foreign table: the walker reads another process's reused page table.")
         return "\n".join(lines)
@@ -116,5 +116,5 @@ def side_by_side(ms: list[Matrix]) -> str:
         lines.append(f"{protection_label(h):{lw}s} " + " ".join(f"{cell(h, a):>{width}s}" for a in first.actions))
     lines.append("")
     lines.append("stale = safe_but_stale: a detached table can be read and the walk's revalidation catches it;")
-    lines.append("UNSAFE = a use-after-free is reachable; DEADLOCK = some interleaving gets stuck.")
+    lines.append("UNSAFE = a freed or a foreign (reused) table is read; DEADLOCK = some interleaving gets stuck.")
     return "\n".join(lines)

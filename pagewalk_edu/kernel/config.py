@@ -57,7 +57,8 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "TABLE_SYNC": ("ipi", "elide_native"),
     # Where huge_pmd_unshare()'s sync IPI is sent: after the TLB flush in
     # huge_pmd_unshare_flush() (David Hildenbrand's fix, 6.18.y and 7.x), or inside
-    # huge_pmd_unshare() with the PMD table's lock held (v6.18.0, 1013af4f585f).
+    # huge_pmd_unshare() with the PMD table's lock held (1013af4f585f: v6.16 to v6.18.0, and the
+    # stable kernels it was backported to, until David Hildenbrand's fix reached them).
     "HUGETLB_UNSHARE_SYNC": ("after_flush", "in_unshare"),
 }
 CONFIG_KEYS = _BOOL_KEYS + tuple(_CHOICES)
@@ -153,8 +154,14 @@ class KernelConfig:
             out.append(f"what-if: PT_RECLAIM=n on {self.kernel} is a powerpc/sparc case (HAVE_ARCH_TLB_REMOVE_TABLE); "
                        "on x86 since v7.0 PT_RECLAIM is def_bool y with RCU table freeing")
         if self.HUGETLB_UNSHARE_SYNC == "in_unshare" and self.kernel != "6.18":
-            out.append(f"what-if: HUGETLB_UNSHARE_SYNC=in_unshare is v6.18.0's huge_pmd_unshare(), not {self.kernel}'s "
+            out.append(f"what-if: HUGETLB_UNSHARE_SYNC=in_unshare is huge_pmd_unshare() of v6.16 to v6.18.0, not {self.kernel}'s "
                        "(David Hildenbrand's fix moved the sync IPI after the flush in v7.0)")
+        if self.TABLE_FREE_FALLBACK == "synchronize_rcu" and self.kernel == "6.18":
+            out.append("what-if: TABLE_FREE_FALLBACK=synchronize_rcu is not 6.18's tlb_remove_table_one() "
+                       "(commit 1fb3d8c20bfa replaced the IPI with synchronize_rcu() in v7.1)")
+        if self.TABLE_FREE_FALLBACK == "ipi" and self.kernel != "6.18":
+            out.append(f"what-if: TABLE_FREE_FALLBACK=ipi is the fallback before v7.1, not {self.kernel}'s "
+                       "(commit 1fb3d8c20bfa waits in synchronize_rcu() instead)")
         if self.TABLE_SYNC == "elide_native":
             out.append("what-if: TABLE_SYNC=elide_native (Lance Yang's series skipping the sync IPI on native x86) "
                        "is not in a release")

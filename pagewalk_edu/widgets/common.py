@@ -78,7 +78,7 @@ class ConfigControls:
         self.unshare_sync = W.Dropdown(options=["after_flush", "in_unshare"], value=cfg.HUGETLB_UNSHARE_SYNC,
                                        description="HUGETLB_UNSHARE_SYNC",
                                        tooltip="where huge_pmd_unshare()'s sync IPI is sent: after the flush (6.18.y, 7.x) "
-                                               "or inside huge_pmd_unshare() under the table's lock (v6.18.0 only)",
+                                               "or inside huge_pmd_unshare() under the table's lock (v6.16 to v6.18.0 and stable kernels before the fix)",
                                        style=short, layout=W.Layout(width="290px"))
         self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault", style=short,
                                 layout=W.Layout(width="250px"))
