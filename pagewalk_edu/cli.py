@@ -50,10 +50,13 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, holds_required: bool = 
                             "(default: the layout's own)")
     p.add_argument("--kernel", action=Once, default=DEFAULT_KERNEL,
                    help=f"kernel profile: {' or '.join(PROFILES)} (default {DEFAULT_KERNEL})")
-    p.add_argument("--walker", action=Once, default="local", help="local (the walker runs on a CPU of the walked mm) or remote")
+    p.add_argument("--walker", action=Once, default="local", help="local (the walker's CPU is in the walked mm's mm_cpumask and gets its TLB-flush IPIs) or remote "
+                        "(its CPU is not in the walked mm's mm_cpumask: no flush IPI reaches it)")
     p.add_argument("--config", action=ConfigList, default=None,
                    help=f"KEY=VAL,... with keys {', '.join(CONFIG_KEYS)} (y/n for booleans); may be repeated")
-    p.add_argument("--fault", action=Once, default=None, help="inject a fault: " + ", ".join(FAULTS))
+    p.add_argument("--fault", action=Once, default=None, help="inject a kernel event: batch_alloc_fail (tlb_remove_table() gets no batch page) or "
+                        "gather_batch_full (the mmu_gather page batch is full, as after ~9,700 small pages on x86-64: "
+                        "zap_pte_range() flushes under the ptl)")
     p.add_argument("--hugetlb-walk-lock", action=Once, default=None, choices=None, metavar="take|skip",
                    help="on a hugetlb VMA: take hugetlb_vma_lock_read() (default), or skip it (the what-if "
                         "'FW_VMA_LOCKED without its hugetlb refusal')")

@@ -41,6 +41,9 @@ WALKERS = ("local", "remote")
 #: batch page (__get_free_page(GFP_NOWAIT) fails), so tlb_remove_table_one()
 #: runs.  gather_batch_full: the mmu_gather page batch fills up while
 #: zap_pte_range() runs (force_flush), so the TLB flush happens under the ptl.
+#: Not rare: tlb_next_batch() fails once MAX_GATHER_BATCH_COUNT batch pages are
+#: full (include/asm-generic/tlb.h: 19 of 510 entries on x86-64 with 4 KiB pages,
+#: about 9,700 small pages with the on-stack batch), so any bigger zap gets there.
 FAULTS = ("batch_alloc_fail", "gather_batch_full")
 
 #: The kernel path (actor) each built-in action runs; its layout file says

@@ -119,8 +119,9 @@ def from_dict(d: dict, where: str = "scenario") -> ScenarioFile:
         patch = None
     cpu = _str(walker, "cpu", f"{where}: walker", "local")
     if cpu not in WALKERS:
-        raise ValueError(f"{where}: walker.cpu: {cpu!r}; accepted: local (a CPU of the walked mm) or remote "
-                         "(a CPU running another process, as __access_remote_vm())")
+        raise ValueError(f"{where}: walker.cpu: {cpu!r}; accepted: local (a CPU in the walked mm's mm_cpumask) or "
+                         "remote (a CPU not in the walked mm's mm_cpumask, e.g. __access_remote_vm() on a CPU that has "
+                         "not run that mm lately)")
     holds_raw = walker.get("holds", [])
     if not isinstance(holds_raw, (list, str)):
         raise TypeError(f"{where}: walker.holds must be an array of holder names, got {_tname(holds_raw)}")

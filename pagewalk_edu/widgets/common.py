@@ -81,10 +81,15 @@ class ConfigControls:
                                                "or inside huge_pmd_unshare() under the table's lock (v6.16 to v6.18.0 and stable kernels before the fix)",
                                        style=short, layout=W.Layout(width="290px"))
         self.fault = W.Dropdown(options=["none", *FAULTS], value=fault or "none", description="fault", style=short,
+                                tooltip="an injected kernel event, not a page fault: batch_alloc_fail, tlb_remove_table() "
+                                        "gets no batch page; gather_batch_full, the mmu_gather page batch is full (after "
+                                        "~9,700 small pages on x86-64), so zap_pte_range() flushes under the ptl",
                                 layout=W.Layout(width="250px"))
         self.walker = W.ToggleButtons(options=["local", "remote"], value=walker, description="walker", style={
                                           "description_width": "initial", "button_width": "72px"}, layout=auto,
-                                      tooltips=["on a CPU of the walked mm", "on another process's CPU (like __access_remote_vm)"])
+                                      tooltips=["its CPU is in the walked mm's mm_cpumask: the mm's TLB-flush IPIs reach it",
+                                                "its CPU is not in the walked mm's mm_cpumask: no flush IPI reaches it "
+                                                "(like __access_remote_vm() on a CPU that has not run that mm lately)"])
         self.kernel.observe(self._profile, names="value")
         self.box = W.VBox([W.HBox([self.kernel, self.walker, self.fault]),
                            W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback]),
