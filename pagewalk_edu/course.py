@@ -51,7 +51,7 @@ def reveal_verdict(prediction, name: str) -> None:
         return
     v = verdict(n.scenario)
     print(f"You predicted {prediction!r}. The explorer says {v.verdict!r} for {name} ({v.states} states)."
-          + ("  Right." if prediction == v.verdict else ""))
+          + ("  Right." if prediction == v.verdict else "  Not right: why is below."))
     for w in v.why:
         print(" -", w)
 
@@ -65,7 +65,7 @@ def reveal_answer(prediction, choices, answer) -> None:
         print(problem)
         return
     right, lines = answer()
-    print(f"You predicted {prediction!r}. The answer is {right!r}." + ("  Right." if prediction == right else ""))
+    print(f"You predicted {prediction!r}. The answer is {right!r}." + ("  Right." if prediction == right else "  Not right: why is below."))
     for line in lines:
         print(" -", line)
 
