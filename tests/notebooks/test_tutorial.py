@@ -222,7 +222,7 @@ def test_a_broadcast_tlb_flush_makes_the_patch_walkers_race_safe_but_stale_as_pa
     s = named("seed-patch-local/retract_page_tables").scenario
     assert verdict(s).verdict == "deadlock"
     assert verdict(replace(s, config=replace(s.config, TLB_FLUSH="broadcast"))).verdict == "safe_but_stale"
-    assert 'TLB_FLUSH="broadcast"' in _markdown() and "the same race is **safe_but_stale**" in _markdown()
+    assert 'TLB_FLUSH="broadcast"' in _markdown() and "the same race is `safe_but_stale`" in _markdown()
 
 
 def test_a_typo_in_the_answer_is_one_line_naming_what_is_accepted():
