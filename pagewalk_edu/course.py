@@ -36,7 +36,7 @@ def _check_prediction(prediction, choices) -> str | None:
     if prediction is None:
         return NOT_YET.format(choices=", ".join(map(repr, choices)))
     if prediction not in choices or isinstance(prediction, bool):
-        return f"my_prediction must be one of {', '.join(map(repr, choices))}; got {prediction!r}."
+        return f"Not one of the choices: my_prediction must be one of {', '.join(map(repr, choices))}; got {prediction!r}."
     return None
 
 
@@ -51,7 +51,7 @@ def reveal_verdict(prediction, name: str) -> None:
         return
     v = verdict(n.scenario)
     print(f"You predicted {prediction!r}. The explorer says {v.verdict!r} for {name} ({v.states} states)."
-          + ("  Right." if prediction == v.verdict else ""))
+          + ("  Right." if prediction == v.verdict else "  Not right: why is below."))
     for w in v.why:
         print(" -", w)
 
@@ -65,7 +65,7 @@ def reveal_answer(prediction, choices, answer) -> None:
         print(problem)
         return
     right, lines = answer()
-    print(f"You predicted {prediction!r}. The answer is {right!r}." + ("  Right." if prediction == right else ""))
+    print(f"You predicted {prediction!r}. The answer is {right!r}." + ("  Right." if prediction == right else "  Not right: why is below."))
     for line in lines:
         print(" -", line)
 
@@ -203,7 +203,10 @@ def check(key: str, holds) -> Feedback:
     if holds is None:  # the exercise cell as shipped: no answer yet, so no verdict either
         return Feedback(False, ["Write your answer first: set answer to what the walker holds, "
                                 "e.g. 'rcu' or 'vma_lock,irqs_off', then run the cell."])
-    chosen = parse_holds(holds)
+    try:
+        chosen = parse_holds(holds)
+    except (ValueError, TypeError) as err:  # a typo such as "vma-lock": one line, no traceback in the notebook
+        return Feedback(False, [f"Not an answer: {err}. Write e.g. 'vma_lock,rcu'."])
     bad = [h for h in chosen if h in ex.forbid]
     if bad:
         return Feedback(False, [f"Not allowed here: {', '.join(bad)} (the exercise rules out {', '.join(ex.forbid)})."])
@@ -212,8 +215,10 @@ def check(key: str, holds) -> Feedback:
         v = _case_verdict(tuple(chosen) or ("none",), action, kernel, ex.walker, config, fault)
         if v.verdict not in ex.accept or v.bugs:
             where = f"{action} on {kernel}" + (f" with {config}" if config else "") + (f" and {fault}" if fault else "")
-            why = v.why[0] if v.why else ""
-            failures.append(f"{where}: {v.verdict}{' and ' + v.bugs[0] if v.bugs else ''}. {why}")
+            if v.bugs:  # the bug is the failure; the verdict's why is about another interleaving, so it is left out
+                failures.append(f"{where}: {v.bugs[0].rstrip('.')}.")
+            else:
+                failures.append(f"{where}: {v.verdict}. {v.why[0] if v.why else ''}".rstrip())
     if not failures:
         return Feedback(True, [f"Passed: {'+'.join(chosen) or 'none'} works for all {len(ex.cases)} cases."])
     lines = [f"{len(failures)} of {len(ex.cases)} cases fail, for example:"] + [f"  - {f}" for f in failures[:3]]
@@ -228,10 +233,30 @@ def check(key: str, holds) -> Feedback:
     return Feedback(False, lines)
 
 
+#: Other answers that pass an exercise, found by checking every order of every subset of the holds
+#: (the exercise's own key list aside, and leaving out answers that only add holds to one of these): the
+#: answer key checks each again and says why it passes.
+ALSO_PASS = {
+    "remote-walker": (
+        ("mmap_lock", "excludes munmap, munmap_partial and mremap as vma_lock does (they write-lock the mmap_lock "
+                      "first); MADV_DONTNEED and retract_page_tables() free only the PTE table, through RCU, which "
+                      "pte_offset_map_lock()'s own RCU section holds off."),
+        ("irqs_off", "IRQs off holds off grace periods as rcu_read_lock() does, so every RCU free waits; v6.18's "
+                     "fallback IPI, tlb_remove_table_sync_one(), goes to all other CPUs and waits for this one too; "
+                     "and a remote walker's CPU is not in the target mm's cpumask, so no TLB-flush IPI waits for it "
+                     "(no Part 4 deadlock). What the model does not check: how this walker found its VMA. It walks "
+                     "with a VMA pointer looked up earlier; in the kernel nothing but mmap_lock or the VMA lock stops "
+                     "munmap from removing that VMA meanwhile, so a real caller takes one of them. (rcu,irqs_off "
+                     "passes too: irqs_off does the work.)"),
+    ),
+}
+
+
 def answer_key(key: str, answer) -> None:
     """The answer key of exercise `key`, once the learner has set `answer`: each
     answer of the exercise's key list checked now, passing or with its first
-    failure, and why the order of the holds matters."""
+    failure; then the other answers that pass, checked too, with why; and why
+    the order of the holds matters."""
     if key not in EXERCISES:
         raise ValueError(f"no exercise {key!r}; accepted: {', '.join(EXERCISES)}")
     if answer is None:
@@ -246,6 +271,12 @@ def answer_key(key: str, answer) -> None:
                 print(f"{holds:20s} passes all {len(ex.cases)} cases")
             else:
                 print(f"{holds:20s} {f.lines[0].replace(', for example:', '')}: {f.lines[1].strip().removeprefix('- ')}")
+        also = ALSO_PASS.get(key, ())
+        if also:
+            print("Also passing:")
+        for holds, why in also:
+            f = check(key, holds)
+            print(f"{holds:20s} {'passes all %d cases' % len(ex.cases) if f.passed else f.lines[0]}: {why}")
     finally:
         _wrong.clear()
         _wrong.update(saved)
@@ -419,11 +450,23 @@ def _clean_copy(path: Path, source: Path | None) -> bytes:
                          "pass source=FOLDER (or --source FOLDER) holding the clean lessons") from None
 
 
+class Lines(list):
+    """What reset_lesson() returns: a list of lines that a notebook shows as
+    lines, one a row, not as a list's repr."""
+
+    def __repr__(self) -> str:
+        return "\n".join(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(repr(self))
+
+
 def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str | Path | None = None) -> list[str]:
     """Put lesson `lesson` ('03', '03-munmap-free-pgtables.ipynb' or 'all') in
     `folder` (default: the course's notebooks/) back to the clean copy as
     shipped.  The learner's own copy is never lost: it moves to
-    folder/my-copies/NAME-YYYYmmdd-HHMMSS.ipynb first.  Returns one line per lesson."""
+    folder/my-copies/NAME-YYYYmmdd-HHMMSS.ipynb first.  Returns one line per
+    lesson (Lines: a list, shown as lines)."""
     if not isinstance(lesson, str):
         raise TypeError(f"lesson must be a string such as '03' or 'all', got {type(lesson).__name__}")
     if in_browser() and source is None:
@@ -434,7 +477,7 @@ def reset_lesson(lesson: str, folder: str | Path | None = None, *, source: str |
     src = Path(source) if source is not None else None
     if src is not None and not src.is_dir():
         raise ValueError(f"no folder {src}; give the folder that holds the clean lessons")
-    lines = []
+    lines = Lines()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for path in _lesson_files(folder, lesson):
         clean = _clean_copy(path, src)
@@ -478,7 +521,7 @@ def _reset_in_browser(lesson: str, folder: Path) -> list[str]:
     byte for byte: it was already clean, and no copy is kept."""
     if not folder.is_dir():
         raise ValueError(f"no folder {folder}; give the folder that holds the lessons")
-    lines = []
+    lines = Lines()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for path in _lesson_files(folder, lesson):
         mine = path.read_bytes()

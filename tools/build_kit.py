@@ -54,6 +54,16 @@ def main(argv=None) -> int:
     ap.add_argument("--output", default=str(ROOT / "dist" / f"{TOP}.zip"), help="the archive (default dist/pagewalk-edu-kit.zip)")
     ap.add_argument("--site", help="pack this already built docs site instead of building one")
     args = ap.parse_args(argv)
+    if not args.site:  # building the site runs tools/build_docs.py (Sphinx) and tools/build_lite.py
+        import importlib.util
+
+        needs = (("sphinx", "docs"), ("myst_nb", "docs"), ("furo", "docs"), ("ipykernel", "lab"),
+                 ("jupyterlite_core", "lite"), ("jupyterlite_pyodide_kernel", "lite"))
+        lacking = sorted({extra for module, extra in needs if importlib.util.find_spec(module) is None})
+        if lacking:
+            print(f"build_kit: needs the extras {', '.join(lacking)} to build the site; "
+                  "run bash scripts/setup.sh lab,lite,docs first", file=sys.stderr)
+            return 2
     archive = Path(args.output).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(args.site) if args.site else Path(tmp) / "site"

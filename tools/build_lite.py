@@ -154,10 +154,26 @@ def build(out: Path, cache: Path = deps.CACHE) -> int:
     return size_of(out)
 
 
+#: what this tool imports or runs, by module, and the extra of pyproject.toml that installs it
+NEEDS = (("jupyterlite_core", "lite"), ("jupyterlite_pyodide_kernel", "lite"))
+
+
+def missing_extras(needs=NEEDS) -> list[str]:
+    """The extras not installed, checked before anything is downloaded."""
+    import importlib.util
+
+    return sorted({extra for module, extra in needs if importlib.util.find_spec(module) is None})
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Build the course as a JupyterLite site (runs in the browser, offline).")
     ap.add_argument("--output", default=str(DEFAULT_OUT), help="output folder (default docs/_build/lite)")
     args = ap.parse_args(argv)
+    lacking = missing_extras()
+    if lacking:
+        print(f"build_lite: needs the extra {', '.join(lacking)} (jupyterlite-core and its Pyodide kernel); "
+              "run bash scripts/setup.sh lab,lite first", file=sys.stderr)
+        return 2
     try:
         size = build(Path(args.output))
     except deps.FetchError as e:

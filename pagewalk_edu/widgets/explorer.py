@@ -158,6 +158,8 @@ class Explorer(RunThisCell, W.VBox):
         front += [groups[g] for g in ("config", "files") if g in shown]
         self._hidden = W.VBox([groups[g] for g in CONTROLS if g not in shown])
         self._hidden.layout.display = "none"
+        self._hidden.add_class("pw-more-box")  # presenter mode shows the holds in it (widgets.css)
+        self.more.add_class("pw-more-toggle")
         settings = W.VBox(front + ([self.more, self._hidden] if self._hidden.children else []))
         settings.add_class("pw-settings")
         help_row = W.HTML('<div class="pw-help">keys: n or → Step, b or ← Back (Space too in presenter mode)</div>')
@@ -429,7 +431,7 @@ class Explorer(RunThisCell, W.VBox):
         if not self._render:
             return
         tm = tree_model(ctx, state, trace=trace, index=self.index)
-        svg = tree_svg_model(tm, legend=True)
+        svg = tree_svg_model(tm, legend=not self.presenter.value)  # presenter mode: every rank fits a projector
         # the tree asks for its natural width: beside the log when both fit, else above it, never shrunk below 12 px type
         self.tree.layout.flex = f"1 1 {svg[svg.index('width=') + 7:].split(chr(34), 1)[0]}px"
         self.tree.value = svg

@@ -195,6 +195,12 @@ def test_presenter_mode_and_a_kernel_that_is_gone(browser, lab):
     assert _wait_live(page, before).startswith("step 1 of 1")
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.pw-explorer .pw-now')).fontSize)")
     assert size >= 20
+    # the holds stay operable in presenter mode (a tutorial step ticks irqs_off there); the other settings do not show
+    irqs = page.locator(".pw-explorer .pw-group-holds input[type=checkbox]").nth(3)
+    assert irqs.is_visible() and not page.locator(".pw-explorer .pw-group-kernel").first.is_visible()
+    irqs.check()
+    page.wait_for_function("() => document.querySelector('.pw-explorer').textContent.includes('Same schedule, new settings')",
+                           timeout=30_000)
     page.locator(".pw-explorer button:has-text('Presenter')").first.click()
     assert not page.locator(".pw-explorer .pw-nokernel").first.is_visible(), "a live kernel: no note"
     for k in json.load(urllib.request.urlopen(f"{url}/api/kernels?token={token}")):

@@ -56,10 +56,13 @@ def test_01_the_running_totals_leave_out_the_pgd_and_a_walker_holding_nothing_st
     results = predict(steps, KernelConfig.for_kernel("6.18"))
     assert [r.page_table_bytes // 1024 for r in results[1:]] == [12, 16]
     assert [c.level for c in results[1].allocated] == ["PUD", "PMD", "PTE"], "the PGD is not among them"
-    assert "`next: acquire()` means it has not started" in text and "says `next: pgd_offset()`" in text
+    assert "`next: lock_vma_under_rcu()` means it has not started" in text and "says `next: pgd_offset()`" in text
     collapse = run(named("none+khugepaged_collapse").scenario, [], then_default=False)
     munmap = run(named("vma_lock+munmap").scenario, [], then_default=False)
-    assert collapse.last.actor("walker").pc == "pgd_offset" and munmap.last.actor("walker").pc == "acquire"
+    from pagewalk_edu.viz.model.tree import tree_model
+
+    first = [tree_model(t.ctx, t.last).walkers[0].next_step for t in (collapse, munmap)]
+    assert first == ["pgd_offset", "lock_vma_under_rcu"], "the picture's next: names the kernel function of the first step"
     assert "page [6] at 0x7f0000206000, next to the walked page [5]" in text
     assert "[6] 0x7f0000206000: 4K page" in state_text(collapse.last, collapse.ctx)
     assert "[6] 0x7f0000206000" not in state_text(munmap.last, munmap.ctx), "the earlier tree has no page [6]"

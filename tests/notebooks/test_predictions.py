@@ -43,8 +43,9 @@ def test_a_reveal_waits_for_the_prediction_then_gives_one_right_answer(kernel, p
             after = run_cell(kernel, cell.source)
             assert after.startswith(f"You predicted {choice!r}."), (path.name, i, after[:200])
             verdicts[choice] = "  Right." in after.splitlines()[0]
+            assert verdicts[choice] != ("  Not right: why is below." in after.splitlines()[0]), "a reveal says right or not"
         assert sum(verdicts.values()) == 1, f"{path.name} cell {i}: right for {verdicts}"
         run_cell(kernel, "my_prediction = 'no such answer'")
         wrong = run_cell(kernel, cell.source).strip()
-        assert wrong.startswith("my_prediction must be one of") and "got 'no such answer'" in wrong, wrong
+        assert wrong.startswith("Not one of the choices: my_prediction must be one of") and "got 'no such answer'" in wrong, wrong
         run_cell(kernel, "my_prediction = None")

@@ -157,4 +157,140 @@ def test_part_four_explorer_shows_the_last_rows_deadlock_as_the_notes_say():
     last = named("seed-patch-local/retract_page_tables").scenario
     assert len(e.trace.events) == len(verdict(last).schedule), "the same race as the last row's scenario"
     notes = NOTES.read_text(encoding="utf-8")
-    assert "tick **irqs_off** (the walker is now the last row's) and\n  press **Show me the bug**" in notes
+    assert "tick **irqs_off** (the walker is now the patch's) and\n  press **Show me the bug**" in notes
+
+
+def test_the_cut_ladder_is_keyed_to_the_part_you_are_in():
+    """Each cut names the part it is made in and a clock time inside that part: lateness builds up in Parts 3
+    and 4, so a cut keyed to the start of the session would already be past."""
+    notes = NOTES.read_text(encoding="utf-8")
+    ladder = re.search(r"^## When you run late\n(.+?)(?=^## )", notes, flags=re.M | re.S).group(1)
+    spans, start = {}, 0
+    for number, _, minutes, _, _ in parts():
+        spans[number] = (start, start + minutes)
+        start += minutes
+    cuts = re.findall(r"^\d\. \*\*Part (\d+), [^*]*?after (\d):(\d\d)", ladder, flags=re.M)
+    assert len(cuts) >= 3, ladder
+    for number, h, m in cuts:
+        begin, end = spans[int(number)]
+        assert begin <= int(h) * 60 + int(m) < end, (number, h, m, spans[int(number)])
+
+
+def _markdown():
+    return "\n".join(c.source for c in read(TUTORIAL).cells if c.cell_type == "markdown")
+
+
+def test_what_a_trace_prints_is_explained_where_it_first_appears():
+    from pagewalk_edu.kernel import run
+    from pagewalk_edu.scenarios import named
+    from pagewalk_edu.viz.text import trace_text
+
+    cells = read(TUTORIAL).cells
+    first = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "trace_text(" in c.source)
+    out = trace_text(run(named("vma_lock+munmap").scenario, ["walker", "walker", "munmap"], then_default=False))
+    assert "[WARNING: mmap_assert_locked(vma->vm_mm) fails" in out and out.startswith("Scenario: ")
+    after = cells[first + 1].source
+    assert "mmap_assert_locked(vma->vm_mm) fails" in after and "not the bug" in after
+    assert "the first line names the scenario" in after and "config" in after
+
+
+def test_safe_but_stale_is_defined_and_linked_where_it_is_first_offered():
+    text = _markdown()
+    first = text.index('"safe_but_stale"')
+    assert "[stale](glossary.ipynb#stale)" in text[first:first + 200], text[first:first + 200]
+
+
+def test_the_exercise_lists_its_seven_actions_and_keeps_the_cpumask():
+    from pagewalk_edu import course
+    from pagewalk_edu.kernel.scenario import ACTIONS
+
+    text = _markdown()
+    part6 = text[text.index("## Part 6"):]
+    listed = re.findall(r"^\| `(\w+)` \|", part6, flags=re.M)
+    assert listed == list(ACTIONS)
+    assert sorted({a for a, *_ in course.EXERCISES["remote-walker"].cases}) == sorted(ACTIONS)
+    assert "not in the target mm's cpumask" in part6
+    assert "not in the target mm's cpumask" in course.EXERCISES["remote-walker"].prompt
+
+
+def test_a_broadcast_tlb_flush_makes_the_patch_walkers_race_safe_but_stale_as_part_four_says():
+    from dataclasses import replace
+
+    from pagewalk_edu.explore import verdict
+    from pagewalk_edu.scenarios import named
+
+    s = named("seed-patch-local/retract_page_tables").scenario
+    assert verdict(s).verdict == "deadlock"
+    assert verdict(replace(s, config=replace(s.config, TLB_FLUSH="broadcast"))).verdict == "safe_but_stale"
+    assert 'TLB_FLUSH="broadcast"' in _markdown() and "the same race is `safe_but_stale`" in _markdown()
+
+
+def test_a_typo_in_the_answer_is_one_line_naming_what_is_accepted():
+    from pagewalk_edu import course
+    from pagewalk_edu.kernel.scenario import parse_holds
+
+    f = course.check("remote-walker", "vma-lock")
+    assert not f.passed and len(f.lines) == 1
+    assert "'vma-lock'" in f.lines[0] and "vma_lock" in f.lines[0] and "irqs_off" in f.lines[0]
+    assert not course.check("remote-walker", "vma_lock,vma_lock").passed
+    with pytest.raises(ValueError, match="unknown holder 'vma-lock'"):
+        parse_holds("vma-lock")  # the API under check() still raises for programmatic use
+    with pytest.raises(ValueError, match="no exercise"):
+        course.check("remote-walkers", "vma_lock")
+
+
+def test_each_failing_case_is_one_line_about_one_interleaving():
+    """A bug (a sleep in atomic context) is the failure; the verdict's why, from another interleaving, is not mixed in."""
+    from pagewalk_edu import course
+
+    f = course.check("remote-walker", "irqs_off,vma_lock")
+    cases = [x for x in f.lines if x.startswith("  - ")]
+    assert cases and all("BUG: sleeping function called from invalid context" in x for x in cases), cases
+    assert not any(" and BUG" in x or "waited in" in x for x in cases), cases
+    assert all("\n" not in x for x in cases)
+
+
+def test_the_answer_key_names_the_other_answers_that_pass_and_checks_them(capsys):
+    from pagewalk_edu import course
+
+    course.answer_key("remote-walker", "rcu")
+    out = capsys.readouterr().out
+    also = out.split("Also passing:\n", 1)[1]
+    for holds, why in course.ALSO_PASS["remote-walker"]:
+        line = next(x for x in also.splitlines() if x.startswith(f"{holds} "))
+        assert "passes all 28 cases" in line and course.check("remote-walker", holds).passed
+    assert {h for h, _ in course.ALSO_PASS["remote-walker"]} >= {"mmap_lock", "irqs_off"}
+    assert "rcu,irqs_off" in also and course.check("remote-walker", "rcu,irqs_off").passed, "the key says it passes too"
+    assert "not in the target mm's cpumask" in also and "does not check" in also
+
+
+def test_reset_lesson_shows_its_lines_not_a_list(tmp_path):
+    import shutil
+
+    from IPython.lib.pretty import pretty
+
+    from pagewalk_edu.course import reset_lesson
+
+    shutil.copy(TUTORIAL, tmp_path / TUTORIAL.name)
+    (tmp_path / "clean").mkdir()
+    shutil.copy(TUTORIAL, tmp_path / "clean" / TUTORIAL.name)
+    lines = reset_lesson("tutorial-90min", tmp_path, source=tmp_path / "clean")
+    assert lines == [f"{TUTORIAL.name}: already clean"]
+    assert pretty(lines) == repr(lines) == f"{TUTORIAL.name}: already clean"
+
+
+@pytest.mark.parametrize("tool, extras", [("build_lite", "lab,lite"), ("build_kit", "lab,lite,docs")])
+def test_the_offline_tools_name_the_setup_extras_they_need(tool, extras, monkeypatch, capsys):
+    import importlib.util
+    import sys
+
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    module = __import__(tool)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith(("jupyterlite", "sphinx"))
+                        else real(name, *a))
+    assert module.main(["--output", str(ROOT / "dist" / "never-written")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"bash scripts/setup.sh {extras}" in err, err
+    assert f"bash scripts/setup.sh {extras}" in NOTES.read_text(encoding="utf-8")
+    sys.modules.pop(tool, None)

@@ -77,8 +77,20 @@ def walkers(ctx, state) -> list[WalkerView]:
         a = state.actor(name)
         cursor = walker_cursor(ctx, state) if name == ctx.walker_name else None
         addr = getattr(ctx, "walk_addr_of", {}).get(name, ctx.walk_addr)  # one address per walker
-        out.append(WalkerView(name, a.cpu, next(m.name for m in mms(ctx, state) if m.walked), addr, a.pc, a.done, cursor, a.get("result") or ""))
+        out.append(WalkerView(name, a.cpu, next(m.name for m in mms(ctx, state) if m.walked), addr, _next_function(a), a.done,
+                              cursor, a.get("result") or ""))
     return out
+
+
+def _next_function(a) -> str:
+    """The kernel function of the walker's next step: while its caller takes or
+    drops what it holds (pc "acquire"/"release", kernel/walkers/caller.py), the
+    function of that step (lock_vma_under_rcu(), rcu_read_unlock() ...), else its pc."""
+    if a.pc in ("acquire", "release") and a.frames:
+        program, i = a.frames[-1]
+        if 0 <= i < len(program) and isinstance(program[i], str):
+            return program[i]
+    return a.pc
 
 
 def lanes(ctx, state) -> list[LaneView]:
