@@ -16,7 +16,7 @@ from ..kernel.state import State
 from ..kernel.steps import FREED, Blocked, Event
 from .properties import NO_DEADLOCK, NO_FOREIGN_TABLE, NO_USE_AFTER_FREE, STALE_READ, check, stops
 from .search import Graph, bfs
-from .stale import held_open, stale_line, stale_reads as _stale_reads
+from .stale import before_free, held_open, stale_line, stale_reads as _stale_reads
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
 
@@ -192,10 +192,12 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
             lines.append(_failure(ctx, fn, uaf, holds))
             continue
         how = FREED[fn]
-        if not any(t in stale_all for t in tids):
-            lines.append(f"{how.says} freed {tables} only after the walker had finished with them.")
+        # only stale reads after which this path can still free the table say what held its grace period open
+        held = [r for r in stale_reads if r[0] in tids and r[1] in before_free(g, fn, r[0])] if how.wait == "gp" else []
+        if not any(t in stale_all for t in tids) or (how.wait == "gp" and not held):
+            lines.append(f"{how.says} freed {tables} only after the walker had finished with {'it' if len(tids) == 1 else 'them'}.")
         elif how.wait == "gp":
-            who = held_open(ctx, [r for r in stale_reads if r[0] in tids])
+            who = held_open(ctx, held)
             lines.append(f"{how.says} waited for a grace period that {who} held open: {tables} stayed allocated while the walker could still reach it.")
         elif ipi_waits:
             lines.append(f"{how.says} could free {tables} only after its IPI, which waited for CPU0 to enable IRQs (the walker keeps them off).")
