@@ -42,21 +42,17 @@ def before_free(g: Graph, freed_by: str, tid: int) -> set[State]:
     """The states from which some interleaving goes on to free table `tid` by
     `freed_by` (a FREED label): a stale read in any other state (one that can
     only deadlock, say) held no grace period open for that free."""
-    cache = g.__dict__.setdefault("_before_free", {})
-    key = (freed_by, tid)
-    if key not in cache:
-        back: dict[State, list[State]] = {}
-        for src, _, _, dst in g.edges:
-            back.setdefault(dst, []).append(src)
-        todo = [s for s in g.order if s.tables[tid].life.gone and s.tables[tid].freed_by == freed_by]
-        seen = set(todo)
-        while todo:
-            for prev in back.get(todo.pop(), ()):
-                if prev not in seen:
-                    seen.add(prev)
-                    todo.append(prev)
-        cache[key] = seen
-    return cache[key]
+    back: dict[State, list[State]] = {}
+    for src, _, _, dst in g.edges:
+        back.setdefault(dst, []).append(src)
+    todo = [s for s in g.order if s.tables[tid].life.gone and s.tables[tid].freed_by == freed_by]
+    seen = set(todo)
+    while todo:
+        for prev in back.get(todo.pop(), ()):
+            if prev not in seen:
+                seen.add(prev)
+                todo.append(prev)
+    return seen
 
 
 def _protection_keys(ctx: Ctx, state: State) -> set[str]:

@@ -193,7 +193,8 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
             continue
         how = FREED[fn]
         # only stale reads after which this path can still free the table say what held its grace period open
-        held = [r for r in stale_reads if r[0] in tids and r[1] in before_free(g, fn, r[0])] if how.wait == "gp" else []
+        reach = {t: before_free(g, fn, t) for t in tids} if how.wait == "gp" else {}
+        held = [r for r in stale_reads if r[0] in reach and r[1] in reach[r[0]]]
         if not any(t in stale_all for t in tids) or (how.wait == "gp" and not held):
             lines.append(f"{how.says} freed {tables} only after the walker had finished with {'it' if len(tids) == 1 else 'them'}.")
         elif how.wait == "gp":
