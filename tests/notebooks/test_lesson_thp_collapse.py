@@ -87,7 +87,7 @@ def test_a_remote_walker_and_anonymous_collapse_do_not_deadlock():
     assert verdict(make_scenario("irqs_off", "khugepaged_collapse")).verdict == "safe_but_stale"
     text = _prose()
     assert "`irqs_off+retract_page_tables/remote`: **safe_but_stale**" in text
-    assert "with IRQs off against `khugepaged_collapse` is **safe_but_stale** too" in text
+    assert "with IRQs off is not deadlocked by `khugepaged_collapse` (the cell below: safe_but_stale)" in text
     code = "\n".join(c.source for c in _cells() if c.cell_type == "code")
     assert 'make_scenario("irqs_off", "khugepaged_collapse")' in code
 
