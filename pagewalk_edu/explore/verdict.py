@@ -16,6 +16,7 @@ from ..kernel.state import State
 from ..kernel.steps import FREED, Blocked, Event
 from .properties import NO_DEADLOCK, NO_FOREIGN_TABLE, NO_USE_AFTER_FREE, STALE_READ, check, stops
 from .search import Graph, bfs
+from .stale import before_free, held_open, stale_line, stale_reads as _stale_reads
 
 VERDICTS = ("safe", "safe_but_stale", "unsafe", "deadlock")
 
@@ -180,10 +181,10 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
     # 3. Each freeing path that freed a table the walk uses.
     uaf = uaf_state.uaf[0] if uaf_state is not None else None
     # Waits that CPU0 (the walker's CPU) held up, and how.
-    gp_waits = [b for b in waits.get("gp", ()) if any(c == 0 for c, _ in b.holdouts)]
     ipi_waits = [b for b in waits.get("ipi", ()) if any(c == 0 for c, _ in b.holdouts)]
     functions = sorted({f for t in freed_walker for f in freed_by[t]})  # FREED labels
     stale_all = {t for s in g.order for t in s.stale}
+    stale_reads = _stale_reads(ctx, g)
     for fn in functions:
         tids = [t for t in freed_walker if fn in freed_by[t]]
         tables = ", ".join(_tname(root, t) for t in tids)
@@ -191,10 +192,13 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
             lines.append(_failure(ctx, fn, uaf, holds))
             continue
         how = FREED[fn]
-        if not any(t in stale_all for t in tids):
-            lines.append(f"{how.says} freed {tables} only after the walker had finished with them.")
+        # only stale reads after which this path can still free the table say what held its grace period open
+        reach = {t: before_free(g, fn, t) for t in tids} if how.wait == "gp" else {}
+        held = [r for r in stale_reads if r[0] in reach and r[1] in reach[r[0]]]
+        if not any(t in stale_all for t in tids) or (how.wait == "gp" and not held):
+            lines.append(f"{how.says} freed {tables} only after the walker had finished with {'it' if len(tids) == 1 else 'them'}.")
         elif how.wait == "gp":
-            who = _cpu0_protection(gp_waits)
+            who = held_open(ctx, held)
             lines.append(f"{how.says} waited for a grace period that {who} held open: {tables} stayed allocated while the walker could still reach it.")
         elif ipi_waits:
             lines.append(f"{how.says} could free {tables} only after its IPI, which waited for CPU0 to enable IRQs (the walker keeps them off).")
@@ -212,10 +216,7 @@ def explain(ctx: Ctx, g: Graph, kind: str, uaf_state: State | None, deadlock: St
                 "the caller falls back to GUP slow)."
             )
         else:
-            lines.append(
-                f"CPU0 can read {names} after it was unlinked (stale, not yet freed): pte_offset_map_lock()'s pmd_same() "
-                "recheck, or the none entry it then finds, makes the walk retry or return NULL."
-            )
+            lines.append(stale_line(ctx, g, names, [t for t in stale if t in {r[0] for r in stale_reads}], stale_reads))
 
     # 5. Deadlock.
     if deadlock is not None:
@@ -234,7 +235,8 @@ def _kept_line(ctx: Ctx, g: Graph, path, names: str) -> str:
     if op == "madvise":
         return f"MADV_DONTNEED only zaps PTEs here (PT_RECLAIM={'y' if ctx.config.PT_RECLAIM else 'n'}): no page table is freed."
     if op == "khugepaged_collapse":
-        return "collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()); it is never freed."
+        return ("collapse_huge_page() deposits the old PTE table under the THP (pgtable_trans_huge_deposit()) instead of "
+                "freeing it; only a zap of the THP frees it (zap_deposited_table()), and no path here does that.")
     if "move_normal_pmd" in ran:
         return "move_normal_pmd() moves the PTE table; nothing frees a table the walk uses."
     return f"No interleaving frees {names}."
@@ -269,19 +271,6 @@ def said(ctx: Ctx, b: Blocked, past: bool = False) -> str:
     tail = f" ({'; '.join(off)})" if off else ""
     cpus = ", ".join(f"CPU{c}" for c, _ in b.holdouts)
     return f"{b.waiter} {waits} in {b.function}() for {cpus} to take the {b.obj} IPI{tail}"
-
-
-def _cpu0_protection(gp_waits: list[Blocked]) -> str:
-    """What kept the grace periods waiting, from the holdout records."""
-    keys = {k for b in gp_waits for c, ks in b.holdouts if c == 0 for k in ks}
-    parts = []
-    if "irqs_off" in keys:
-        parts.append("CPU0's IRQs-off section")
-    if "rcu" in keys:
-        parts.append("CPU0's rcu_read_lock() (the walker's own, or pte_offset_map()'s)")
-    if "preempt" in keys:
-        parts.append("CPU0's spinlock")
-    return " and ".join(parts) if parts else "CPU0"
 
 
 def _failure(ctx: Ctx, fn: str, uaf, holds: tuple[str, ...]) -> str:

@@ -58,3 +58,71 @@ def test_ticking_a_protection_stops_the_replay_where_the_lesson_says():
     t = run(named("rcu+mremap").scenario, sched[: n - 1], then_default=False)
     assert t.events[-1].text == "CPU1 passes a quiescent state", t.events[-1].text
     assert f"Step {n - 1} records only CPU1's" in prose
+
+
+def _before_quiz():
+    cells = read(LESSON).cells
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "quiz(" in c.source)
+    return cells[:at], cells[at]
+
+
+def test_take_rmap_locks_takes_both_locks_when_a_file_vma_has_an_anon_vma():
+    # mm/mremap.c take_rmap_locks(): i_mmap_lock_write() if vma->vm_file, then anon_vma_lock_write() if vma->anon_vma
+    prose = _prose()
+    assert "the file's `i_mmap_rwsem` ([i_mmap](glossary.ipynb#i_mmap)) if it is a" in prose
+    assert "[`anon_vma` lock](glossary.ipynb#rmap-locks) if the VMA has an `anon_vma`" in prose
+    assert "and then both are taken" in prose
+
+
+def test_the_prediction_is_not_given_away_and_the_freed_table_is_named_after_the_reveal():
+    from lessons import is_reveal
+
+    cells = read(LESSON).cells
+    reveal = next(i for i, c in enumerate(cells) if is_reveal(c))
+    before = "\n".join(c.source for c in cells[:reveal] if c.cell_type == "markdown")
+    after = "\n".join(c.source for c in cells[reveal:] if c.cell_type == "markdown")
+    assert "What gets freed is the old PMD table" not in before and "What gets freed is the old PMD table" in after
+
+
+def test_the_quiz_asks_what_the_text_before_it_does_not_answer():
+    import ast
+
+    from pagewalk_edu.explore import verdict
+    from pagewalk_edu.scenarios import named
+
+    before, quiz_cell = _before_quiz()
+    names = ast.literal_eval("[" + quiz_cell.source.split("quiz(", 1)[1].rsplit(")", 1)[0] + "]")
+    prose = "\n".join(c.source for c in before if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in before if c.cell_type == "code")
+    for name in names:
+        assert f"`{name}`: **" not in prose, f"the text before the quiz gives {name}'s verdict"
+        assert name not in code, f"a cell before the quiz prints {name}'s verdict"
+    got = {n: verdict(named(n).scenario).verdict for n in names}
+    assert got == {"rcu+mremap": "safe_but_stale", "seed-review/6.18/PT_RECLAIM=n+batch_alloc_fail/mremap": "safe",
+                   "seed-review/7.1/default/mremap": "safe"}, got
+    # what the text before the quiz says of the two seed-review walkers
+    old, new = named(names[1]).scenario, named(names[2]).scenario
+    assert set(old.holds) == set(new.holds) == {"vma_lock", "rcu"}
+    assert old.config.PT_RECLAIM is False and old.fault == "batch_alloc_fail" and old.config.kernel == "6.18"
+    assert new.config.kernel == "7.1"
+    assert "on v6.18 with lesson 06's [failed batch allocation](glossary.ipynb#table-free-fallback) without\n[PT_RECLAIM](glossary.ipynb#pt_reclaim), and on v7.1" in prose
+
+
+def test_the_rcu_walker_ends_or_retries_as_the_lesson_says_and_the_picture_names_the_old_vma():
+    from pagewalk_edu.explore import verdict
+    from pagewalk_edu.kernel import run
+    from pagewalk_edu.scenarios import named
+    from pagewalk_edu.viz.model.tree import tree_model
+    from pagewalk_edu.viz.svg.tree import notes
+
+    prose = _prose()
+    assert "the emptied entry ends the walk with NULL, or, if the walker\n  was already at the PTE level, `pmd_same()`" in prose
+    stale = next(w for w in verdict(named("rcu+mremap").scenario).why if w.startswith("CPU0 can read"))
+    assert "folio_walk_start() returns NULL" in stale and "pmd_same() finds that the PMD entry changed" in stale
+    s = named("none+mremap").scenario
+    moved = run(s, verdict(s).schedule, then_default=False)
+    at = next(i for i, e in enumerate(moved.events, 1) if e.function == "move_normal_pmd")
+    lines = notes(tree_model(moved.ctx, moved.states[at]))
+    assert any(x.startswith("VMAs under the drawn tables but off this band: A (") and "under PMD #2" in x for x in lines)
+    assert "VMAs outside the drawn tables: exe, stack" in lines
+    assert "the line under it names the old A, which\nlies under the old PMD table #2" in prose

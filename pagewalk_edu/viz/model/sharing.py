@@ -68,11 +68,12 @@ def owner_text(t, owners: list[str], roots: dict[int, tuple[str, bool]]) -> str:
     return "was shared" if t.mm == "shared" else f"{t.mm or 'P'}'s"
 
 
-def mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[int, int]:
-    """The address range one mm's deepest drawn tables map, in that mm's
-    addresses: followed down from its PGD through the edges drawn (a ghost
-    edge counts: the table stays where the mm had it), each child at its
-    parent's base plus the entry's index times the span an entry maps."""
+def mm_spans(geo, tables, edges, root: str) -> dict[str, tuple[int, int]]:
+    """Node id -> the address range that drawn table maps in one mm's
+    addresses, below that mm's PGD: followed down from its PGD through the
+    edges drawn (a ghost edge counts: the table stays where the mm had it),
+    each child at its parent's base plus the entry's index times the span an
+    entry maps."""
     level = {lv.name: lv for lv in geo.table_levels}
     named = {n.id: n for n in tables}
     out = {root: 0}
@@ -83,7 +84,14 @@ def mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[i
             if e.src == nid and e.kind != "leaf" and e.dst in named and e.dst not in out:
                 out[e.dst] = out[nid] + e.index * geo.entry_span(level[named[nid].level])
                 todo.append(e.dst)
-    below = [(named[n].rank, base, base + geo.table_span(level[named[n].level])) for n, base in out.items() if n != root]
+    return {n: (base, base + geo.table_span(level[named[n].level])) for n, base in out.items() if n != root}
+
+
+def mm_axis(geo, tables, edges, root: str, fallback: tuple[int, int]) -> tuple[int, int]:
+    """The address range one mm's deepest drawn tables map, in that mm's
+    addresses (mm_spans())."""
+    named = {n.id: n for n in tables}
+    below = [(named[n].rank, lo, hi) for n, (lo, hi) in mm_spans(geo, tables, edges, root).items()]
     if not below:
         return fallback
     deepest = max(r for r, _, _ in below)

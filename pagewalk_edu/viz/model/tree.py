@@ -99,8 +99,9 @@ class VmaBand:
     lo: int
     hi: int
     status: str  # "read-locked by walker; detached"
-    visible: bool  # inside the range the drawn tables map (of its own mm's axis)
+    visible: bool  # on the band: inside the range the deepest drawn tables map (of its own mm's axis)
     mm: str = ""  # with several mms: whose VMA it is ("P", "Q")
+    under: tuple[str, ...] = ()  # the lowest drawn tables below the PGD that map part of it ("PMD #2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,16 +376,29 @@ def tree_model(ctx, state, *, trace=None, index: int | None = None) -> TreeModel
     lo = min((a for a, _ in spans), default=covered_lo if covered_lo is not None else 0)
     hi = max((b for _, b in spans), default=covered_hi if covered_hi is not None else geo.task_size)
     bands, axes = [], []
+    named_nodes = {n.id: n for n in tables}
+
+    def under(spans, v) -> tuple[str, ...]:
+        # the lowest drawn tables that map part of v: a VMA off the band may
+        # still lie under a drawn upper table (mremap's old PMD table)
+        hit = [named_nodes[n] for n, (t_lo, t_hi) in spans if t_lo < v.end and v.start < t_hi]
+        low = max((n.rank for n in hit), default=None)
+        return tuple(n.title for n in hit if n.rank == low)
+
     if joint:
         for mv in views:
-            a_lo, a_hi = sharing.mm_axis(geo, tables, edges, _node_id(mv.name, mv.root, many), (lo, hi))
+            root_id = _node_id(mv.name, mv.root, many)
+            a_lo, a_hi = sharing.mm_axis(geo, tables, edges, root_id, (lo, hi))
             axes.append(VmaAxis(mv.name, a_lo, a_hi))
-            bands.extend(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > a_lo and v.start < a_hi, mv.name)
-                         for v in mv.vmas)
+            spans = list(sharing.mm_spans(geo, tables, edges, root_id).items())
+            bands.extend(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > a_lo and v.start < a_hi, mv.name,
+                                 under(spans, v)) for v in mv.vmas)
     else:
         for mv in views:
+            spans = [(n.id, (n.lo, n.hi)) for n in tables if n.mm == mv.name and n.tid != 0]
             for v in mv.vmas:
-                bands.append(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > lo and v.start < hi))
+                bands.append(VmaBand(v.name, v.kind, v.start, v.end, vma_status(v), v.end > lo and v.start < hi,
+                                     under=under(spans, v)))
     mv0 = views[0]
     mm_lock = f"mmap_lock: writer {mv0.mmap_writer or '-'}; readers {', '.join(sorted(mv0.mmap_readers)) or '-'}"
     cpus = tuple(f"CPU{i}: IRQs {'off' if c.irqs_off else 'on'}, RCU depth {c.rcu}" for i, c in enumerate(state.cpus))

@@ -287,13 +287,18 @@ def _leaf_box(n, x: float, y: float, leaf_h: float = LEAF_H) -> str:
 
 def notes(m: TreeModel, mm: str | None = None) -> list[str]:
     """The lines under a VMA band: the mmap_lock and what is queued for freeing
-    (under the first band), the VMAs outside the drawn range (of band `mm`)."""
+    (under the first band), the VMAs of band `mm` that it does not show: those
+    no drawn table maps, and those a drawn upper table maps outside the band."""
     out = [m.mm_lock] if mm is None or (m.axes and mm == m.axes[0].mm) else []
     if mm is None or (m.axes and mm == m.axes[0].mm):
         out += [f"queued for freeing: {q}" for q in m.queued]
-    outside = [v.name for v in m.vmas if not v.visible and (mm is None or v.mm == mm)]
+    off_band = [v for v in m.vmas if not v.visible and (mm is None or v.mm == mm)]
+    outside = [v.name for v in off_band if not v.under]
     if outside:
         out.append("VMAs outside the drawn tables: " + ", ".join(outside))
+    aside = [f"{v.name} ({v.lo:#x}-{v.hi:#x}, under {' and '.join(v.under)})" for v in off_band if v.under]
+    if aside:
+        out.append("VMAs under the drawn tables but off this band: " + "; ".join(aside))
     return out
 
 
