@@ -11,6 +11,7 @@ from pagewalk_edu.kernel import KernelConfig, run
 from pagewalk_edu.scenarios import named
 from pagewalk_edu.tables import load_tables_scenario, parse_tables_scenario, predict
 from pagewalk_edu.viz.text import state_text
+from pagewalk_edu.viz.tree import tree
 
 
 def prose(lesson: str) -> str:
@@ -35,16 +36,43 @@ def test_00_the_warning_it_explains_is_on_step_2():
     assert short.last.actor("walker").pc == "pudp_get", "the picture's next-step mark is on the PUD entry"
 
 
-def test_01_khugepaged_runs_alone_to_the_end_and_changes_the_tree_where_the_lesson_says():
+def test_00_safe_but_stale_is_first_said_in_plain_words_and_the_prediction_does_not_answer_itself():
+    path = next((ROOT / "notebooks").glob("00-*.ipynb"))
+    cells = [c for c in read(path).cells if c.cell_type == "markdown"]
+    first = next(c.source for c in cells if "safe_but_stale" in c.source)
+    assert "pte_offset_map_lock" not in first and "pmd_same" not in first, "no function the reader has not met yet"
+    assert "[stale](glossary.ipynb#stale)" in first and "lesson 02 shows both" in first
+    predict = next(c.source for c in cells if c.source.startswith("## Predict, then reveal"))
+    assert "**nothing**" not in predict and "no lock at all" not in predict
+    assert "took neither of the two locks above" in predict
+    assert verdict(named("none+munmap").scenario).verdict == "unsafe"
+    # a walker that announced its reading (rcu_read_lock()) may read an unlinked table and still be right
+    assert verdict(named("rcu+munmap").scenario).verdict == "safe_but_stale"
+
+
+def test_01_khugepaged_runs_alone_to_the_end_and_the_picture_shows_what_the_lesson_says():
     alone = ["khugepaged"] * 9 + ["irq0"] + ["khugepaged"] * 3 + ["irq0"] + ["khugepaged"] * 5
-    assert 'alone = ["khugepaged"] * 9 + ["irq0"] + ["khugepaged"] * 3 + ["irq0"] + ["khugepaged"] * 5' in code("01")
+    path = next((ROOT / "notebooks").glob("01-*.ipynb"))
+    cell = next(c.source for c in read(path).cells if c.cell_type == "code" and "none+khugepaged_collapse" in c.source)
+    assert 'alone = ["khugepaged"] * 9 + ["irq0"] + ["khugepaged"] * 3 + ["irq0"] + ["khugepaged"] * 5' in cell
+    assert "print(" not in cell, "only the picture matters here: the cell prints no steps"
+    text = " ".join(prose("01").split())
+    assert "**Here only the picture matters:**" in text
+    assert "PMD entry 1 is now a `2M THP` leaf" in text and "its corner says *detached, deposited*" in text
     tc = run(named("none+khugepaged_collapse").scenario, alone, then_default=False)
     assert tc.last.actor("khugepaged").done
+    assert [e.actor for e in tc.events].count("irq0") == 2, "each irq0 answers one interrupt khugepaged sends"
     assert all(e.actor != "walker" for e in tc.events), "the walker has not started"
-    shown = [e.function for e in tc.events if e.function in ("pmdp_collapse_flush", "set_pmd_at")]
-    assert shown == ["pmdp_collapse_flush", "set_pmd_at"]
     assert "pgtable_trans_huge_deposit()" in next(e.text for e in tc.events if e.function == "set_pmd_at")
-    assert any(t.deposited for t in tc.last.tables), "the old PTE table is deposited, not freed"
+    pmd = tc.last.tables[2]
+    assert pmd.level.name == "PMD" and pmd.get(1).is_leaf and pmd.get(1).target == 2 << 20, "PMD entry 1 maps the 2 MiB THP"
+    old = tc.last.tables[4]
+    assert old.deposited and old.life.value == "detached", "the old PTE table is deposited, not freed"
+    assert [i for i, _ in old.entries] == [5, 6], "the box still holds the old entries of pages [5] and [6]"
+    # the picture's text form (what a notebook without SVG shows) says the same
+    shown = tree(tc.ctx, tc.last, legend=False)._repr_mimebundle_()["text/plain"].splitlines()
+    at = shown.index("(unlinked) PTE table #4 [0x7f0000200000, 0x7f0000400000) detached deposited")
+    assert shown[at + 1:at + 3] == ["  [5] 0x7f0000205000: 4K page", "  [6] 0x7f0000206000: 4K page"]
 
 
 def test_01_the_running_totals_leave_out_the_pgd_and_a_walker_holding_nothing_starts_at_pgd_offset():
