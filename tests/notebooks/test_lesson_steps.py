@@ -101,15 +101,30 @@ def test_02_the_step_table_is_the_traces_and_the_cpu_state_it_quotes_holds():
     cpu = walk.states[8].cpus[0]
     assert (cpu.irqs_off, cpu.rcu, cpu.preempt) == (False, 1, 1)
     assert walk.states[9].cpus[0].preempt == 0, "preempt drops back to 0 at folio_walk_end()"
+    text = " ".join(prose("02").split())
+    assert "| 2 | `pgd_offset()` | finds the PGD entry; the check after it reads it |" in prose("02")
+    assert "`pgd_offset()` itself reads nothing" in text and "`pgd_none_or_clear_bad()`, reads the entry" in text
+    # the ptl counts among what keeps the table alive because it holds preemption off (no quiescent state)
+    assert "a CPU that cannot be preempted passes none" in text and "(lesson 03, idea 4, says more)" in text
+    assert all(walk.states[i].cpus[0].preempt == 1 and not walk.states[i].cpus[0].quiescent for i in (6, 7, 8))
+    assert "**4. Freeing through [RCU]" in prose("03"), "the idea lesson 02 points to"
 
 
 def test_02_the_quiz_asks_what_lesson_00_did_not_and_the_prediction_waits_at_the_split():
     names = re.findall(r'"([^"]+)"', re.search(r"quiz\(([^)]*)\)", code("02")).group(1))
-    assert names == ["mmap_lock+khugepaged_collapse", "vma_lock+madv_dontneed"]
+    assert names == ["mmap_lock+khugepaged_collapse", "vma_lock+khugepaged_collapse"]
     assert not any(n in code("00") + prose("00") for n in names), "a quiz question repeats a case of lesson 00"
-    collapse, dontneed = verdict(named(names[0]).scenario), verdict(named(names[1]).scenario)
-    assert collapse.verdict == "safe" and "mmap_write_lock" in " ".join(collapse.why)
-    assert dontneed.verdict == "safe_but_stale", "the VMA read lock does not exclude MADV_DONTNEED; RCU and pmd_same() do"
+    assert not any(n in code("04") + prose("04") for n in names), "a quiz question gives away lesson 04's race"
+    by_mmap, by_vma = verdict(named(names[0]).scenario), verdict(named(names[1]).scenario)
+    assert by_mmap.verdict == "safe" and "mmap_write_lock" in " ".join(by_mmap.why)
+    assert by_vma.verdict == "safe" and "vma_start_write()" in " ".join(by_vma.why)
+    assert "spinlock" not in " ".join(by_mmap.why + by_vma.why), "the feedback needs nothing lesson 03 teaches"
+    # question 2's claim: collapse_huge_page() write-locks the VMA before it unlinks the old PTE table
+    assert "write-locks the walked VMA\n   (`vma_start_write()`) before it unlinks the old PTE table" in prose("02")
+    alone = run(named(names[1]).scenario, ["khugepaged"] * 6, then_default=False)
+    steps = [e.function for e in alone.events]
+    assert steps.index("mmap_write_lock") < steps.index("vma_start_write"), steps
+    assert "pmdp_collapse_flush" not in steps, "the VMA is write-locked before the PMD entry is cleared"
     assert 'reveal_verdict(my_prediction, "vma_lock+munmap_partial")' in code("02")
     assert "splitting A is where the prediction's `munmap()` waited" in prose("02")
     split = verdict(named("vma_lock+munmap_partial").scenario)
@@ -211,3 +226,18 @@ def test_04_the_prediction_has_its_rule_before_it_and_the_vma_lock_holds_no_grac
     t = run(named("vma_lock+madv_dontneed").scenario)
     walker = t.states[18].cpus[0]
     assert walker.quiescent, "holding the VMA read lock, CPU0 is quiescent between the two tries"
+
+
+def test_02_the_explorer_says_so_when_munmap_leaves_the_next_menu():
+    from pagewalk_edu.widgets import Explorer
+
+    text = " ".join(prose("02").split())
+    assert "a CPU that has to wait leaves the **next** menu; the message under the buttons says what it waits for" in text
+    assert 'Explorer(scenario="vma_lock+munmap", controls=("holds",))' in code("02")
+    e = Explorer(scenario="vma_lock+munmap", controls=("holds",), render=False)
+    for pick in ("walker", "munmap"):
+        e.next_actor.value = pick
+        e.do_step()
+    said = " ".join(re.sub(r"<[^>]+>", " ", e.message.value).split())
+    assert "munmap" not in e.next_actor.options
+    assert "CPU1 munmap is waiting (munmap waits in vma_start_write()" in said and "Step runs CPU0 walker" in said, said
