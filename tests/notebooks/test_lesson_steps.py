@@ -195,7 +195,7 @@ def test_03_ticking_rcu_stops_the_replay_with_the_message_the_lesson_quotes():
     assert f"the free of step {m.group(1)} cannot happen" in text
 
 
-def test_03_quiz_after_the_partial_unmap_does_not_give_its_answers_away():
+def test_03_quiz_asks_the_partial_unmap_and_does_not_give_its_answers_away():
     path = next((ROOT / "notebooks").glob("03-*.ipynb"))
     cells = read(path).cells
     quiz_at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "quiz(" in c.source)
@@ -203,8 +203,12 @@ def test_03_quiz_after_the_partial_unmap_does_not_give_its_answers_away():
     before = "\n".join(c.source for c in cells[:quiz_at])
     for name in asked:
         assert f"{name}`: **" not in before and f'"{name}"' not in before, f"{name}'s verdict is shown before the quiz"
-    assert "mmap_lock+munmap" not in asked, "lesson 02's prediction, not a new question"
+    assert "mmap_lock+munmap" not in asked and "vma_lock+munmap_partial" not in asked, "an earlier lesson's case, not a new question"
+    assert asked == ["none+munmap_partial", "rcu+munmap", "irqs_off+munmap"]
+    partial = verdict(named("none+munmap_partial").scenario)
+    assert partial.verdict == "unsafe" and "freed PMD table" in partial.why[0], "floor and ceiling free the PMD table it reads"
     after = "\n".join(c.source for c in cells[quiz_at + 1:])
+    assert "`none+munmap_partial`: **unsafe**" in after
     assert "`vma_lock+munmap_partial`: **safe**" in after and "`rcu+munmap_partial`: **safe_but_stale**" in after
     assert verdict(named("vma_lock+munmap_partial").scenario).verdict == "safe"
     assert verdict(named("rcu+munmap_partial").scenario).verdict == "safe_but_stale"
