@@ -214,22 +214,51 @@ def test_03_quiz_asks_the_partial_unmap_and_does_not_give_its_answers_away():
     assert verdict(named("rcu+munmap_partial").scenario).verdict == "safe_but_stale"
 
 
-def test_04_the_prediction_has_its_rule_before_it_and_the_vma_lock_holds_no_grace_period():
+def test_04_the_prediction_has_its_reasons_before_it_and_the_rule_after_and_the_vma_lock_holds_no_grace_period():
     path = next((ROOT / "notebooks").glob("04-*.ipynb"))
     cells = read(path).cells
     at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "my_prediction = None" in c.source)
     before = " ".join(" ".join(c.source for c in cells[:at] if c.cell_type == "markdown").split())
-    assert "`reclaim_pt_is_enabled(start, end, details)`" in before and "at least `PMD_SIZE`, 2 MiB" in before
+    after = " ".join(" ".join(c.source for c in cells[at:] if c.cell_type == "markdown").split())
+    # what a reader needs to reason it out comes first; the kernel's rule, which all but states it, after the reveal
+    assert "reading and clearing only that part's entries" in before and "all 512 of the table's entries are none" in before
+    assert "PMD_SIZE" not in before and "reclaim_pt_is_enabled" not in before and "whole 2 MiB" not in before
+    assert "`reclaim_pt_is_enabled(start, end, details)`" in after and "at least `PMD_SIZE`, 2 MiB" in after
     # the rule the lesson states is the model's: two half zaps free nothing, one whole zap frees the table
     tables = ROOT / "pagewalk_edu" / "scenarios" / "tables"
     config = KernelConfig.for_kernel("6.18")
     halves = [r.page_table_bytes for r in predict(load_tables_scenario(tables / "dontneed-halves.json"), config)]
     assert halves[3] == halves[1], "two half-range zaps reclaim nothing"
     text = " ".join(prose("04").split())
-    assert "Why this rule?" in text and "does not hold a grace period open" in text
+    assert "does not hold a grace period open" in text
     t = run(named("vma_lock+madv_dontneed").scenario)
     walker = t.states[18].cpus[0]
     assert walker.quiescent, "holding the VMA read lock, CPU0 is quiescent between the two tries"
+
+
+def test_04_the_halves_reveal_shows_the_kernel_column_where_this_machine_measures(kernel):
+    from lessons import run_cell
+
+    from pagewalk_edu.kernel.geometry import fmt_size
+    from pagewalk_edu.tables.check import check
+
+    path = next((ROOT / "notebooks").glob("04-*.ipynb"))
+    cells = read(path).cells
+    reveal = next(c.source for c in cells if c.cell_type == "code" and "reveal_answer(my_prediction" in c.source)
+    run_cell(kernel, "%reset -f")
+    shown = run_cell(kernel, "my_prediction = 'no'\n" + reveal)
+    assert shown.startswith("You predicted 'no'. The answer is 'no'.  Right."), shown
+    c = check(load_tables_scenario(ROOT / "pagewalk_edu" / "scenarios" / "tables" / "dontneed-halves.json"))
+    if c.running is not None:
+        assert f"measured on the kernel this notebook runs on (Linux {c.running.release})" in shown
+        steps = [line for line in shown.splitlines() if line.startswith(" - step ")]
+        assert len(steps) == len(c.results)
+        for line, r in zip(steps, c.results):  # each step with the kernel's own figure beside the model's
+            assert line.endswith(f", kernel {fmt_size(r.real_page_table_bytes) or 0}"), line
+        assert ("Mismatch:" in shown) == bool(c.reasons), "a disagreement is printed, never hidden"
+    else:
+        assert f"not measured here ({c.unavailable})" in shown and ", kernel " not in shown
+
 
 
 def test_02_the_explorer_says_so_when_munmap_leaves_the_next_menu():
