@@ -247,7 +247,6 @@ class Explorer(RunThisCell, W.VBox):
         ctx = make_ctx(s)
         self.trace = Trace(ctx, [initial(ctx)])
         self.index = 0
-        self._chosen = None
         self.message.value = message("")  # the step-0 line below says what the scenario is
         self.verdict_box.value = ""
         self.redraw()
@@ -297,7 +296,7 @@ class Explorer(RunThisCell, W.VBox):
                 self.play.playing = False
                 return
         else:
-            self._chosen = name
+            self._chosen = (trace, name)
         try:
             event = trace.push(name)
         except ValueError as err:
@@ -307,7 +306,7 @@ class Explorer(RunThisCell, W.VBox):
         self.message.value = message(self._chosen_note())
         self.redraw()
 
-    _chosen: str | None = None  # the actor last picked in the next menu
+    _chosen: tuple | None = None  # (trace, actor) last picked in the next menu: a new trace forgets it
 
     def _who(self, name: str) -> str:
         cpu = self.trace.ctx.cpu_of(name)
@@ -316,9 +315,10 @@ class Explorer(RunThisCell, W.VBox):
     def _chosen_note(self) -> str:
         """A blocked actor leaves the next menu, and the menu falls back to auto:
         say so, and who the next Step moves, rather than move another CPU unasked."""
-        name, trace = self._chosen, self.trace
-        if name is None:
+        trace = self.trace
+        if self._chosen is None or self._chosen[0] is not trace:
             return ""
+        name = self._chosen[1]
         o = outcome(trace.ctx, trace.last, name)
         if isinstance(o, Blocked):
             nxt = default_choice(trace.ctx, trace)

@@ -57,3 +57,14 @@ def test_no_note_when_the_picked_actor_can_still_move_or_auto_was_never_left():
     for _ in range(3):
         _step(e)
     assert "next menu" not in _said(e), "auto moving a CPU that was never picked needs no note"
+
+
+def test_a_new_trace_forgets_the_pick():
+    e = Explorer(scenario="vma_lock+munmap", controls=("holds",), render=False)
+    _step(e, "walker")
+    _step(e, "munmap")
+    assert "CPU1 munmap is waiting" in _said(e)
+    e.do_bug()  # vma_lock+munmap is safe: no counterexample, the trace stays
+    e.do_reset()
+    _step(e)
+    assert "munmap" not in _said(e), "the pick belonged to the trace before Reset"
