@@ -135,7 +135,15 @@ def state_text(state: State, ctx) -> str:
                 linked.add(e.target)
     for t in state.tables[1:]:
         if t.tid not in linked:
-            lines.append(f"(unlinked) {t.level.name} table #{t.tid} {t.life.value}" + (f", freed by {t.freed_by}" if t.freed_by else ""))
+            # what the tree view draws in the dashed box: the span, "deposited",
+            # and the entries the table still holds (pgtable_trans_huge_deposit()
+            # keeps a collapsed range's PTE table aside with its entries)
+            lo, hi = t.span(geo)
+            lines.append(f"(unlinked) {t.level.name} table #{t.tid} [{lo:#x}, {hi:#x}) {t.life.value}"
+                         + (" deposited" if t.deposited else "") + (f", freed by {t.freed_by}" if t.freed_by else ""))
+            for idx, e in t.entries:
+                what = f"points to table #{e.target}" if e.is_table else f"{fmt_size(e.target)} page"
+                lines.append(f"  [{idx}] {t.base + idx * geo.entry_span(t.level):#x}: {what}")
     for v in state.vmas:
         status = vma_status(v)
         lines.append(f"VMA {v.name} [{v.start:#x}, {v.end:#x}) {v.kind}{'; ' + status if status else ''}")

@@ -297,14 +297,38 @@ class Explorer(RunThisCell, W.VBox):
                 self.message.value = message("Nothing can move: " + " ".join(outcome_lines(trace)))
                 self.play.playing = False
                 return
+        else:
+            self._chosen = (trace, name)
         try:
             event = trace.push(name)
         except ValueError as err:
             self._fail(err)
             return
         self.index = len(trace.states) - 1
-        self.message.value = message("")
+        self.message.value = message(self._chosen_note())
         self.redraw()
+
+    _chosen: tuple | None = None  # (trace, actor) last picked in the next menu: a new trace forgets it
+
+    def _who(self, name: str) -> str:
+        cpu = self.trace.ctx.cpu_of(name)
+        return name if cpu is None else f"CPU{cpu} {name}"
+
+    def _chosen_note(self) -> str:
+        """A blocked actor leaves the next menu, and the menu falls back to auto:
+        say so, and who the next Step moves, rather than move another CPU unasked."""
+        trace = self.trace
+        if self._chosen is None or self._chosen[0] is not trace:
+            return ""
+        name = self._chosen[1]
+        o = outcome(trace.ctx, trace.last, name)
+        if isinstance(o, Blocked):
+            nxt = default_choice(trace.ctx, trace)
+            runs = f"Step runs {self._who(nxt)}" if nxt is not None else "nothing else can move"
+            return f"{self._who(name)} is waiting ({o.reason}), so it is not in the next menu; {runs}."
+        self._chosen = None
+        waited = trace.actions[-1:] != [name]  # another actor moved while it waited
+        return f"{self._who(name)} can move again: it is back in the next menu." if isinstance(o, Moved) and waited else ""
 
     def do_back(self) -> None:
         if self._refuse_impossible():
