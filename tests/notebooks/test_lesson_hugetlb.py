@@ -58,7 +58,7 @@ def test_the_counterexample_the_lesson_steps_ends_in_qs_table():
 def test_the_trace_the_lesson_prints_names_the_foreign_read_its_step_and_qs_zap_locks():
     """The lesson prints trace_text() of the counterexample: its outcome line names
     the foreign table and the step of the read (Trace.first_violation()), and Q's
-    munmap takes its hugetlb VMA lock before the zap (mm/memory.c unmap_vmas() →
+    mmap(MAP_FIXED) takes its hugetlb VMA lock before the zap (mm/memory.c unmap_vmas() →
     mm/hugetlb.c __hugetlb_zap_begin()), as the prose before it says."""
     from pagewalk_edu.kernel import run
     from pagewalk_edu.viz.text import trace_text
@@ -82,7 +82,7 @@ def _prose() -> str:
 
 
 def test_the_v6_18_0_deadlock_is_qs_own_unshare_holding_ts_lock_as_the_lesson_says():
-    """In the in_unshare deadlock the walker spins on T's PMD lock, held by Q: Q's munmap
+    """In the in_unshare deadlock the walker spins on T's PMD lock, held by Q: Q's mmap(MAP_FIXED)
     split its VMA (mm/vma.c __split_vma() → mm/hugetlb.c hugetlb_split() → huge_pmd_unshare())
     and waits, lock held, in tlb_remove_table_sync_one() for the walker's CPU; the hole
     punch only waits for i_mmap_rwsem."""
@@ -98,7 +98,10 @@ def test_the_v6_18_0_deadlock_is_qs_own_unshare_holding_ts_lock_as_the_lesson_sa
                                                                           if e.actor == "fallocate"]
     assert any(a == "fallocate" and "i_mmap_lock_write()" in r for _, a, r in trace.waits)
     prose = _prose()
-    assert "The holder is Q" in prose and "The hole punch plays no part" in prose
+    assert "The holder is Q: its `mmap(MAP_FIXED)` split its VMA first" in prose and "The hole punch plays no part" in prose
+    # Q's mmap(MAP_FIXED) splits (__split_vma() takes i_mmap_rwsem) and unshares there, never returning.
+    assert q[:3] == ["mmap_write_lock", "i_mmap_lock_write", "huge_pmd_unshare"] and "mmap_write_unlock" not in q
+    assert "__split_vma" in next(e.text for e in trace.events if e.actor == "Q" and e.function == "i_mmap_lock_write")
 
 
 def test_the_lesson_builds_its_picture_with_the_public_api_only():
@@ -129,16 +132,72 @@ def test_the_hugetlb_vma_lock_is_told_apart_from_the_per_vma_lock_at_its_first_u
     assert "besides its per-VMA lock" in prose[first:first + 400]
 
 
-def test_the_steps_the_lesson_names_for_qs_munmap_are_qs_split_and_zap():
-    """The prose says Q's munmap is step 9 and steps 25-36, with hugetlb_split() (mm/hugetlb.c,
-    called from __split_vma()) and __hugetlb_zap_begin() among them."""
+def _steps_table() -> dict[str, str]:
+    """The lesson's table of Q's mmap(MAP_FIXED): steps ("25–32") to what Q does."""
+    nb = nbformat.read(LESSON, as_version=4)
+    rows = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "| steps | what Q does |" in cell.source:
+            for line in cell.source.splitlines():
+                m = re.fullmatch(r"\| (\d+(?:–\d+)?) \| (.*) \|", line)
+                if m:
+                    rows[m.group(1)] = m.group(2)
+    return rows
+
+
+def _span(key: str) -> range:
+    lo, _, hi = key.partition("–")
+    return range(int(lo) - 1, int(hi or lo))  # 1-based steps to event indexes
+
+
+def test_the_steps_the_lesson_names_for_qs_mmap_fixed_are_its_splits_zap_and_new_vma():
+    """The prose says Q's mmap(MAP_FIXED) is step 9 and steps 25-42 (mm/vma.c
+    __mmap_region()): vms_gather_munmap_vmas() splits Q's VMA at both ends
+    (__split_vma() → mm/hugetlb.c hugetlb_split()) and detaches the middle, the zap
+    runs under __hugetlb_zap_begin()'s locks, __mmap_new_vma() stores the anonymous
+    VMA, mmap_write_unlock() ends it; Q's touch is step 43 and the foreign read 44."""
     from pagewalk_edu.kernel import run
 
-    assert "Q's munmap is step 9 and steps 25–36" in _prose()
+    prose = _prose()
+    assert "Q's `mmap(MAP_FIXED)` is step 9 and steps 25–42" in prose
+    assert "Step 43 is Q's touch, and step 44 the walker's read" in prose
+    rows = _steps_table()
+    assert list(rows) == ["25–32", "33", "34–40", "41", "42"]
     s = named("hugetlb/vma_lock+punch_hole-skip").scenario
-    events = run(s, verdict(s).schedule, then_default=False).events
-    assert events[8].actor == "Q" and events[8].function == "mmap_write_lock"
-    window = events[24:36]
-    assert all(e.actor == "Q" for e in window) and window[-1].function == "mmap_write_unlock"
-    assert "hugetlb_split" in [e.function for e in window] and "__hugetlb_zap_begin" in " ".join(e.text for e in window)
-    assert events[23].actor != "Q"
+    trace = run(s, verdict(s).schedule, then_default=False)
+    events = trace.events
+    assert len(events) == 44 and trace.first_violation() == 44
+    assert events[8].actor == "Q" and events[8].function == "mmap_write_lock" and "MAP_FIXED" in events[8].text
+    assert events[23].actor != "Q" and all(e.actor == "Q" for e in events[24:42])
+
+    splits = [events[i] for i in _span("25–32")]
+    assert [e.function for e in splits].count("__split_vma") == 2 and [e.function for e in splits].count("hugetlb_split") == 2
+    assert "two `__split_vma()`" in rows["25–32"] and "`hugetlb_split()`" in rows["25–32"]
+    assert all(e.function != "hugetlb_split" or "nothing to unshare" in e.text for e in splits)
+    assert "nothing to do" in rows["25–32"]
+    (gather,) = [events[i] for i in _span("33")]
+    assert gather.function == "vms_gather_munmap_vmas" and "vma_mark_detached()" in gather.text
+    assert "vma_mark_detached()" in rows["33"]
+    zap = [events[i] for i in _span("34–40")]
+    assert zap[0].function == "hugetlb_vma_lock_write" and "__hugetlb_zap_begin" in zap[0].text
+    assert "__unmap_hugepage_range" in [e.function for e in zap]
+    assert [e.function for e in zap][-2:] == ["hugetlb_vma_unlock_write", "i_mmap_unlock_write"]
+    assert "`__hugetlb_zap_begin()`" in rows["34–40"]
+    (new,) = [events[i] for i in _span("41")]
+    assert new.function == "__mmap_new_vma" and "`__mmap_new_vma()`" in rows["41"]
+    (unlock,) = [events[i] for i in _span("42")]
+    assert unlock.function == "mmap_write_unlock" and "`mmap_write_unlock()`" in rows["42"]
+    assert events[42].actor == "Q" and events[42].function == "__pte_alloc" and "touches" in events[42].text
+    assert events[43].actor == "walker" and events[43].function == "pmdp_get_lockless"
+
+
+def test_the_reuse_is_told_as_mmap_map_fixed_not_munmap():
+    """Q reuses T through mmap(MAP_FIXED | MAP_ANONYMOUS) over its hugetlb VMA and a touch,
+    as the scenario's layout says; the lesson says so where it first names the reuse."""
+    from pagewalk_edu.kernel import run
+
+    prose = _prose()
+    assert "with `mmap(MAP_FIXED)` and touches it" in prose
+    assert "Q's munmap" not in prose and "Q unmaps" not in prose
+    start = run(named("hugetlb/vma_lock+punch_hole-skip").scenario, [], then_default=False)
+    assert "mmap(MAP_FIXED)" in start.ctx.setup.summary and "touches it" in start.ctx.setup.summary

@@ -11,10 +11,12 @@ sharer keeps T, and may reuse it: Q maps anonymous memory over part of its
 hugetlb VMA with mmap(MAP_FIXED) (__mmap_region() splits the VMA, clears the
 old range and stores an anonymous VMA there) and touches it; the fault's
 pte_alloc() installs Q's PTE table in T.
-With David Hildenbrand's fix (6.18.y, 7.x) the sync IPI tlb_remove_table_sync_one()
-comes from huge_pmd_unshare_flush() after the TLB flush, still under
-i_mmap_rwsem; v6.18.0 (Jann Horn's 1013af4f585f) sent it inside huge_pmd_unshare()
-with T's lock held (HUGETLB_UNSHARE_SYNC=in_unshare).
+With David Hildenbrand's fix (v7.0; 6.18.y, 6.12.y, 6.6.y, 6.1.y) the sync IPI
+tlb_remove_table_sync_one() comes from huge_pmd_unshare_flush() after the TLB
+flush, still under i_mmap_rwsem.  Jann Horn's 1013af4f585f (mainline v6.16;
+stable 5.10.y, 5.15.y, 6.1.y, 6.6.y, 6.12.y, 6.15.y) sent it inside
+huge_pmd_unshare() with T's lock held: v6.16 to v6.18.0 and stable kernels
+before the fix (HUGETLB_UNSHARE_SYNC=in_unshare).
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ def _unshare_or_zap(ctx, state, a, op, zap: bool, fn: str = "__unmap_hugepage_ra
         fully = _sharers(state, t) == 1
         if ctx.config.HUGETLB_UNSHARE_SYNC == "in_unshare":
             state, after, how, _, ch = sync_one(ctx, state, a, after)
-            text += f"; v6.18.0: tlb_remove_table_sync_one() inside huge_pmd_unshare(), with the lock held: {how}"
+            text += (f"; v6.16 to v6.18.0 and stable kernels before the fix: tlb_remove_table_sync_one() inside "
+                     f"huge_pmd_unshare(), with the lock held: {how}")
             changes += ch
         if not zap:  # hugetlb_unshare_pmds() flushes once its loop is done: huge_pmd_unshare_flush()
             after = after + (HugePmdUnshareFlush(mm),)
@@ -201,7 +204,8 @@ def _pte_unlock(ctx, state, a, op):
 def _unshare_flush(ctx, state, a, op):
     """huge_pmd_unshare_flush() → tlb_flush_unshared_tables(): the TLB flush of
     this mm, then, when a table became exclusive, tlb_remove_table_sync_one(),
-    before i_mmap_rwsem is dropped.  On v6.18.0 only the flush is left here."""
+    before i_mmap_rwsem is dropped.  From v6.16 to v6.18.0 and in stable kernels
+    before the fix only the flush is left here."""
     if not (a.get("unshared") or a.get("zapped")):
         return go(state, a, "huge_pmd_unshare_flush", "huge_pmd_unshare_flush(): nothing was unshared or unmapped", SRC)
     mm = op.mm
