@@ -56,7 +56,7 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     # tlb_remove_table_sync_rcu() return at once on native x86 without INVLPGB.
     "TABLE_SYNC": ("ipi", "elide_native"),
     # Where huge_pmd_unshare()'s sync IPI is sent: after the TLB flush in
-    # huge_pmd_unshare_flush() (David Hildenbrand's fix, 6.18.y and 7.x), or inside
+    # huge_pmd_unshare_flush() (David Hildenbrand's fix: v7.0, 6.18.y, 6.12.y, 6.6.y, 6.1.y), or inside
     # huge_pmd_unshare() with the PMD table's lock held (1013af4f585f: v6.16 to v6.18.0, and the
     # stable kernels it was backported to, until David Hildenbrand's fix reached them).
     "HUGETLB_UNSHARE_SYNC": ("after_flush", "in_unshare"),

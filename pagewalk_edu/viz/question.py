@@ -72,7 +72,8 @@ PATH_WORDS = {
     "hugetlb_punch_hole": ("another task", "fallocate(FALLOC_FL_PUNCH_HOLE)",
                            "punches a hole in the hugetlbfs file under {range}"),
     "hugetlb_dontneed": ("a thread of the walked process", "madvise(MADV_DONTNEED)", "drops the huge pages of {range}"),
-    "hugetlb_reuse": ("process Q", "munmap() then a page fault", "unmaps {range} and faults anonymous memory there"),
+    "hugetlb_reuse": ("process Q", "mmap(MAP_FIXED) then a page fault",
+                      "maps anonymous memory over {range} and touches it"),
 }
 
 KIND_WORDS = {"anon": "anonymous memory", "file": "a file mapping", "hugetlb": "hugetlbfs memory"}

@@ -204,7 +204,7 @@ def test_q_munmap_takes_its_hugetlb_vma_lock_in_unmap_vmas():
 
 def test_punch_hole_skips_qs_vma_while_q_zaps_under_its_hugetlb_vma_lock():
     """hugetlb_vmdelete_list()'s trylock fails on the VMA whose hugetlb lock Q's
-    munmap holds: the hole punch leaves that VMA to Q's own zap."""
+    mmap(MAP_FIXED) holds: the hole punch leaves that VMA to Q's own zap."""
     s = make_scenario("vma_lock", "hugetlb_punch_hole", hugetlb_walk_lock="take")
     from pagewalk_edu.kernel.sim import enabled
 

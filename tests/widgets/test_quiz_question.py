@@ -67,7 +67,8 @@ def test_only_the_changed_settings_are_named_each_in_words():
     ("7.1", "TABLE_SYNC=elide_native", "TABLE_SYNC", True),  # not in a release
     ("7.1", "HUGETLB_UNSHARE_SYNC=in_unshare", "HUGETLB_UNSHARE_SYNC", True),  # v6.18.0's placement
     ("6.18", "HUGETLB_UNSHARE_SYNC=in_unshare", "HUGETLB_UNSHARE_SYNC", False),
-    ("7.1", "TABLE_FREE_FALLBACK=ipi", "TABLE_FREE_FALLBACK", False),
+    ("7.1", "TABLE_FREE_FALLBACK=ipi", "TABLE_FREE_FALLBACK", True),  # v7.1 waits in synchronize_rcu() (1fb3d8c20bfa)
+    ("6.18", "TABLE_FREE_FALLBACK=synchronize_rcu", "TABLE_FREE_FALLBACK", True),  # not before v7.1
 ])
 def test_a_changed_setting_is_marked_what_if_exactly_when_the_config_says_so(kernel, config, key, what_if):
     s = make_scenario("rcu", "munmap", kernel, config=config, fault="batch_alloc_fail")
