@@ -44,6 +44,12 @@ TERMS = {
     "deposit": r"\bdeposit(?:ed|s)?\b",
     "i_mmap": r"\bi_mmap\b",
     "rmap-locks": r"\brmap locks?\b",
+    "hugetlb": r"(?<![\w/`])hugetlb(?:fs)?\b(?![/_(])",
+    "pmd-sharing": r"\bPMD[- ]sharing\b|\bshared PMD tables?\b",
+    "unshare": r"(?<![\w`])unshar(?:e|es|ed|ing)\b(?![_(])",
+    "foreign-table": r"\bforeign tables?\b",
+    "hugetlb-vma-lock": r"\bhugetlb VMA locks?\b",
+    "sync-ipi": r"\bsync IPIs?\b",
 }
 
 LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
