@@ -119,8 +119,10 @@ def copy_lessons() -> None:
         if nb.name == "glossary.ipynb":  # a reference page of the site, not a lesson
             shutil.copy(nb, DOCS / nb.name)
             continue
-        # lessons link the glossary beside them (notebooks/glossary.ipynb); on the site it is one level up
-        text = nb.read_text(encoding="utf-8").replace("](glossary.ipynb", "](../glossary.ipynb")
+        # lessons link the glossary beside them (notebooks/glossary.ipynb); on the site it is one level up,
+        # and a term is reached by its heading's anchor, not by the cell id JupyterLab follows
+        text = nb.read_text(encoding="utf-8").replace("](glossary.ipynb#cell-id=", "](glossary.ipynb#")
+        text = text.replace("](glossary.ipynb", "](../glossary.ipynb")
         data = json.loads(text)
         # after the title cell, so the page still opens with the lesson's heading
         data["cells"].insert(1, live_link_cell(nb.name))

@@ -54,6 +54,19 @@ TERMS = {
 
 LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 
+#: How a lesson links a glossary term: to the term's cell by its id, the one fragment JupyterLab 4
+#: scrolls to in another notebook (tools/build_docs.py turns it into the heading's anchor for the site).
+GLOSSARY_LINK = "glossary.ipynb#cell-id="
+
+
+def glossary_anchor(target: str) -> str | None:
+    """The term a link target points to in the glossary, or None for another link."""
+    if target.startswith(GLOSSARY_LINK):
+        return target[len(GLOSSARY_LINK):]
+    if target.startswith("glossary.ipynb#"):
+        return target.split("#", 1)[1]
+    return None
+
 
 def glossary_anchors() -> list[str]:
     """The link target of each glossary entry, as JupyterLab and the docs site both make it."""
@@ -75,8 +88,8 @@ def first_uses(text: str) -> dict[str, tuple[int | None, int | None]]:
     blanked = list(text)
     for m in LINK.finditer(text):
         target = m.group(2)
-        if target.startswith("glossary.ipynb#"):
-            links.setdefault(target.split("#", 1)[1], m.start())
+        if glossary_anchor(target) is not None:
+            links.setdefault(glossary_anchor(target), m.start())
             blanked[m.start():m.end()] = " " * (m.end() - m.start())
         else:  # another link: its text is prose, its target is not
             start = m.start(2)

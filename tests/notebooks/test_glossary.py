@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from lessons import GLOSSARY, LINK, NOTEBOOKS, ROOT, TERMS, first_uses, glossary_anchors, markdown_of, read
+from lessons import GLOSSARY, GLOSSARY_LINK, LINK, NOTEBOOKS, ROOT, TERMS, first_uses, glossary_anchor, glossary_anchors, markdown_of, read
 
 #: Terms the course must explain (the ones a newcomer met unexplained before).
 REQUIRED = {"ipi", "grace-period", "quiescent-state", "tlb-flush", "mmu_gather", "gup-and-gup-fast", "thp", "deposit",
@@ -38,13 +38,28 @@ def test_each_term_is_linked_at_its_first_use(path):
     text = markdown_of(read(path))
     anchors = set(glossary_anchors())
     for m in LINK.finditer(text):
-        if m.group(2).startswith("glossary.ipynb#"):
-            assert m.group(2).split("#", 1)[1] in anchors, f"{path.name} links a term the glossary lacks: {m.group(2)}"
+        if glossary_anchor(m.group(2)) is not None:
+            assert glossary_anchor(m.group(2)) in anchors, f"{path.name} links a term the glossary lacks: {m.group(2)}"
     problems = []
     for anchor, (link, plain) in first_uses(text).items():
         if plain is not None and (link is None or link > plain):
             problems.append(f"{anchor!r} first used unlinked: ...{text[max(0, plain - 40):plain + 40]!r}...")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_a_glossary_link_opens_its_term_in_jupyterlab():
+    """JupyterLab 4 scrolls to a fragment in another notebook only when it names a cell id
+    (`#cell-id=...`), so each term's cell has its anchor as id and the lessons link that form."""
+    cells = {c.id: c.source for c in read(GLOSSARY).cells}
+    for anchor in glossary_anchors():
+        assert cells.get(anchor, "").startswith("## "), f"the glossary cell of {anchor!r} has another id"
+    for path in NOTEBOOKS:
+        for cell in read(path).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for m in LINK.finditer(cell.source):
+                if glossary_anchor(m.group(2)) is not None:
+                    assert m.group(2).startswith(GLOSSARY_LINK), f"{path.name}: {m.group(0)} does not open the term in JupyterLab"
 
 
 def test_first_use_check_catches_an_unlinked_term():
@@ -70,5 +85,6 @@ def test_the_docs_site_carries_the_glossary_and_the_lessons_links_reach_it(tmp_p
     for path in NOTEBOOKS:  # the lessons and the tutorial
         copied = (tmp_path / "lessons" / path.name).read_text(encoding="utf-8")
         assert "](glossary.ipynb" not in copied and ("](../glossary.ipynb" in copied) == ("](glossary.ipynb" in path.read_text(encoding="utf-8"))
+        assert "cell-id=" not in copied, "on the site a term is reached by its heading's anchor"
     toc = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     assert "\nglossary\n" in toc and "\ntutorial\n" in toc and "lessons/tutorial-90min" in toc

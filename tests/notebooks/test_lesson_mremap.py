@@ -69,8 +69,8 @@ def _before_quiz():
 def test_take_rmap_locks_takes_both_locks_when_a_file_vma_has_an_anon_vma():
     # mm/mremap.c take_rmap_locks(): i_mmap_lock_write() if vma->vm_file, then anon_vma_lock_write() if vma->anon_vma
     prose = _prose()
-    assert "the file's `i_mmap_rwsem` ([i_mmap](glossary.ipynb#i_mmap)) if it is a" in prose
-    assert "[`anon_vma` lock](glossary.ipynb#rmap-locks) if the VMA has an `anon_vma`" in prose
+    assert "the file's `i_mmap_rwsem` ([i_mmap](glossary.ipynb#cell-id=i_mmap)) if it is a" in prose
+    assert "[`anon_vma` lock](glossary.ipynb#cell-id=rmap-locks) if the VMA has an `anon_vma`" in prose
     assert "and then both are taken" in prose
 
 
@@ -105,7 +105,7 @@ def test_the_quiz_asks_what_the_text_before_it_does_not_answer():
     assert set(old.holds) == set(new.holds) == {"vma_lock", "rcu"}
     assert old.config.PT_RECLAIM is False and old.fault == "batch_alloc_fail" and old.config.kernel == "6.18"
     assert new.config.kernel == "7.1"
-    assert "on v6.18 with lesson 06's [failed batch allocation](glossary.ipynb#table-free-fallback) without\n[PT_RECLAIM](glossary.ipynb#pt_reclaim), and on v7.1" in prose
+    assert "on v6.18 with lesson 06's [failed batch allocation](glossary.ipynb#cell-id=table-free-fallback) without\n[PT_RECLAIM](glossary.ipynb#cell-id=pt_reclaim), and on v7.1" in prose
 
 
 def test_the_rcu_walker_ends_or_retries_as_the_lesson_says_and_the_picture_names_the_old_vma():

@@ -41,7 +41,7 @@ def test_00_safe_but_stale_is_first_said_in_plain_words_and_the_prediction_does_
     cells = [c for c in read(path).cells if c.cell_type == "markdown"]
     first = next(c.source for c in cells if "safe_but_stale" in c.source)
     assert "pte_offset_map_lock" not in first and "pmd_same" not in first, "no function the reader has not met yet"
-    assert "[stale](glossary.ipynb#stale)" in first and "lesson 02 shows both" in first
+    assert "[stale](glossary.ipynb#cell-id=stale)" in first and "lesson 02 shows both" in first
     predict = next(c.source for c in cells if c.source.startswith("## Predict, then reveal"))
     assert "**nothing**" not in predict and "no lock at all" not in predict
     assert "took neither of the two locks above" in predict

@@ -127,5 +127,5 @@ def test_the_lesson_says_what_the_kernel_does_with_a_deposited_table():
     recap = next(c.source for c in _cells() if c.source.startswith("## Recap"))
     assert "taken back as the PTE table if the THP is split, freed by zap_deposited_table() when the THP is unmapped" in recap
     assert "SINGLE_DEPTH_NESTING" not in text
-    assert "[`anon_vma` lock](glossary.ipynb#rmap-locks)" in text
+    assert "[`anon_vma` lock](glossary.ipynb#cell-id=rmap-locks)" in text
     assert text.count("is the file's `i_mmap_rwsem`") == 1, "i_mmap_lock_read() and i_mmap_rwsem: said once"

@@ -197,7 +197,7 @@ def test_what_a_trace_prints_is_explained_where_it_first_appears():
 def test_safe_but_stale_is_defined_and_linked_where_it_is_first_offered():
     text = _markdown()
     first = text.index('"safe_but_stale"')
-    assert "[stale](glossary.ipynb#stale)" in text[first:first + 200], text[first:first + 200]
+    assert "[stale](glossary.ipynb#cell-id=stale)" in text[first:first + 200], text[first:first + 200]
 
 
 def test_the_exercise_lists_its_seven_actions_and_keeps_the_cpumask():
