@@ -10,7 +10,7 @@ from ..kernel.scenario import ACTIONS
 from ..viz.style import VERDICT_COLOUR
 from .common import ConfigControls, cached_matrix, message
 from .explorer import Explorer
-from .frontend import KeyHelper, RunThisCell, style
+from .frontend import KeyHelper, RunThisCell, close_tree, style
 
 #: column headers short enough to fit a 1280-pixel screen; the full name is the tooltip
 SHORT = {"munmap_adjacent": "munmap adjacent", "munmap_partial": "munmap partial", "madv_dontneed": "MADV_ DONTNEED",
@@ -65,7 +65,8 @@ class MatrixWidget(RunThisCell, W.VBox):
                 b.on_click(lambda _b, h=tuple(holds), a=action: self.open_cell(h, a))
                 self.cells[(tuple(holds), action)] = b
                 children.append(b)
-        self.grid.children = children
+        old, self.grid.children = self.grid.children, children
+        close_tree(*old)  # a dropped cell would stay alive in the kernel and in every reopened page
         self.message.value = message(f"{self.cfg.walker.value} walker; {cfg.describe()}. Click a cell to explore it.")
 
     def open_cell(self, holds, action) -> None:
@@ -74,6 +75,9 @@ class MatrixWidget(RunThisCell, W.VBox):
         except (ValueError, TypeError) as err:
             self.message.value = message(str(err).splitlines()[0], "error")
             return
+        old = self.explorer
         self.explorer = Explorer(holds, action, self.cfg.kernel.value, self.cfg.walker.value, self.cfg.fault_value(),
                                  config=self.cfg.values(), render=self._render)
         self.explorer_box.children = [self.explorer]
+        if old is not None:
+            old.close()  # the one it replaces: a dropped Explorer would stay alive in the kernel

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from litebrowser import Guard, add_cell, cells, lite_context, open_notebook, serve
+from litebrowser import PAGE_LOAD_MS, Guard, add_cell, cells, lite_context, open_notebook, serve
 
 LESSON = "tutorial-90min.ipynb"
 MARK = "my_prediction = 'unsafe'  # a participant's edit"
@@ -49,8 +49,8 @@ def _edit(page, name: str) -> None:
 
 
 def _reload(page, base: str) -> None:
-    page.goto(f"{base}/lab/index.html")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager", timeout=120_000)
+    page.goto(f"{base}/lab/index.html", timeout=PAGE_LOAD_MS)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager", timeout=PAGE_LOAD_MS)
     page.evaluate("async () => { await window.jupyterapp.serviceManager.ready; }")
 
 
