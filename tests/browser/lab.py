@@ -67,11 +67,18 @@ def running_lab(work: Path, home: Path, log: Path, *, port: int | None = None, t
                 raise LabDidNotStart(f"JupyterLab exited with status {proc.returncode}; see {log}")
             yield url, token
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
+    """Stop a server the tests started: SIGTERM, then SIGKILL if it has not
+    exited within `grace` seconds (JupyterLab shuts its kernels down first)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def shut_down_kernels(url: str, token: str) -> None:
