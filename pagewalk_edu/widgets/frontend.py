@@ -92,11 +92,11 @@ def KeyHelper(on_command, **kw):  # noqa: N802 - stands for the class it picks
 
 
 def close_tree(*roots: W.Widget) -> None:
-    """Close widgets and every widget they hold (children, layout, style, and
-    any `_closes_with` a widget lists: what it built but does not show).  A
+    """Close widgets and every widget they hold (children, layout, style).  A
     widget only dropped from a box stays alive, in the kernel and in the page's
     widget manager, which restores every live one each time the notebook is
-    opened again: a Matrix that opened forty cells held forty Explorers."""
+    opened again (and saves it, with JupyterLab's "save widget state" on): a
+    Matrix that opened forty cells held forty Explorers."""
     seen: set[int] = set()
     todo = list(roots)
     while todo:
@@ -104,7 +104,6 @@ def close_tree(*roots: W.Widget) -> None:
         if not isinstance(w, W.Widget) or id(w) in seen:
             continue
         seen.add(id(w))
-        todo.extend(getattr(w, "_closes_with", ()))
         for name in w.keys:
             v = getattr(w, name, None)
             todo.extend(v if isinstance(v, (list, tuple)) else [v])

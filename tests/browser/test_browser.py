@@ -88,6 +88,46 @@ def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
     page.close()
 
 
+def test_saved_pages_keep_the_state_of_the_widgets_shown_and_no_key_helper(site):
+    """A lesson page holds the widget state the docs build saved: the models of the
+    widgets its cells display, and never the key helper's anywidget, whose script a
+    saved page cannot load (its plain-HTML live region stands in)."""
+    import json
+    import re
+
+    pages = 0
+    for lesson in sorted((site / "lessons").glob("*.html")):
+        text = lesson.read_text(encoding="utf-8")
+        states = re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+        views = [json.loads(v)["model_id"] for v in
+                 re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', text, re.S)]
+        if not views:
+            assert not states, f"{lesson.name}: widget state but no widget shown"
+            continue
+        pages += 1
+        assert len(states) == 1, lesson.name
+        state = json.loads(states[0])["state"]
+        assert all(v in state for v in views), f"{lesson.name}: a view without its model"
+        modules = {m["model_module"] for m in state.values()}
+        assert "anywidget" not in modules, f"{lesson.name}: the key helper's anywidget was saved"
+        assert modules <= {"@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output"}, modules
+
+        def reach(ids, seen):  # the models a view's widget holds: children, layout, style
+            for i in ids:
+                if i in seen or i not in state:
+                    continue
+                seen.add(i)
+                for v in state[i]["state"].values():
+                    for x in (v if isinstance(v, list) else [v]):
+                        if isinstance(x, str) and x.startswith("IPY_MODEL_"):
+                            reach([x.removeprefix("IPY_MODEL_")], seen)
+            return seen
+
+        held = reach(views, set())
+        assert held == set(state), f"{lesson.name}: {len(set(state) - held)} saved models no widget shown holds"
+    assert pages >= 8, "the lessons that build an Explorer or a Quiz save their widgets"
+
+
 def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     external = []
