@@ -151,11 +151,6 @@ class Explorer(RunThisCell, W.VBox):
             "fault": W.HBox([self.cfg.fault]),
             "files": W.HBox([self.path, self.overwrite, self.save_button, self.load_button]),
         }
-        # ConfigControls' own rows (the Matrix shows them) are never shown here: its controls sit in the
-        # groups above. Close the rows, not the controls, or each saved page and reopened notebook carries them.
-        for row in (self.cfg.box, *self.cfg.box.children):
-            row.layout.close()
-            row.close()
         for name, box in groups.items():
             box.add_class(f"pw-group-{name}")
         groups["files"].add_class("pw-files")

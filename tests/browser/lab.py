@@ -104,13 +104,16 @@ CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.filter(c 
     count: c.model.executionCount, empty: !c.model.sharedModel.getSource().trim(), errors: c.model.outputs.toJSON().filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)}))"""
 
 
-def run_all_cells(page, notebook_url: str) -> None:
+def run_all_cells(page, notebook_url: str) -> dict[str, float]:
     """Open a notebook in JupyterLab, wait until its kernel is idle, and run
     every cell from the Run menu; return once the run is over, every code cell
-    run without an error (AssertionError otherwise, naming the cells)."""
+    run without an error (AssertionError otherwise, naming the cells).  Returns
+    the seconds from the start until the kernel was idle and the cells had run."""
+    t0 = time.perf_counter()
     page.goto(notebook_url, timeout=120_000)
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    idle = time.perf_counter() - t0
     page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }")
     page.click("text=Run", timeout=30_000)
     page.click("text=Run All Cells", timeout=30_000)
@@ -119,3 +122,4 @@ def run_all_cells(page, notebook_url: str) -> None:
     failed = [(i, c["errors"]) for i, c in enumerate(cells) if c["errors"]]
     not_run = [i for i, c in enumerate(cells) if c["count"] is None and not c["empty"]]
     assert not failed and not not_run, f"cells that failed: {failed}; code cells not run: {not_run}"
+    return {"kernel idle": idle, "cells run": time.perf_counter() - t0}
