@@ -53,7 +53,8 @@ def _open_figures(b, url: str, token: str, clicks: int = 0) -> str:
     Matrix cells were opened, reopen it (on the same kernel) and count what it restores."""
     import time
 
-    from tests.browser.lab import KERNEL_IDLE, run_all_cells, shut_down_kernels
+    from pagewalk_edu.kernel.scenario import ACTIONS
+    from tests.browser.lab import run_all_cells, shut_down_kernels
 
     shut_down_kernels(url, token)
     page = b.new_page(viewport={"width": 1280, "height": 800})
@@ -64,7 +65,7 @@ def _open_figures(b, url: str, token: str, clicks: int = 0) -> str:
             data = payload if isinstance(payload, bytes) else payload.encode()
             got["frames"] += 1
             got["bytes"] += len(data)
-            got["opens"] += data.count(b'"msg_type":"comm_open"')
+            got["opens"] += data.count(b'"msg_type":"comm_open"') + data.count(b'"msg_type": "comm_open"')
         ws.on("framereceived", frame)
 
     page.on("websocket", on_ws)
@@ -78,9 +79,11 @@ def _open_figures(b, url: str, token: str, clicks: int = 0) -> str:
         grid = page.locator(".pw-root .widget-gridbox .widget-button")
         for i in range(clicks):
             grid.nth(i).click()
-        # a request of this page's queues behind its clicks: answered once the kernel has handled them
-        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.requestKernelInfo(); }")
-        page.wait_for_function(KERNEL_IDLE)
+        # the kernel has handled every click: the Explorer the Matrix shows is the last cell's
+        last = ACTIONS[(clicks - 1) % len(ACTIONS)]
+        page.wait_for_function("""(a) => { const e = [...document.querySelectorAll('.pw-explorer')].pop();
+            const s = e && e.querySelector('.pw-group-action select');
+            return !!s && s.selectedOptions[0].textContent.trim() === a; }""", arg=last, timeout=120_000)
         page.close()
         page = b.new_page(viewport={"width": 1280, "height": 800})
         got.update(frames=0, bytes=0, opens=0)
@@ -128,7 +131,7 @@ def main() -> None:
                 elif i >= 10:  # the first steps warm the comm and the JIT
                     times.append(ms)
             page.close()
-            opened = [_open_figures(b, url, token), _open_figures(b, url, token, clicks=40)]
+            opened = [_open_figures(b, url, token), _open_figures(b, url, token, clicks=40)]  # 40 cells: rows 0-5
             b.close()
     shutil.rmtree(work, ignore_errors=True)
     times.sort()
