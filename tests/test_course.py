@@ -171,6 +171,8 @@ def test_reset_command_errors_are_one_line_and_exit_2(room, capsys):
 
 # ---------------------------------------------------------------- scripts/lab.sh
 
+from browser.lab import stop_process  # noqa: E402 - the JupyterLab helpers of tests/browser/lab.py
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -204,11 +206,7 @@ def test_lab_prints_the_address_of_lesson_00_and_switches_the_news_prompt_off(tm
         assert schema["fetchNews"]["default"] == "false", "the first-run news prompt asks only while fetchNews is 'none'"
         assert not (tmp_path / "c" / "lab").exists() or not any((tmp_path / "c" / "lab").rglob("*.jupyterlab-settings"))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_an_exercise_without_an_answer_asks_for_one_and_gives_no_hint():

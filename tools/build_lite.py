@@ -110,14 +110,15 @@ def course_notebooks() -> list[Path]:
 
 
 def jupyter_lite() -> list[str]:
-    exe = Path(sys.executable).parent / "jupyter-lite"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("jupyter-lite")
-    if not found:
-        raise SystemExit("build_lite: jupyter-lite is not installed; run bash scripts/test.sh "
-                         "(or pip install -e '.[lite]') first")
-    return [found]
+    """`jupyter lite` as this interpreter's module, not its console script: a
+    script's first line names the interpreter that installed it, which may be
+    gone (a moved or shared environment) while the package still imports."""
+    try:
+        import jupyterlite_core  # noqa: F401
+    except ImportError:
+        raise SystemExit("build_lite: jupyterlite-core is not installed; run bash scripts/test.sh "
+                         "(or pip install -e '.[lite]') first") from None
+    return [sys.executable, "-m", "jupyterlite_core"]
 
 
 def check_site(out: Path) -> None:

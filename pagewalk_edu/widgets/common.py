@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from html import escape
 
 import ipywidgets as W
@@ -91,9 +91,15 @@ class ConfigControls:
                                                 "its CPU is not in the walked mm's mm_cpumask: no flush IPI reaches it "
                                                 "(like __access_remote_vm() on a CPU that has not run that mm lately)"])
         self.kernel.observe(self._profile, names="value")
-        self.box = W.VBox([W.HBox([self.kernel, self.walker, self.fault]),
-                           W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback]),
-                           W.HBox([self.table_sync, self.unshare_sync])])
+
+    @cached_property
+    def box(self) -> W.VBox:
+        """The controls in rows, built when a widget shows them so (the Matrix; the
+        Explorer groups them its own way): rows never shown would still be saved
+        with a page's widget state."""
+        return W.VBox([W.HBox([self.kernel, self.walker, self.fault]),
+                       W.HBox([self.rcu_free, self.pt_reclaim, self.levels, self.flush, self.fallback]),
+                       W.HBox([self.table_sync, self.unshare_sync])])
 
     def _profile(self, change) -> None:
         """A new profile sets every key to that release's default."""

@@ -24,7 +24,7 @@ from ..viz.svg.tree import tree_svg_model
 from ..viz.text import outcome_lines
 from .common import ConfigControls, cached_verdict, choice, message
 from .explorer_view import announcement, event_log_html, now_html
-from .frontend import KeyHelper, RunThisCell, style
+from .frontend import KeyHelper, RunThisCell, close_tree, style
 
 AUTO = "auto"
 #: the groups of settings a lesson may show; the rest go behind "more settings"
@@ -179,6 +179,10 @@ class Explorer(RunThisCell, W.VBox):
         if presenter:
             self.add_class("pw-presenter")
         self.do_reset()
+
+    def close(self) -> None:
+        """Close this Explorer and every widget it holds (see close_tree)."""
+        close_tree(self)
 
     # --- scenario ----------------------------------------------------------------
     def scenario(self) -> Scenario:

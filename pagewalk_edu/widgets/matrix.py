@@ -13,7 +13,7 @@ from ..options import matrix_walks
 from ..viz.style import VERDICT_COLOUR, text_colour_on
 from .common import ConfigControls, cached_matrix, message
 from .explorer import Explorer
-from .frontend import KeyHelper, RunThisCell, style
+from .frontend import KeyHelper, RunThisCell, close_tree, style
 
 #: column headers short enough to fit a 1280-pixel screen; the full name is the tooltip
 SHORT = {"munmap_adjacent": "munmap adjacent", "munmap_partial": "munmap partial", "madv_dontneed": "MADV_ DONTNEED",
@@ -100,7 +100,8 @@ class MatrixWidget(RunThisCell, W.VBox):
                 b.on_click(lambda _b, h=tuple(holds), a=action: self.open_cell(h, a))
                 self.cells[(tuple(holds), action)] = b
                 children.append(b)
-        self.grid.children = children
+        old, self.grid.children = self.grid.children, children
+        close_tree(*old)  # a dropped cell would stay alive in the kernel and in every reopened page
         name = next(label for label, value in WALK_CHOICES if value == (walk, patch))
         note = (" gup_fast takes no lock of its own (local_irq_save() only): a row is what its caller holds around it."
                 if walk == "gup_fast" else "")
@@ -114,5 +115,8 @@ class MatrixWidget(RunThisCell, W.VBox):
             self.message.value = message(str(err).splitlines()[0], "error")
             return
         del settings  # valid, so the grid shown (refreshed on every change) is for them
+        old = self.explorer
         self.explorer = Explorer(scenario=self.matrix.get(tuple(holds), action).scenario, render=self._render)
         self.explorer_box.children = [self.explorer]
+        if old is not None:
+            old.close()  # the one it replaces: a dropped Explorer would stay alive in the kernel

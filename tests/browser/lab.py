@@ -38,7 +38,9 @@ def running_lab(work: Path, home: Path, log: Path, *, port: int | None = None, t
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--ServerApp.disable_check_xsrf=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           # window.jupyterapp, for the tests only: they read each cell's execution count and the kernel's status
+           "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     # no "get notified about Jupyter news?" toast over the widgets (it would take clicks and sit in screenshots)
@@ -65,18 +67,59 @@ def running_lab(work: Path, home: Path, log: Path, *, port: int | None = None, t
                 raise LabDidNotStart(f"JupyterLab exited with status {proc.returncode}; see {log}")
             yield url, token
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
-def run_all_cells(page, notebook_url: str) -> None:
-    """Open a notebook in JupyterLab and run every cell from the Run menu."""
+def stop_process(proc: subprocess.Popen, grace: float = 20) -> None:
+    """Stop a server the tests started: SIGTERM, then SIGKILL if it has not
+    exited within `grace` seconds (JupyterLab shuts its kernels down first)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def shut_down_kernels(url: str, token: str) -> None:
+    """End every session (and its kernel) the server runs, so that the next
+    page that opens a notebook starts it on a fresh kernel: none of an earlier
+    test's widgets to restore, none of its queued messages to wait behind."""
+    for s in json.load(urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=30)):
+        urllib.request.urlopen(urllib.request.Request(f"{url}/api/sessions/{s['id']}?token={token}", method="DELETE"), timeout=60)
+
+
+# The notebook's kernel is connected and idle (JupyterLab's own kernel status).
+KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }"""
+# The run is over: the kernel is idle, no code cell is queued or running, and one
+# has an execution count (the outputs were cleared before; a cell behind one that
+# failed is not run, and keeps none).
+RUN_OVER = """() => { const w = window.jupyterapp.shell.currentWidget, k = w.sessionContext.session.kernel;
+    const code = w.content.widgets.filter(c => c.model.type === 'code');
+    return k.status === 'idle' && !code.some(c => c.model.executionState === 'running')
+        && code.some(c => c.model.executionCount !== null); }"""
+CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.filter(c => c.model.type === 'code').map(c => ({
+    count: c.model.executionCount, empty: !c.model.sharedModel.getSource().trim(), errors: c.model.outputs.toJSON().filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)}))"""
+
+
+def run_all_cells(page, notebook_url: str) -> dict[str, float]:
+    """Open a notebook in JupyterLab, wait until its kernel is idle, and run
+    every cell from the Run menu; return once the run is over, every code cell
+    run without an error (AssertionError otherwise, naming the cells).  Returns
+    the seconds from the start until the kernel was idle and the cells had run."""
+    t0 = time.perf_counter()
     page.goto(notebook_url, timeout=120_000)
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000)
-    time.sleep(2)
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    idle = time.perf_counter() - t0
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }")
     page.click("text=Run", timeout=30_000)
     page.click("text=Run All Cells", timeout=30_000)
+    page.wait_for_function(RUN_OVER, timeout=300_000)
+    cells = page.evaluate(CELLS)
+    failed = [(i, c["errors"]) for i, c in enumerate(cells) if c["errors"]]
+    not_run = [i for i, c in enumerate(cells) if c["count"] is None and not c["empty"]]
+    assert not failed and not not_run, f"cells that failed: {failed}; code cells not run: {not_run}"
+    return {"kernel idle": idle, "cells run": time.perf_counter() - t0}

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from .lab import LabDidNotStart, free_port, running_lab
+from .lab import LabDidNotStart, free_port, run_all_cells, running_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -65,15 +64,9 @@ def lab(tmp_path_factory):
 def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/tree/06-rcu-irqs-ipis.ipynb?token={token}", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=120_000)
-    time.sleep(2)
-    # Run > Run All Cells, via the command palette shortcut-free path: the menu.
-    page.click("text=Run", timeout=30_000)
-    page.click("text=Run All Cells", timeout=30_000)
+    run_all_cells(page, f"{url}/lab/tree/06-rcu-irqs-ipis.ipynb?token={token}")  # Run > Run All Cells, as a learner does
     step = page.locator(".widget-button:has-text('Step')").first
-    step.wait_for(timeout=180_000)
+    step.wait_for(timeout=60_000)  # the cells have run: the page draws the views
     page.screenshot(path=str(ARTIFACTS / "lab-lesson6-widget.png"))
     log = page.locator(".widget-html:has-text('Event log')").first
     log.wait_for(timeout=60_000)
@@ -84,18 +77,55 @@ def test_lesson_6_explorer_steps_and_shows_the_bug_in_jupyterlab(browser, lab):
     step.click()
     page.wait_for_function("(b) => document.body.innerText.includes('1. CPU')", arg=None, timeout=60_000)
     assert log.inner_text() != before_log, "the event log changes after Step"
-    for _ in range(60):  # the tree arrives as its own widget message
-        if page.locator(".widget-html svg").first.inner_html() != before_tree:
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("the tree did not redraw after Step")
+    # the tree arrives as its own widget message
+    page.wait_for_function("(b) => { const s = document.querySelector('.widget-html svg'); return (s ? s.innerHTML : '') !== b; }",
+                           arg=before_tree, timeout=60_000)
     page.locator(".widget-button:has-text('Show me the bug')").first.click()
     page.wait_for_function("() => document.body.innerText.includes('Shortest counterexample loaded')", timeout=120_000)
     page.wait_for_function("() => document.body.innerHTML.includes('USE-AFTER-FREE') || document.body.innerHTML.includes('USE&#45;AFTER&#45;FREE')",
                            timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "lab-lesson6-bug.png"))
     page.close()
+
+
+def test_saved_pages_keep_the_state_of_the_widgets_shown_and_no_key_helper(site):
+    """A lesson page holds the widget state the docs build saved: the models of the
+    widgets its cells display, and never the key helper's anywidget, whose script a
+    saved page cannot load (its plain-HTML live region stands in)."""
+    import json
+    import re
+
+    pages = 0
+    for lesson in sorted((site / "lessons").glob("*.html")):
+        text = lesson.read_text(encoding="utf-8")
+        states = re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+        views = [json.loads(v)["model_id"] for v in
+                 re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', text, re.S)]
+        if not views:
+            assert not states, f"{lesson.name}: widget state but no widget shown"
+            continue
+        pages += 1
+        assert len(states) == 1, lesson.name
+        state = json.loads(states[0])["state"]
+        assert all(v in state for v in views), f"{lesson.name}: a view without its model"
+        modules = {m["model_module"] for m in state.values()}
+        assert "anywidget" not in modules, f"{lesson.name}: the key helper's anywidget was saved"
+        assert modules <= {"@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output"}, modules
+
+        def reach(ids, seen):  # the models a view's widget holds: children, layout, style
+            for i in ids:
+                if i in seen or i not in state:
+                    continue
+                seen.add(i)
+                for v in state[i]["state"].values():
+                    for x in (v if isinstance(v, list) else [v]):
+                        if isinstance(x, str) and x.startswith("IPY_MODEL_"):
+                            reach([x.removeprefix("IPY_MODEL_")], seen)
+            return seen
+
+        held = reach(views, set())
+        assert held == set(state), f"{lesson.name}: {len(set(state) - held)} saved models no widget shown holds"
+    assert pages >= 8, "the lessons that build an Explorer or a Quiz save their widgets"
 
 
 def test_docs_site_reads_without_a_kernel_and_without_the_network(browser, site):

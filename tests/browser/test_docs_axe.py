@@ -16,6 +16,18 @@ SCAN = """async () => (await axe.run(document, {resultTypes: ['violations']})).v
   v => [v.id, v.impact, v.nodes.length, v.nodes[0].html.slice(0, 160)])"""
 
 
+# Every saved widget view is drawn (the html-manager puts a .widget-subarea holding the
+# widget before its view script) and the page has stopped changing for 300 ms: a box
+# draws its children one promise after another, so the first widget seen is not all.
+WATCH = """() => { window.__pwLast = performance.now();
+  new MutationObserver(() => { window.__pwLast = performance.now(); })
+    .observe(document.body, {childList: true, subtree: true, attributes: true, characterData: true}); }"""
+DRAWN = """() => [...document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']")].every(s => {
+    const area = s.previousElementSibling;
+    return area && area.classList.contains('widget-subarea') && area.querySelector('.jupyter-widgets'); })
+  && performance.now() - window.__pwLast > 300"""
+
+
 def _pages(site):
     return sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "lite")
 
@@ -35,10 +47,8 @@ def test_axe_finds_no_violation_on_any_docs_page(browser, site):
     for f in pages:
         page.goto(f.as_uri())
         page.wait_for_load_state("load")
-        if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
-            # saved widget views render after the page loads
-            page.wait_for_selector(".jupyter-widgets .widget-button, .jupyter-widgets .widget-html", state="attached", timeout=30_000)
-        page.wait_for_timeout(250)
+        page.evaluate(WATCH)
+        page.wait_for_function(DRAWN, timeout=60_000)  # saved widget views render after the page loads
         page.add_script_tag(path=str(axe))
         violations = page.evaluate(SCAN)
         if violations:

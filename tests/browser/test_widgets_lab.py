@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from .lab import run_all_cells
+from .lab import run_all_cells, shut_down_kernels
 from .test_browser import ARTIFACTS, CHROMIUM, _free_port, axe_script, jupyterlab
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/test.sh installs Debian's chromium)")
@@ -41,11 +41,15 @@ def lab(tmp_path_factory):
 
 
 def _open(browser, lab, width: int, height: int):
+    """The notebook run top to bottom on a fresh kernel (an earlier test's kernel
+    may still be working off the keys it was sent), its widgets drawn."""
     url, token = lab
+    shut_down_kernels(url, token)
     page = browser.new_page(viewport={"width": width, "height": height})
     run_all_cells(page, f"{url}/lab/tree/{NOTEBOOK}?token={token}&reset")
-    page.wait_for_selector(".pw-explorer .widget-button:has-text('Step')", timeout=180_000)
-    page.wait_for_selector(".pw-root .widget-gridbox .widget-button", timeout=180_000)  # the Matrix's cells
+    # the cells have run: what is left is the page drawing the widgets' views
+    page.wait_for_selector(".pw-explorer .widget-button:has-text('Step')", timeout=60_000)
+    page.wait_for_selector(".pw-root .widget-gridbox .widget-button", timeout=60_000)  # the Matrix's cells
     page.wait_for_function("() => document.querySelector('.pw-explorer .pw-tree svg') !== null", timeout=60_000)
     page.wait_for_function("() => document.querySelector('.pw-explorer').classList.contains('pw-live-kernel')", timeout=60_000)
     return page
@@ -171,9 +175,11 @@ def test_axe_finds_no_violation_in_explorer_quiz_and_matrix(browser, lab):
     if axe is None:
         pytest.fail("axe-core is not installed: pip install axe-playwright-python (the test extra)")
     page = _open(browser, lab, 1280, 800)
+    before = _live(page)
     page.locator(".pw-explorer .widget-button:has-text('Step')").first.click()
+    assert _wait_live(page, before).startswith("step 1 of 1")  # the views of step 1 are drawn
     page.locator(".pw-explorer button:has-text('more settings')").first.click()  # scan the hidden settings too
-    time.sleep(1)
+    page.locator(".pw-explorer .pw-group-config").first.wait_for(state="visible", timeout=30_000)
     page.add_script_tag(path=str(axe))
     found = page.evaluate("""async () => { const r = await axe.run({include: [['.pw-root']]}, {resultTypes: ['violations']});
                               return r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html.slice(0, 160)]); }""")
@@ -206,6 +212,8 @@ def test_presenter_mode_and_a_kernel_that_is_gone(browser, lab):
     for k in json.load(urllib.request.urlopen(f"{url}/api/kernels?token={token}")):
         urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{k['id']}/restart?token={token}", method="POST",
                                                       data=b""))
+    # the restart has finished (the call returns after it); the key helper asks the kernel again only
+    # 2 s after its last answer, so a click within 2 s of the last pong would not be checked
     time.sleep(3)
     page.locator(".pw-explorer .widget-button:has-text('Step')").first.click()
     page.wait_for_function("() => document.querySelector('.pw-explorer').classList.contains('pw-no-kernel')", timeout=30_000)

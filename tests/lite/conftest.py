@@ -1,5 +1,6 @@
 """Fixtures of the browser build's tests: the cached Pyodide core and wheels
-(tools/lite_deps.py)."""
+(tools/lite_deps.py), the built Lite site served on 127.0.0.1, and a page of it
+in Chromium that may request nothing from another host."""
 
 from __future__ import annotations
 
@@ -54,3 +55,26 @@ def chromium():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def site(lite_site):
+    """The built Lite site, served as `python3 -m http.server` would; its base URL."""
+    from litebrowser import serve
+
+    with serve(lite_site) as base:
+        yield base
+
+
+@pytest.fixture
+def page(chromium, site):
+    """A page of the Lite site in a context of its own; the test fails if the
+    page requested another host."""
+    from litebrowser import Guard, lite_context
+
+    guard = Guard(site)
+    ctx = lite_context(chromium, site, guard)
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+    assert not guard.foreign, f"the Lite site requested another host: {guard.foreign[:5]}"

@@ -75,7 +75,12 @@ def lite_context(browser, base: str, guard: Guard, width: int = 1280, height: in
     return ctx
 
 
-def open_notebook(page, base: str, name: str, timeout: float = 120_000) -> float:
+# Budget for a page of the Lite app to load (its bundles are large; a loaded machine
+# takes a while): a failure detector, the waits themselves end on the page's events.
+PAGE_LOAD_MS = 120_000
+
+
+def open_notebook(page, base: str, name: str, timeout: float = PAGE_LOAD_MS) -> float:
     """Open lessons `name` in JupyterLab (Lite) and wait for its kernel; seconds taken."""
     t0 = time.perf_counter()
     page.goto(f"{base}/lab/index.html?path={name}", timeout=timeout)

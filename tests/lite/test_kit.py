@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from litebrowser import FIRST_VERDICT, Guard, cells, lite_context, run_each
+from litebrowser import FIRST_VERDICT, PAGE_LOAD_MS, Guard, cells, lite_context, run_each
 from litehelp import ROOT
 from test_lite_site import blocker
 
@@ -47,11 +47,15 @@ def served(kit, tmp_path_factory):
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=folder,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + PAGE_LOAD_MS / 1000  # a budget: the loop ends when the server answers
+    while True:
         try:
             urllib.request.urlopen(base + "/index.html", timeout=2)
             break
         except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"python3 -m http.server did not serve the kit (exit status {proc.poll()})")
             time.sleep(0.1)
     yield folder, base
     proc.terminate()
@@ -74,13 +78,13 @@ def test_kit_serves_lesson_00_live_offline(chromium, served):
     guard = Guard(base)
     ctx = lite_context(chromium, base + "/lite", guard)
     page = ctx.new_page()
-    page.goto(f"{base}/lessons/00-start-here.html")
+    page.goto(f"{base}/lessons/00-start-here.html", timeout=PAGE_LOAD_MS)
     link = page.locator("a:has-text('Run this page live')")
     assert link.count() == 1
     link.click()
-    page.wait_for_url("**/lite/notebooks/index.html?path=00-start-here.ipynb")
+    page.wait_for_url("**/lite/notebooks/index.html?path=00-start-here.ipynb", timeout=PAGE_LOAD_MS)  # loaded
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=120_000)
+                           " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=PAGE_LOAD_MS)
     page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget; await w.context.ready;"
                   " await w.sessionContext.ready; }")
     run_each(page)

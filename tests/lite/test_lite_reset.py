@@ -8,28 +8,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from litebrowser import Guard, add_cell, cells, lite_context, open_notebook, serve
+from litebrowser import PAGE_LOAD_MS, add_cell, cells, open_notebook
 
 LESSON = "tutorial-90min.ipynb"
 MARK = "my_prediction = 'unsafe'  # a participant's edit"
-
-
-@pytest.fixture(scope="module")
-def site(lite_site):
-    with serve(lite_site) as base:
-        yield base
-
-
-@pytest.fixture
-def page(chromium, site):
-    guard = Guard(site)
-    ctx = lite_context(chromium, site, guard)
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
-    assert not guard.foreign, f"the Lite site requested another host: {guard.foreign[:5]}"
 
 
 def _sources(page, name: str) -> list[str]:
@@ -49,8 +31,8 @@ def _edit(page, name: str) -> None:
 
 
 def _reload(page, base: str) -> None:
-    page.goto(f"{base}/lab/index.html")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager", timeout=120_000)
+    page.goto(f"{base}/lab/index.html", timeout=PAGE_LOAD_MS)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager", timeout=PAGE_LOAD_MS)
     page.evaluate("async () => { await window.jupyterapp.serviceManager.ready; }")
 
 

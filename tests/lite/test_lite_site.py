@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from litebrowser import Guard, add_cell, cells, lite_context, open_notebook, run_all, serve
+from litebrowser import add_cell, cells, open_notebook, run_all
 from litehelp import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
@@ -39,22 +39,6 @@ def lesson_param(name):
     if why:
         return pytest.param(name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=why))
     return name
-
-
-@pytest.fixture(scope="module")
-def site(lite_site):
-    with serve(lite_site) as base:
-        yield base
-
-
-@pytest.fixture
-def page(chromium, site):
-    guard = Guard(site)
-    ctx = lite_context(chromium, site, guard)
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
-    assert not guard.foreign, f"the Lite site requested another host: {guard.foreign[:5]}"
 
 
 def test_site_is_offline_by_configuration(lite_site):
