@@ -9,7 +9,7 @@ import pytest
 
 from pagewalk_edu.explore.verdict import verdict
 from pagewalk_edu.kernel import make_scenario, run
-from pagewalk_edu.scenarios import named
+from pagewalk_edu.scenarios import named, named_scenarios
 from pagewalk_edu.viz.model import tree_model
 from pagewalk_edu.viz.svg.tree import tree_svg_model
 from pagewalk_edu.viz.tree import dot_source
@@ -234,12 +234,21 @@ def _boxes(svg) -> list[tuple[str, float, float, float, float]]:
     return out
 
 
-@pytest.mark.parametrize("name", LESSON_10)
-def test_every_step_of_the_counterexample_fits_beside_the_event_log_and_nothing_overlaps(name):
-    s = named(name).scenario
-    v = verdict(s)
-    assert v.violation == "foreign table" and v.schedule, (name, v.verdict)
-    t = run(s, v.schedule, then_default=False)
+def _meeting_edges(m) -> int:
+    """How many edges arrive at a table several entries point at (each gets a label in the list beside it)."""
+    ids = {n.id for n in m.tables} | {n.id for n in m.leaves}
+    into: dict[str, int] = {}
+    for e in m.edges:
+        if e.kind != "leaf" and e.src in ids and e.dst in ids:
+            into[e.dst] = into.get(e.dst, 0) + 1
+    return sum(k for k in into.values() if k > 1)
+
+
+def _assert_each_step_fits(name, t) -> None:
+    """Every state of run `t` fits the Explorer's tree pane, in text no
+    smaller than 12 px, with no box or meeting label over another, and with
+    all the model holds drawn: every table and leaf, every edge (ghosts too),
+    every meeting label."""
     for i, state in enumerate(t.states):
         m = tree_model(t.ctx, state, trace=t, index=i)
         svg = _svg(m)
@@ -247,18 +256,54 @@ def test_every_step_of_the_counterexample_fits_beside_the_event_log_and_nothing_
         assert width <= EXPLORER_TREE_W, (name, i, width)
         assert min(float(x.get("font-size")) for x in svg.iter("{http://www.w3.org/2000/svg}text")) >= 12
         boxes = _boxes(svg)
-        # what the tree must show is still there: both PGDs, the shared table under two edges, the walker's path
-        assert len(m.roots) == 2 and all(svg.find(f".//s:g[@data-node='{r}']", NS) is not None for r in m.roots)
-        assert len(svg.findall(".//s:text[@class='meet-label']", NS)) == 2, (name, i)
+        drawn = {b[0] for b in boxes}
+        assert {n.id for n in m.tables} | {n.id for n in m.leaves} <= drawn, (name, i)
+        edges = {(g.get("data-src"), g.get("data-dst"), g.get("class").split()[1])
+                 for g in svg.findall(".//s:g[@data-src]", NS)}
+        assert {(e.src, e.dst, e.kind) for e in m.edges if e.src in drawn and e.dst in drawn} <= edges, (name, i)
+        assert len(svg.findall(".//s:text[@class='meet-label']", NS)) == _meeting_edges(m), (name, i)
         for a in range(len(boxes)):
             na, ax, ay, aw, ah = boxes[a]
             assert ax >= 0 and ax + aw <= width, (name, i, na, ax + aw, width)
             for b in range(a + 1, len(boxes)):
                 nb, bx, by, bw, bh = boxes[b]
                 assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (name, i, boxes[a], boxes[b])
+
+
+@pytest.mark.parametrize("name", LESSON_10)
+def test_every_step_of_the_counterexample_fits_beside_the_event_log_and_nothing_overlaps(name):
+    s = named(name).scenario
+    v = verdict(s)
+    assert v.violation == "foreign table" and v.schedule, (name, v.verdict)
+    t = run(s, v.schedule, then_default=False)
+    _assert_each_step_fits(name, t)
+    for i, state in enumerate(t.states):
+        m = tree_model(t.ctx, state, trace=t, index=i)
+        svg = _svg(m)
+        # both PGDs, the shared table under two edges
+        assert len(m.roots) == 2 and all(svg.find(f".//s:g[@data-node='{r}']", NS) is not None for r in m.roots)
+        assert len(svg.findall(".//s:text[@class='meet-label']", NS)) == 2, (name, i)
     last = _svg(tree_model(t.ctx, t.states[-1], trace=t, index=len(t.states) - 1))
     assert last.findall(".//s:g[@class='edge ghost path foreign']", NS), "the walker's way in by the ghost edge"
     assert last.find(".//s:g[@class='cursor']/s:rect", NS) is not None
     # the wrapped label keeps its whole text on one line in its <title>
     titles = ["".join(g.find("s:title", NS).itertext()) for g in last.findall(".//s:g[@class='meet']", NS)]
     assert any(x.endswith("· FOREIGN read") and x.startswith("◀ was entry") for x in titles), titles
+
+
+HUGETLB = tuple(n.name for n in named_scenarios() if n.name.startswith("hugetlb/"))
+
+
+def test_the_hugetlb_scenarios_are_found():
+    assert set(LESSON_10) <= set(HUGETLB) and "hugetlb/vma_lock+punch_hole-take" in HUGETLB
+
+
+@pytest.mark.parametrize("name", HUGETLB)
+def test_every_step_of_each_hugetlb_scenario_s_run_fits_and_nothing_overlaps(name):
+    """Its counterexample, or its default run when it has none (the -take
+    scenarios, where Q's unshare leaves P's table with its huge leaf and two
+    meeting labels beside Q's new PMD table)."""
+    s = named(name).scenario
+    v = verdict(s)
+    t = run(s, v.schedule, then_default=False) if v.schedule else run(s, [], then_default=True)
+    _assert_each_step_fits(name, t)

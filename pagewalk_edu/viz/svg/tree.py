@@ -38,17 +38,18 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
     content_w = lay.run() if lay.nodes else RANK_LABEL_W + BOX_W
     rank_h = [0.0] * len(m.ranks)
     for n in lay.nodes.values():
-        h = table_h(n) if hasattr(n, "rows") else (lay.dy.get(n.id, 0) + 1) * (leaf_h + LEAF_GAP) - LEAF_GAP
+        h = table_h(n) if hasattr(n, "rows") else lay.drop.get(n.id, 0) + (lay.dy.get(n.id, 0) + 1) * (leaf_h + LEAF_GAP) - LEAF_GAP
         rank_h[n.rank] = max(rank_h[n.rank], h)
     head_lines = _head_lines(m, max(content_w, 480) - 2 * PAD)
     top = PAD + len(head_lines) * (LINE + 2) + 10  # the walker line and any use-after-free
-    rank_y, y = [], top
+    rank_y, rank_sep, y = [], [], top
     used = [i for i, h in enumerate(rank_h) if h > 0]
     last_used = used[-1] if used else 0
     # a rank holding a table several entries point at gets room above it for
     # their labels (where a neighbour leaves no room beside the table)
     meet = {lay.nodes[d].rank: sum(len(lines[id(e)]) for e in v) for d, v in into.items()}
     for i, h in enumerate(rank_h):
+        rank_sep.append(y - RANK_GAP / 2)  # the line between ranks runs above any labels stacked over a box
         y += (meet.get(i, 1) - 1) * LINE
         rank_y.append(y)
         if i <= last_used:
@@ -71,10 +72,11 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
                    + text(PAD, y0 + LINE, rank.level, weight="bold")
                    + text(PAD, y0 + 2 * LINE, rank.bits, fill="#333") + "</g>")
         if i:
-            out.append(f'<line x1="{PAD}" x2="{width - PAD:.0f}" y1="{y0 - RANK_GAP / 2:.0f}" y2="{y0 - RANK_GAP / 2:.0f}" '
+            out.append(f'<line x1="{PAD}" x2="{width - PAD:.0f}" y1="{rank_sep[i]:.0f}" y2="{rank_sep[i]:.0f}" '
                        f'stroke="#ddd" stroke-width="1"/>')
     # edges under the boxes
-    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.dy.get(nid, 0) * (leaf_h + LEAF_GAP)) for nid in lay.nodes}
+    pos = {nid: (lay.x[nid], rank_y[lay.nodes[nid].rank] + lay.drop.get(nid, 0) + lay.dy.get(nid, 0) * (leaf_h + LEAF_GAP))
+           for nid in lay.nodes}
     # a table several entries point at (a shared PMD table, or one a sharer
     # unshared) takes each edge at its own place along its top, labels apart
     late: list[str] = []
@@ -94,7 +96,10 @@ def tree_svg_model(m: TreeModel, *, legend: bool = True, width_hint: int | None 
             x2 = pos[e.dst][0] + dw * (k + 1) / (meets + 1)
         c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 24:.1f},{y1:.1f} {x2:.1f},{y2 - 30:.1f} {x2:.1f},{y2 - 2:.1f}"
         across = e.kind == "leaf" and lay.nodes[e.dst].rank == src.rank
-        if across:  # a huge leaf beside its table: straight across from the entry
+        if across and e.dst in lay.drop:  # a huge leaf under its table (no room beside): down its right side
+            x2, y2 = pos[e.dst][0] + LEAF_W, pos[e.dst][1] + leaf_h / 2
+            c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 12:.1f},{y1:.1f} {x2 + 12:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
+        elif across:  # a huge leaf beside its table: straight across from the entry
             x2, y2 = pos[e.dst][0], pos[e.dst][1] + leaf_h / 2
             c = f"M{x1 - 4:.1f},{y1:.1f} C{x1 + 8:.1f},{y1:.1f} {x2 - 8:.1f},{y2:.1f} {x2 - 2:.1f},{y2:.1f}"
         elif e.dst in lay.dy and lay.dy[e.dst] > 0:  # a stacked page: come in from the right, past the pages above
@@ -159,9 +164,9 @@ def _meet_text(e, lay, pos, meeting: list, lines: dict, room: float, leaf_h: flo
     before = sum(len(lines[id(x)]) for x in meeting[: meeting.index(e)])
     total = sum(len(lines[id(x)]) for x in meeting)
     dx, dy = pos[e.dst]
-    own = lay.side[e.dst]  # its huge leaves stand beside it: the list goes under them
+    own = [o for o in lay.side[e.dst] if o not in lay.drop]  # its huge leaves beside it: the list goes under them
     beside = min((pos[o][0] for o, n in lay.nodes.items() if n.rank == lay.nodes[e.dst].rank and pos[o][0] > dx
-                  and o not in own), default=float("inf"))
+                  and o not in lay.side[e.dst]), default=float("inf"))
     under = len(own) * (leaf_h + LEAF_GAP) + 4
     if beside - (dx + BOX_W) >= room + 10 and under + total * LINE <= table_h(lay.nodes[e.dst]):
         lx, ly = dx + BOX_W + 10, dy + under + (before + 1) * LINE

@@ -69,7 +69,11 @@ class Layout:
     ghost) is laid out under all of them, centred between its parents.
     `beside` is the room a node's labels take right of its box (the list of
     entries that meet at a shared table): the layout keeps it inside the
-    parents' columns where it can, so the labels do not widen the picture."""
+    parents' columns where it can, so the labels do not widen the picture.
+    Where that place would widen the picture (after one mm's unshare its new
+    PMD table stands where the shared one was centred), the shared table goes
+    to the nearest free place within it, its huge leaves under it if they
+    leave no room beside (and its labels above it, tree.py)."""
 
     def __init__(self, m: TreeModel, beside: dict[str, float] | None = None):
         self.m = m
@@ -97,13 +101,17 @@ class Layout:
         self.roots = sorted((k for k in self.nodes if k not in parents), key=lambda k: (self.nodes[k].rank, k))
         self.x: dict[str, float] = {}
         self.dy: dict[str, int] = {}  # place in a column of stacked leaves
+        # a table whose huge leaves stand under it, right-aligned in its own
+        # column (no room beside it for them): how far down its leaves start
+        self.low: set[str] = set()
+        self.drop: dict[str, float] = {}
         self._w: dict[str, float] = {}
 
     def own(self, nid: str) -> float:
         """Width of the node itself, with the huge leaves standing beside it."""
         if nid.count(".p"):
             return LEAF_W
-        return BOX_W + (GAP + LEAF_W if self.side[nid] else 0)
+        return BOX_W + (GAP + LEAF_W if self.side[nid] and nid not in self.low else 0)
 
     def stacked(self, nid: str) -> bool:
         """A table whose children are all leaves (pages): they stack in a
@@ -126,8 +134,13 @@ class Layout:
         own = self.own(nid)
         self.x[nid] = left + (w - own) / 2
         for k, leaf in enumerate(self.side[nid]):
-            self.x[leaf] = self.x[nid] + BOX_W + GAP
             self.dy[leaf] = k
+            if nid in self.low:
+                self.x[leaf] = self.x[nid] + BOX_W - LEAF_W
+                self.drop[leaf] = table_h(self.nodes[nid]) + 2 * LEAF_GAP
+            else:
+                self.x[leaf] = self.x[nid] + BOX_W + GAP
+                self.drop.pop(leaf, None)
         kids = self.children[nid]
         if self.stacked(nid):
             for k, kid in enumerate(kids):
@@ -160,6 +173,34 @@ class Layout:
                     return True
         return False
 
+    def _right(self, nid: str, dx: float) -> float:
+        """The right edge of `nid`'s subtree moved by dx, with the labels beside it."""
+        nodes = self.subtree(nid)
+        return dx + max(max(self.x[n] + self.own(n) for n in nodes), self.x[nid] + BOX_W + self.beside.get(nid, 0.0))
+
+    def _shift(self, nid: str, ps: list[str], centre: float, near: bool, limit: float) -> float | None:
+        """How far to move the subtree of shared table `nid` (placed at 0)
+        from where place() puts it: under the centre of its parents, slid
+        left to stay inside their columns, stepped right past a neighbour.
+        `near`: the nearest free place either side within `limit` instead
+        (None if there is none)."""
+        self.place(nid, 0.0)
+        nodes = self.subtree(nid)
+        dx = centre - (self.x[nid] + BOX_W / 2)
+        floor = RANK_LABEL_W + PAD - min(self.x[n] for n in nodes)
+        if near:
+            steps = sorted({max(dx + k * GAP, floor) for k in range(-60, 61)}, key=lambda d: abs(d - dx))
+            return next((d for d in steps if self._right(nid, d) <= limit and not self._clash(nodes, d)), None)
+        # no wider than the parents' columns where it can help (its huge
+        # leaves beside it): slide left, its centre still between theirs
+        over = self._right(nid, dx) - max(self.x[p] + self.own(p) for p in ps)
+        if over > 0 and len(ps) > 1:
+            dx -= min(over, max(0.0, centre - min(self.x[p] + BOX_W / 2 for p in ps) - GAP))
+        dx = max(dx, floor)
+        while self._clash(nodes, dx):  # a neighbour stands there: step right until the columns are free
+            dx += GAP
+        return dx
+
     def run(self) -> float:
         left = RANK_LABEL_W + PAD
         for r in self.roots:
@@ -171,18 +212,31 @@ class Layout:
                 self.place(nid, max((x + self.own(n) for n, x in self.x.items()), default=left) + GAP)
                 continue
             centre = sum(self.x[p] + BOX_W / 2 for p in ps) / len(ps)
+            limit = max(x + self.own(n) for n, x in self.x.items())  # the picture's right edge so far
+            best = None
+            # where it goes: beside its huge leaves; if that widens the picture,
+            # the nearest free place within it, then with its leaves under it
+            for low, near in ((False, False), (False, True), (True, True)):
+                self.low.discard(nid)
+                if low:
+                    if not self.side[nid]:
+                        break
+                    self.low.add(nid)
+                self._w.pop(nid, None)
+                dx = self._shift(nid, ps, centre, near, limit)
+                if dx is None:
+                    continue
+                right = self._right(nid, dx)
+                if best is None or right < best[0]:
+                    best = (right, low, dx)
+                if right <= limit:
+                    break
+            _, low, dx = best
+            self.low.discard(nid)
+            if low:
+                self.low.add(nid)
+            self._w.pop(nid, None)
             self.place(nid, 0.0)
-            nodes = self.subtree(nid)
-            dx = centre - (self.x[nid] + BOX_W / 2)
-            # no wider than the parents' columns where it can help (its huge
-            # leaves beside it): slide left, its centre still between theirs
-            right = max(max(self.x[n] + self.own(n) for n in nodes), self.x[nid] + BOX_W + self.beside.get(nid, 0.0))
-            over = right + dx - max(self.x[p] + self.own(p) for p in ps)
-            if over > 0 and len(ps) > 1:
-                dx -= min(over, max(0.0, centre - min(self.x[p] + BOX_W / 2 for p in ps) - GAP))
-            dx = max(dx, RANK_LABEL_W + PAD - min(self.x[n] for n in nodes))
-            while self._clash(nodes, dx):  # a neighbour stands there: step right until the columns are free
-                dx += GAP
-            for n in nodes:
+            for n in self.subtree(nid):
                 self.x[n] += dx
         return max((x + self.own(n) for n, x in self.x.items()), default=left) + PAD
