@@ -389,7 +389,7 @@ def reference_answers(*answers) -> None:
         elif len(f.lines) > 1:
             got = f"{f.lines[0].replace(', for example:', '')}, e.g. {f.lines[1].strip().removeprefix('- ').split('. ', 1)[0]}."
         else:
-            got = f.lines[0]
+            got = f.lines[0].removeprefix("Not an answer: ")  # "Your answer, 'x': unknown holder 'x'; ..."
         say(f"Your answer, {mine!r}: {got}")
 
 
